@@ -1,0 +1,189 @@
+# lfm-tools: Text-Guided Mixup for long-tailed image classification, as small Unix tools.
+#
+#   make              build every tool into bin/ and libcommon into build/libcommon.a
+#   make check        build and run every test; ends with "N passed, N failed"
+#   make check-asan   the unit tests again under AddressSanitizer + UBSan
+#   make fuzz         run each libFuzzer target for FUZZ_SECONDS (clang)
+#   make demo         the whole pipeline on the embedded data
+#   make install PREFIX=/usr/local DESTDIR=   /   make uninstall
+#   make CUDA=0       CPU-only even when nvcc is present; WERROR=1 turns warnings into errors
+#
+# Sources are discovered, not listed: libcommon/*.c make the library, tools/NAME/*.c make bin/NAME,
+# tests/unit/test_*.c make one test program each, tests/golden/*.c make tests/golden-check,
+# tests/fuzz/fuzz_*.c are fuzz targets, cuda/*.cu make build/liblfm_cuda.a. Adding a file needs no edit here.
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WERROR   ?= 0
+BUILD    ?= build
+
+PKGS := msgpack libarchive libturbojpeg openblas libutf8proc
+
+# A missing dependency: scripts/deps.sh installs it (root) or prints the apt-get command (otherwise).
+ifeq ($(filter clean uninstall help,$(MAKECMDGOALS)),)
+  ifneq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)
+    $(info Some libraries are missing; running scripts/deps.sh)
+    DEPS_STATUS := $(shell sh scripts/deps.sh >&2; echo $$?)
+    ifneq ($(DEPS_STATUS),0)
+      $(error missing dependencies: see the message above)
+    endif
+  endif
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
+ifeq ($(WERROR),1)
+  WARN += -Werror
+endif
+ALL_CPPFLAGS := -Ilibcommon -D_GNU_SOURCE -DLFM_VERSION='"$(VERSION)"' \
+                -DLFM_DATADIR='"$(PREFIX)/share/lfm"' $(PKG_CFLAGS) $(CPPFLAGS)
+ALL_CFLAGS   := -std=c11 $(WARN) -pthread $(CFLAGS)
+LDLIBS_ALL   := $(PKG_LIBS) -lm -pthread $(LDLIBS)
+
+# ---- CUDA (optional) ----------------------------------------------------------------------------
+NVCC_FOUND := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+ifeq ($(CUDA),0)
+  NVCC :=
+else
+  NVCC ?= $(NVCC_FOUND)
+endif
+CUDA_GENCODE ?= -gencode=arch=compute_90,code=sm_90
+NVCCFLAGS    ?= -O2 -g
+NVCC_WARN    := -Xcompiler -Wall,-Wextra,-Wno-unused-parameter
+ifeq ($(WERROR),1)
+  NVCC_WARN := -Werror all-warnings -Xcompiler -Wall,-Wextra,-Wno-unused-parameter,-Werror
+endif
+
+# ---- sources ------------------------------------------------------------------------------------
+LIB_SRCS   := $(sort $(wildcard libcommon/*.c))
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB        := $(BUILD)/libcommon.a
+TOOLS      := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
+TOOL_BINS  := $(TOOLS:%=bin/%)
+TEST_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BINS  := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+GOLDEN_SRCS:= $(sort $(wildcard tests/golden/*.c))
+FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%.c=%)
+REPLAY_BINS:= $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+CU_SRCS    := $(sort $(wildcard cuda/*.cu))
+ifneq ($(NVCC),)
+  CU_OBJS  := $(CU_SRCS:%.cu=$(BUILD)/%.o)
+  CUDA_LIB := $(BUILD)/liblfm_cuda.a
+endif
+
+.PHONY: all check check-asan check-cuda fuzz demo install uninstall clean summary bench
+all: $(LIB) $(TOOL_BINS) tests/golden-check $(CUDA_LIB) summary
+
+summary: $(LIB) $(TOOL_BINS)
+	@printf 'lfm-tools %s: %d tools in bin/ (%s)\n' '$(VERSION)' $(words $(TOOLS)) '$(TOOLS)'
+	@printf '  libraries: %s\n' '$(PKGS)'
+	@printf '  CUDA: %s\n' '$(if $(NVCC),$(NVCC) for sm_90 ($(words $(CU_SRCS)) .cu files),off (nvcc not found or CUDA=0))'
+	@printf '  fuzzing: %s\n' '$(if $(shell command -v clang 2>/dev/null),clang found (make fuzz),clang not found (make fuzz unavailable; seed corpora still replayed))'
+
+$(BUILD)/%.o: %.c $(wildcard libcommon/*.h) | $(BUILD)/.dirs
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/.dirs:
+	@mkdir -p $(BUILD) bin
+	@touch $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+define TOOL_RULE
+bin/$(1): $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard tools/$(1)/*.c)) $(LIB)
+	@mkdir -p bin
+	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS_ALL)
+endef
+$(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+tests/golden-check: $(GOLDEN_SRCS:%.c=$(BUILD)/%.o) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+# Fuzz targets built with a plain main() that feeds each corpus file once: gcc, no libFuzzer needed.
+$(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+bench: $(BENCH_BINS) $(TOOL_BINS)
+
+$(BUILD)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h libcommon/*.h) | $(BUILD)/.dirs
+	@mkdir -p $(dir $@)
+	$(NVCC) $(CUDA_GENCODE) $(NVCCFLAGS) $(NVCC_WARN) -Ilibcommon -Icuda -c $< -o $@
+$(BUILD)/liblfm_cuda.a: $(CU_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# ---- tests --------------------------------------------------------------------------------------
+check: all $(TEST_BINS) $(REPLAY_BINS)
+	@sh tests/run.sh $(BUILD)
+
+# Unit tests and seed-corpus replays again under ASan + UBSan, in a separate build tree.
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan CUDA=0 \
+	  CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
+	  LDFLAGS='-fsanitize=address,undefined' \
+	  build-asan/libcommon.a $(TEST_BINS:$(BUILD)/%=build-asan/%) $(REPLAY_BINS:$(BUILD)/%=build-asan/%)
+	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LFM_TEST_UNIT_ONLY=1 sh tests/run.sh build-asan
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 2; }
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CUDA=0 CC=clang \
+	  CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined' build-fuzz/libcommon.a
+	@mkdir -p build-fuzz/fuzz
+	@for t in $(FUZZ_NAMES); do \
+	  clang $(ALL_CPPFLAGS) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined \
+	    tests/fuzz/$$t.c build-fuzz/libcommon.a $(LDLIBS_ALL) -o build-fuzz/fuzz/$$t || exit 1; \
+	  mkdir -p build-fuzz/corpus/$$t; \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+check-cuda: all
+	@if [ -z "$(NVCC)" ]; then echo "check-cuda: nvcc not found"; exit 2; fi
+	@sh tests/run.sh $(BUILD) cuda
+
+demo: all
+	@sh scripts/demo.sh
+
+# ---- install ------------------------------------------------------------------------------------
+MANPAGES := $(wildcard man/*.[1-9])
+DATAFILES:= $(wildcard data/clip/*)
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lfm/clip
+	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	@for m in $(MANPAGES); do s=$${m##*.}; \
+	  install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+	  echo install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; \
+	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	$(if $(DATAFILES),install -m 644 $(DATAFILES) $(DESTDIR)$(PREFIX)/share/lfm/clip/)
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)
+	@for m in $(MANPAGES); do s=$${m##*.}; b=$${m##*/}; \
+	  echo rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$$b; rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$$b; done
+	rm -rf $(DESTDIR)$(PREFIX)/share/lfm
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz bin tests/golden-check
+
+.SECONDARY:

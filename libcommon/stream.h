@@ -1,0 +1,69 @@
+/* stream.h — the project's msgpack streams: one header map, then one record object after another.
+ *
+ * Header: a map whose "format" is "KIND/VERSION" (e.g. "lfm.samples/1") plus whatever the kind needs
+ * (class names, counts, seeds, "command"). Records: any msgpack object, by convention a map.
+ * Readers name the kind they accept and the highest version they understand; anything else is refused
+ * with a clear message. Input is pulled from a FILE* in pieces (pipes deliver partial objects); a stream
+ * that ends inside an object is "truncated", garbage is "malformed", both with the record number.
+ *
+ * Ownership (jq-like, stated once): the header stays valid until sr_close; the object returned by
+ * sr_next stays valid until the next sr_next or sr_close. Copy what you keep.
+ */
+#ifndef LFM_STREAM_H
+#define LFM_STREAM_H
+
+#include <msgpack.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- writing ---- */
+typedef struct stream_writer stream_writer;
+/* Writes to f (buffered); name is used in messages ("stdout", a path). */
+stream_writer *sw_open(FILE *f, const char *name);
+msgpack_packer *sw_packer(stream_writer *w); /* pack the header map, then records, with msgpack-c */
+void sw_close(stream_writer *w);             /* flush; write errors die with LFM_EXIT_IO. Does not fclose f */
+
+/* Packing helpers for map entries: key then value. */
+void mp_pack_cstr(msgpack_packer *pk, const char *s);
+void mp_pack_kv_str(msgpack_packer *pk, const char *key, const char *value);
+void mp_pack_kv_int(msgpack_packer *pk, const char *key, int64_t value);
+void mp_pack_kv_uint(msgpack_packer *pk, const char *key, uint64_t value);
+void mp_pack_kv_f64(msgpack_packer *pk, const char *key, double value);
+void mp_pack_kv_bool(msgpack_packer *pk, const char *key, int value);
+/* The "command" header entry: argv joined with spaces (shell-quoted where needed). */
+void mp_pack_kv_command(msgpack_packer *pk, const char *key, int argc, char **argv);
+
+/* ---- reading ---- */
+typedef struct stream_reader stream_reader;
+/* Open and read the header. kind: e.g. "lfm.samples" (NULL accepts any kind); max_version: the highest
+ * version understood. Returns NULL with a message in err on failure (the fuzz entry point). */
+stream_reader *sr_open(FILE *f, const char *name, const char *kind, int max_version, char *err,
+		       size_t errsz);
+/* sr_open that dies with LFM_EXIT_DATA (or LFM_EXIT_IO on read errors) and the message. */
+stream_reader *sr_open_or_die(FILE *f, const char *name, const char *kind, int max_version);
+const msgpack_object *sr_header(const stream_reader *r);
+const char *sr_kind(const stream_reader *r); /* "lfm.samples" */
+int sr_version(const stream_reader *r);
+/* Next record: 1 and *out set; 0 at a clean end of stream; -1 on error with a message in sr_error(). */
+int sr_next(stream_reader *r, msgpack_object *out);
+/* sr_next that dies on error (message names the stream and record number). */
+int sr_next_or_die(stream_reader *r, msgpack_object *out);
+const char *sr_error(const stream_reader *r);
+uint64_t sr_records_read(const stream_reader *r);
+void sr_close(stream_reader *r);
+
+/* ---- looking inside maps ---- */
+const msgpack_object *mp_map_get(const msgpack_object *map, const char *key); /* NULL if absent */
+/* Typed getters: return 0 and set *out, or -1 if the key is absent or of the wrong type/range. */
+int mp_get_int(const msgpack_object *map, const char *key, int64_t *out);
+int mp_get_f64(const msgpack_object *map, const char *key, double *out); /* ints accepted too */
+/* The string value as a freshly allocated NUL-terminated copy, or NULL. */
+char *mp_get_str(const msgpack_object *map, const char *key);
+/* Whether o is a str equal to s. */
+int mp_str_eq(const msgpack_object *o, const char *s);
+
+/* Write any msgpack object as JSON (one line, no newline) — lfm-show and tests use it. Binary data is
+ * written as a base64 string; float32/64 with enough digits to round-trip. */
+void mp_write_json(FILE *f, const msgpack_object *o);
+
+#endif

@@ -1,0 +1,26 @@
+/* tensor_dtype.h — element types shared by the npy and safetensors readers, and half-precision
+ * conversions. */
+#ifndef LFM_TENSOR_DTYPE_H
+#define LFM_TENSOR_DTYPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+	DT_F32, DT_F16, DT_BF16, DT_F64, DT_I8, DT_I16, DT_I32, DT_I64, DT_U8, DT_U16, DT_BOOL,
+	DT_COUNT
+} dtype;
+
+size_t dtype_size(dtype t);
+const char *dtype_name(dtype t); /* safetensors spelling: "F32", "F16", "BF16", "I64", "U8", ... */
+int dtype_from_name(const char *name, dtype *out); /* 0 ok, -1 unknown */
+
+float f16_to_f32(uint16_t h);
+uint16_t f32_to_f16(float f);   /* round to nearest even, overflow to inf, NaN kept */
+float bf16_to_f32(uint16_t h);
+uint16_t f32_to_bf16(float f);  /* round to nearest even, NaN kept */
+
+/* Convert n elements of type t at src (little-endian) to float32 at dst. Integers convert by value. */
+void dtype_to_f32(dtype t, const void *src, float *dst, size_t n);
+
+#endif

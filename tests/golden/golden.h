@@ -1,0 +1,30 @@
+/* golden.h — tests/golden-check: compares this project's numbers with the reference outputs of a golden
+ * folder (../shared/golden/tiny-clip, or any folder made the same way for another model size).
+ * Each check prints one line per file compared: "NAME  WORST_ERROR  ok|FAIL". */
+#ifndef LFM_GOLDEN_H
+#define LFM_GOLDEN_H
+
+#include <stddef.h>
+
+typedef struct golden_ctx {
+	const char *dir;
+	int failures;
+	int compared;
+} golden_ctx;
+
+/* "DIR/file", freshly allocated. */
+char *golden_path(const golden_ctx *g, const char *file);
+int golden_exists(const golden_ctx *g, const char *file);
+/* Print the line and count a failure when err > tol (or err is NaN). */
+void golden_report(golden_ctx *g, const char *name, double err, double tol);
+/* Print "NAME  -  FAIL" with a reason, for a comparison that could not be made. */
+void golden_fail(golden_ctx *g, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* ||a - b|| / ||b|| in double precision (0 when both are zero). */
+double golden_rel_l2(const float *a, const float *b, size_t n);
+/* max |a - b|. */
+double golden_max_abs(const float *a, const float *b, size_t n);
+
+/* The checks; each one may report several lines. Registered in golden_main.c. */
+typedef void (*golden_check_fn)(golden_ctx *g);
+
+#endif

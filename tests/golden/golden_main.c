@@ -1,0 +1,104 @@
+/* golden_main.c — tests/golden-check DIR [CHECK...]: runs every registered check (or those named) against
+ * the golden folder DIR, one line per file compared, and exits 1 if any comparison fails. */
+#include "golden.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "errors.h"
+
+/* Each check lives in its own file of tests/golden/ and is listed here. */
+#define GOLDEN_CHECKS(X) /* X(name) for each check function golden_check_<name> */
+
+#define DECLARE(name) void golden_check_##name(golden_ctx *g);
+GOLDEN_CHECKS(DECLARE)
+#define ENTRY(name) {#name, golden_check_##name},
+static const struct {
+	const char *name;
+	golden_check_fn fn;
+} checks[] = {GOLDEN_CHECKS(ENTRY){NULL, NULL}};
+
+char *golden_path(const golden_ctx *g, const char *file) { return xasprintf("%s/%s", g->dir, file); }
+
+int golden_exists(const golden_ctx *g, const char *file)
+{
+	char *p = golden_path(g, file);
+	int ok = access(p, R_OK) == 0;
+	free(p);
+	return ok;
+}
+
+void golden_report(golden_ctx *g, const char *name, double err, double tol)
+{
+	int ok = err <= tol; /* NaN fails */
+	printf("%-44s %-12.3g %s\n", name, err, ok ? "ok" : "FAIL");
+	fflush(stdout);
+	g->compared++;
+	if (!ok)
+		g->failures++;
+}
+
+void golden_fail(golden_ctx *g, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	printf("%-44s ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("  FAIL\n");
+	fflush(stdout);
+	g->compared++;
+	g->failures++;
+}
+
+double golden_rel_l2(const float *a, const float *b, size_t n)
+{
+	double num = 0, den = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = (double)a[i] - (double)b[i];
+		num += d * d;
+		den += (double)b[i] * b[i];
+	}
+	if (den == 0)
+		return num == 0 ? 0 : INFINITY;
+	return sqrt(num / den);
+}
+
+double golden_max_abs(const float *a, const float *b, size_t n)
+{
+	double m = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - (double)b[i]);
+		if (!(d <= m))
+			m = d; /* propagates NaN */
+	}
+	return m;
+}
+
+int main(int argc, char **argv)
+{
+	lfm_init(argv[0]);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		printf("usage: golden-check DIR [CHECK...]\nchecks:");
+		for (int i = 0; checks[i].name; i++)
+			printf(" %s", checks[i].name);
+		printf("\n");
+		return argc < 2 ? LFM_EXIT_USAGE : 0;
+	}
+	golden_ctx g = {.dir = argv[1]};
+	if (access(g.dir, R_OK) != 0)
+		die(LFM_EXIT_IO, "%s:", g.dir);
+	for (int i = 0; checks[i].name; i++) {
+		int wanted = argc == 2;
+		for (int k = 2; k < argc; k++)
+			wanted |= strcmp(argv[k], checks[i].name) == 0;
+		if (wanted)
+			checks[i].fn(&g);
+	}
+	printf("golden-check %s: %d compared, %d failed\n", g.dir, g.compared, g.failures);
+	return g.failures ? LFM_EXIT_DATA : 0;
+}
