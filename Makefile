@@ -74,13 +74,17 @@ REPLAY_BINS:= $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 CU_SRCS    := $(sort $(wildcard cuda/*.cu))
+CUDA_TEST_SRCS := $(sort $(wildcard tests/cuda/cuda_*.c))
 ifneq ($(NVCC),)
-  CU_OBJS  := $(CU_SRCS:%.cu=$(BUILD)/%.o)
-  CUDA_LIB := $(BUILD)/liblfm_cuda.a
+  CU_OBJS    := $(CU_SRCS:%.cu=$(BUILD)/%.o)
+  CUDA_LIB   := $(BUILD)/liblfm_cuda.a
+  CUDA_HOME  := $(patsubst %/bin/nvcc,%,$(NVCC))
+  CUDA_LIBS  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
+  CUDA_TESTS := $(CUDA_TEST_SRCS:tests/cuda/%.c=$(BUILD)/tests/%)
 endif
 
 .PHONY: all check check-asan check-cuda fuzz demo install uninstall clean summary bench
-all: $(LIB) $(TOOL_BINS) tests/golden-check $(CUDA_LIB) summary
+all: $(LIB) $(TOOL_BINS) tests/golden-check $(CUDA_LIB) $(CUDA_TESTS) summary
 
 summary: $(LIB) $(TOOL_BINS)
 	@printf 'lfm-tools %s: %d tools in bin/ (%s)\n' '$(VERSION)' $(words $(TOOLS)) '$(TOOLS)'
@@ -126,6 +130,10 @@ bench: $(BENCH_BINS) $(TOOL_BINS)
 $(BUILD)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h libcommon/*.h) | $(BUILD)/.dirs
 	@mkdir -p $(dir $@)
 	$(NVCC) $(CUDA_GENCODE) $(NVCCFLAGS) $(NVCC_WARN) -Ilibcommon -Icuda -c $< -o $@
+$(BUILD)/tests/cuda_%: tests/cuda/cuda_%.c $(CUDA_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) -Icuda -I$(CUDA_HOME)/include $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CUDA_LIBS) $(LDLIBS_ALL)
+
 $(BUILD)/liblfm_cuda.a: $(CU_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
