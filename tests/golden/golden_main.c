@@ -12,7 +12,8 @@
 #include "errors.h"
 
 /* Each check lives in its own file of tests/golden/ and is listed here. */
-#define GOLDEN_CHECKS(X) /* X(name) for each check function golden_check_<name> */
+#define GOLDEN_CHECKS(X) /* X(name) for each check function golden_check_<name> */ \
+	X(tokens)
 
 #define DECLARE(name) void golden_check_##name(golden_ctx *g);
 GOLDEN_CHECKS(DECLARE)
