@@ -1,14 +1,19 @@
 /* json.h — a small, strict JSON parser (RFC 8259) producing a tree, and a writer for strings.
- * Used for safetensors headers, reference.json and tool output. Depth and size are bounded; invalid UTF-8,
- * control characters in strings, trailing garbage, duplicate keys (an error; safetensors forbids them)
- * and numbers outside double range are errors with a byte offset. The tree is one allocation per node;
- * json_free releases it all. */
+ * Used for safetensors headers, reference.json and tool output. Invalid UTF-8, control characters in
+ * strings, \u0000, unpaired surrogates, trailing garbage, duplicate keys (an error; safetensors forbids
+ * them), numbers outside the grammar or outside double range are errors with a byte offset. Depth and size
+ * are bounded (JSON_MAX_DEPTH, JSON_MAX_NODES), so hostile input costs bounded stack and memory. Numbers
+ * are converted in the C locale whatever the process locale. Never dies. The tree is one allocation per
+ * node (plus its strings and arrays); json_free releases it all. */
 #ifndef LFM_JSON_H
 #define LFM_JSON_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#define JSON_MAX_DEPTH 64        /* nesting of arrays and objects */
+#define JSON_MAX_NODES (1 << 21) /* values in one document (about 200 MB of tree at most) */
 
 typedef enum { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } json_type;
 
