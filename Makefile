@@ -155,10 +155,10 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 2; }
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CUDA=0 CC=clang \
-	  CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined' build-fuzz/libcommon.a
+	  CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined' build-fuzz/libcommon.a
 	@mkdir -p build-fuzz/fuzz
 	@for t in $(FUZZ_NAMES); do \
-	  clang $(ALL_CPPFLAGS) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined \
+	  clang $(ALL_CPPFLAGS) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    tests/fuzz/$$t.c build-fuzz/libcommon.a $(LDLIBS_ALL) -o build-fuzz/fuzz/$$t || exit 1; \
 	  mkdir -p build-fuzz/corpus/$$t; \
 	  echo "== $$t ($(FUZZ_SECONDS) s)"; \

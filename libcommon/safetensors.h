@@ -40,9 +40,13 @@ typedef struct st_file {
 	char **meta_keys, **meta_values;
 } st_file;
 
-/* Validate an in-memory image (the fuzz entry point). The file keeps pointers into buf. */
+/* Validate an in-memory image (the fuzz entry point; never dies). The file keeps pointers into buf, which
+ * must outlive it; map stays NULL. Messages name the problem and the tensor, e.g. "tensors 'a' and 'b'
+ * overlap (data_offsets [0, 8] and [4, 12])" or "tensor 'x': 24 bytes for F32 [2, 4] needs 32". */
 int st_parse(const void *buf, size_t len, st_file *f, char *err, size_t errsz);
-/* mmap and validate; returns 0, or -1 with "PATH: problem" in err. */
+/* mmap (read-only) and validate; "-" or a pipe is read into an anonymous mapping instead. Returns 0, or -1
+ * with "PATH: problem" in err. The mapping is shared with the file: truncating the file while it is open
+ * is not defended against (SIGBUS), as with any mmap reader. */
 int st_open(const char *path, st_file *f, char *err, size_t errsz);
 /* st_open that dies with LFM_EXIT_DATA (bad file) or LFM_EXIT_IO (cannot open) and the message. */
 void st_open_or_die(const char *path, st_file *f);

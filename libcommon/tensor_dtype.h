@@ -15,8 +15,10 @@ size_t dtype_size(dtype t);
 const char *dtype_name(dtype t); /* safetensors spelling: "F32", "F16", "BF16", "I64", "U8", ... */
 int dtype_from_name(const char *name, dtype *out); /* 0 ok, -1 unknown */
 
+/* Exact, on bit patterns (no dependence on FPU mode or F16C). Subnormals are kept both ways. Every
+ * 16-bit pattern, NaN payloads included, survives f32_to_X(X_to_f32(h)) == h. */
 float f16_to_f32(uint16_t h);
-uint16_t f32_to_f16(float f);   /* round to nearest even, overflow to inf, NaN kept */
+uint16_t f32_to_f16(float f);   /* round to nearest even, overflow to inf, NaN kept (sign, top payload) */
 float bf16_to_f32(uint16_t h);
 uint16_t f32_to_bf16(float f);  /* round to nearest even, NaN kept */
 
