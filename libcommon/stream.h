@@ -18,7 +18,8 @@
 
 /* ---- writing ---- */
 typedef struct stream_writer stream_writer;
-/* Writes to f (buffered); name is used in messages ("stdout", a path). */
+/* Writes to f through a 1 MiB buffer (and asks for a 1 MiB pipe when f is one); name is used in messages
+ * ("stdout", a path). A write error at any point (full disk, closed pipe) dies with LFM_EXIT_IO. */
 stream_writer *sw_open(FILE *f, const char *name);
 msgpack_packer *sw_packer(stream_writer *w); /* pack the header map, then records, with msgpack-c */
 void sw_close(stream_writer *w);             /* flush; write errors die with LFM_EXIT_IO. Does not fclose f */
@@ -36,7 +37,12 @@ void mp_pack_kv_command(msgpack_packer *pk, const char *key, int argc, char **ar
 /* ---- reading ---- */
 typedef struct stream_reader stream_reader;
 /* Open and read the header. kind: e.g. "lfm.samples" (NULL accepts any kind); max_version: the highest
- * version understood. Returns NULL with a message in err on failure (the fuzz entry point). */
+ * version understood (INT_MAX accepts any). Returns NULL with a message in err on failure (the fuzz entry
+ * point). Messages start with name. One object (header or record) may need at most 256 MiB of memory
+ * (encoded bytes plus msgpack-c's objects) and nest at most 32 containers deep; larger or deeper ones are
+ * refused as bad data, so a corrupt length never makes the reader allocate without bound. When f is a
+ * plain file descriptor with nothing buffered in stdio yet, the reader read(2)s it directly and uses
+ * each piece as it arrives; from then on the stream belongs to the reader (do not read f yourself). */
 stream_reader *sr_open(FILE *f, const char *name, const char *kind, int max_version, char *err,
 		       size_t errsz);
 /* sr_open that dies with LFM_EXIT_DATA (or LFM_EXIT_IO on read errors) and the message. */
@@ -63,7 +69,11 @@ char *mp_get_str(const msgpack_object *map, const char *key);
 int mp_str_eq(const msgpack_object *o, const char *s);
 
 /* Write any msgpack object as JSON (one line, no newline) — lfm-show and tests use it. Binary data is
- * written as a base64 string; float32/64 with enough digits to round-trip. */
+ * written as a base64 string (standard alphabet, padded); ext as {"ext":TYPE,"data":"BASE64"}; float32/64
+ * as the shortest decimal that reads back to the same value, always with a '.' or exponent ("1.0"); NaN
+ * and infinities, which JSON lacks, as the strings "NaN", "Infinity", "-Infinity". Strings go through
+ * json_write_string (invalid UTF-8 becomes U+FFFD). Map keys that are not strings are written as the
+ * string of their JSON text (1 -> "1"), binary keys as their base64. */
 void mp_write_json(FILE *f, const msgpack_object *o);
 
 #endif
