@@ -13,7 +13,13 @@
 
 /* Each check lives in its own file of tests/golden/ and is listed here. */
 #define GOLDEN_CHECKS(X) /* X(name) for each check function golden_check_<name> */ \
-	X(tokens)
+	X(tokens) \
+	X(clip_text) \
+	X(clip_image) \
+	X(clip_hf) \
+	X(stage1_grads) \
+	X(mms) \
+	X(stage2)
 
 #define DECLARE(name) void golden_check_##name(golden_ctx *g);
 GOLDEN_CHECKS(DECLARE)
