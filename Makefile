@@ -176,14 +176,16 @@ demo: all
 # ---- install ------------------------------------------------------------------------------------
 MANPAGES := $(wildcard man/*.[1-9])
 DATAFILES:= $(wildcard data/clip/*)
+CLASSFILES:= $(wildcard data/classes/*)
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lfm/clip
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lfm/clip $(DESTDIR)$(PREFIX)/share/lfm/classes
 	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
 	@for m in $(MANPAGES); do s=$${m##*.}; \
 	  install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 	  echo install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; \
 	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 	$(if $(DATAFILES),install -m 644 $(DATAFILES) $(DESTDIR)$(PREFIX)/share/lfm/clip/)
+	$(if $(CLASSFILES),install -m 644 $(CLASSFILES) $(DESTDIR)$(PREFIX)/share/lfm/classes/)
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)
