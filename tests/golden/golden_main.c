@@ -14,6 +14,7 @@
 /* Each check lives in its own file of tests/golden/ and is listed here. */
 #define GOLDEN_CHECKS(X) /* X(name) for each check function golden_check_<name> */ \
 	X(tokens) \
+	X(pixels) \
 	X(clip_text) \
 	X(clip_image) \
 	X(clip_hf) \
