@@ -83,7 +83,7 @@ ifneq ($(NVCC),)
   CUDA_TESTS := $(CUDA_TEST_SRCS:tests/cuda/%.c=$(BUILD)/tests/%)
 endif
 
-.PHONY: all check check-asan check-cuda fuzz demo install uninstall clean summary bench
+.PHONY: all check check-asan check-cuda check-golden-other fuzz demo install uninstall clean summary bench
 all: $(LIB) $(TOOL_BINS) tests/golden-check $(CUDA_LIB) $(CUDA_TESTS) summary
 
 summary: $(LIB) $(TOOL_BINS)
@@ -165,6 +165,11 @@ fuzz:
 	  build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
+
+# The golden checker on a folder made for another model size by scripts/make-golden.py (PyTorch);
+# also part of make check, skipped where Debian's python3-torch is missing.
+check-golden-other: all
+	sh scripts/check-golden-other-size.sh
 
 check-cuda: all
 	@if [ -z "$(NVCC)" ]; then echo "check-cuda: nvcc not found"; exit 2; fi

@@ -50,6 +50,9 @@ if [ -z "${LFM_TEST_UNIT_ONLY:-}" ]; then
 		[ -f "$t" ] || continue
 		sh "$t" >"$log" 2>&1; count "cli/$(basename "$t" .sh)" $?
 	done
+	if [ -f scripts/check-golden-other-size.sh ]; then
+		sh scripts/check-golden-other-size.sh >"$log" 2>&1; count "golden-check, another model size" $?
+	fi
 	golden=${LFM_GOLDEN_DIR:-../shared/golden/tiny-clip}
 	if [ -x tests/golden-check ]; then
 		if [ -d "$golden" ]; then
