@@ -150,8 +150,8 @@ static void plan(clip_prep *p, int w, int h)
 
 /* dst[c][x][r] (transposed = 1) or dst[c][r][x] (transposed = 0) = channel c of the input pixel at row
  * row0 + r and column col0 + x of the image, mirrored when flip. */
-static void gather_planes(const rgb_image *in, int flip, int row0, int rows, int col0, int cols, int transposed,
-			  uint8_t *dst)
+static void gather_planes(const rgb_image *in, int flip, int row0, int rows, int col0, int cols,
+			  int transposed, uint8_t *dst)
 {
 	size_t stride = (size_t)in->width * 3, plane = (size_t)rows * cols;
 	for (int r = 0; r < rows; r++) {
@@ -173,6 +173,9 @@ void clip_prep_run(clip_prep *p, const rgb_image *in, int flip, float *out)
 	const image_kernels *kern = p->kern;
 	if (in->width <= 0 || in->height <= 0 || !in->rgb)
 		die(LFM_EXIT_DATA, "CLIP preprocessing: empty image (internal error)");
+	if (in->width > IMAGE_MAX_SIDE || in->height > IMAGE_MAX_SIDE)
+		die(LFM_EXIT_DATA, "CLIP preprocessing: a %dx%d image is over the %d-pixel limit (internal error)",
+		    in->width, in->height, IMAGE_MAX_SIDE);
 	if (in->width != p->in_w || in->height != p->in_h)
 		plan(p, in->width, in->height);
 	int rows = p->rows;
@@ -242,7 +245,8 @@ static void batch_init(struct batch *b, thread_pool *pool, int n, int decoders)
 	if (decoders)
 		b->decoders = xcalloc((size_t)workers, sizeof *b->decoders);
 	b->bad_index = -1;
-	pthread_mutex_init(&b->mu, NULL);
+	if (pthread_mutex_init(&b->mu, NULL) != 0)
+		die(LFM_EXIT_IO, "CLIP preprocessing: cannot initialise a lock");
 }
 
 static void batch_free(struct batch *b, thread_pool *pool)

@@ -82,7 +82,8 @@ int image_resize_bicubic(const rgb_image *in, int out_w, int out_h, rgb_image *o
 
 /* ---- CLIP preprocessing ----------------------------------------------------------------------------
  * out: float32 [3, n, n] (CHW). flip != 0 mirrors the image horizontally first (training augmentation).
- * n must be in 1 .. CLIP_MAX_SIZE (a programming error otherwise: dies). */
+ * n must be in 1 .. CLIP_MAX_SIZE and the image's sides in 1 .. IMAGE_MAX_SIDE, as the decoder gives
+ * them (programming errors otherwise: dies). */
 #define CLIP_MAX_SIZE 4096
 extern const float clip_mean[3], clip_std[3];
 

@@ -1,10 +1,12 @@
-/* image_kernels.c — portable and AVX2 + FMA inner loops of CLIP preprocessing; see image_kernels.h. */
+/* image_kernels.c — portable, AVX2 + FMA and AVX-512 inner loops of CLIP preprocessing; see
+ * image_kernels.h. */
 #include "image_kernels.h"
 
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* -DLFM_NO_SIMD builds the portable loops only (to test them on an x86-64 machine). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(LFM_NO_SIMD)
 #define HAVE_X86_KERNELS 1
 #include <immintrin.h>
 #endif
@@ -102,7 +104,7 @@ static void transpose_scalar(const uint8_t *src, size_t src_stride, int rows, in
 			dst[(size_t)x * dst_stride + y] = src[(size_t)y * src_stride + x];
 }
 
-#if defined(__x86_64__) || defined(__SSE2__)
+#if (defined(__x86_64__) || defined(__SSE2__)) && !defined(LFM_NO_SIMD)
 #include <emmintrin.h>
 /* One 16x16 block with SSE2 (part of x86-64's baseline): four rounds of interleaving. */
 static void transpose16(const uint8_t *src, size_t src_stride, uint8_t *dst, size_t dst_stride)
@@ -159,9 +161,23 @@ void transpose_u8(const uint8_t *src, size_t src_stride, int rows, int cols, uin
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
+/* The kernels' bodies are inlined with a constant tap count for the usual small counts (switch_taps),
+ * so that the tap loop unrolls and the coefficients stay in registers. */
+#define INLINE inline __attribute__((always_inline))
+#define SWITCH_TAPS(body, ...)                           \
+	switch (taps) {                                  \
+	case 1: body(__VA_ARGS__, 1); break;             \
+	case 2: body(__VA_ARGS__, 2); break;             \
+	case 3: body(__VA_ARGS__, 3); break;             \
+	case 4: body(__VA_ARGS__, 4); break;             \
+	case 5: body(__VA_ARGS__, 5); break;             \
+	case 6: body(__VA_ARGS__, 6); break;             \
+	default: body(__VA_ARGS__, taps); break;         \
+	}
+
 /* 16 sums of products for src[.. j .. j+15], as two vectors of 8 int32. */
-AVX2 static inline __attribute__((always_inline)) void sum16_avx2(const uint8_t *src, size_t stride, const __m256i *kv, int taps, __m256i *lo,
-				   __m256i *hi)
+AVX2 static INLINE void sum16_avx2(const uint8_t *src, size_t stride, const __m256i *kv, int taps,
+				   __m256i *lo, __m256i *hi)
 {
 	__m256i a0 = _mm256_set1_epi32(ROUNDING), a1 = a0;
 #pragma GCC unroll 8
@@ -179,20 +195,6 @@ AVX2 static inline __attribute__((always_inline)) void sum16_avx2(const uint8_t 
 
 /* Broadcast coefficients; long kernels (strong downscaling) go through the portable loop. */
 #define MAX_SIMD_TAPS 32
-
-/* The kernels' bodies are inlined with a constant tap count for the usual small counts (switch_taps),
- * so that the tap loop unrolls and the coefficients stay in registers. */
-#define INLINE inline __attribute__((always_inline))
-#define SWITCH_TAPS(body, ...)                                                                                 \
-	switch (taps) {                                                                                        \
-	case 1: body(__VA_ARGS__, 1); break;                                                                   \
-	case 2: body(__VA_ARGS__, 2); break;                                                                   \
-	case 3: body(__VA_ARGS__, 3); break;                                                                   \
-	case 4: body(__VA_ARGS__, 4); break;                                                                   \
-	case 5: body(__VA_ARGS__, 5); break;                                                                   \
-	case 6: body(__VA_ARGS__, 6); break;                                                                   \
-	default: body(__VA_ARGS__, taps); break;                                                               \
-	}
 
 AVX2 static INLINE void resample_u8_avx2_body(const uint8_t *src, size_t stride, const int32_t *k, size_t len,
 					      uint8_t *dst, int taps)
@@ -240,8 +242,8 @@ AVX2 static inline __m256 normalize8_avx2(__m256i v, __m256 r255, __m256 c255, _
 	return _mm256_fmadd_ps(e, rsd, q);
 }
 
-AVX2 static INLINE void resample_f32_avx2_body(const uint8_t *src, size_t stride, const int32_t *k, size_t len,
-					       const clip_norm *nm, int c, float *dst, int taps)
+AVX2 static INLINE void resample_f32_avx2_body(const uint8_t *src, size_t stride, const int32_t *k,
+					       size_t len, const clip_norm *nm, int c, float *dst, int taps)
 {
 	__m256i kv[MAX_SIMD_TAPS];
 #pragma GCC unroll 8
@@ -296,7 +298,7 @@ static const image_kernels avx2 = {
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx2,fma")))
 
-AVX512 static inline __attribute__((always_inline)) __m512i sum16_avx512(const uint8_t *src, size_t stride, const __m512i *kv, int taps)
+AVX512 static INLINE __m512i sum16_avx512(const uint8_t *src, size_t stride, const __m512i *kv, int taps)
 {
 	__m512i a = _mm512_set1_epi32(ROUNDING);
 #pragma GCC unroll 8
@@ -329,8 +331,8 @@ AVX512 static INLINE void resample_u8_avx512_body(const uint8_t *src, size_t str
 		resample_u8_generic(src + j, stride, k, taps, len - j, dst + j);
 }
 
-AVX512 static void resample_u8_avx512(const uint8_t *src, size_t stride, const int32_t *k, int taps, size_t len,
-				      uint8_t *dst)
+AVX512 static void resample_u8_avx512(const uint8_t *src, size_t stride, const int32_t *k, int taps,
+				      size_t len, uint8_t *dst)
 {
 	if (taps > MAX_SIMD_TAPS) {
 		resample_u8_generic(src, stride, k, taps, len, dst);

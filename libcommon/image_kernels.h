@@ -1,5 +1,6 @@
-/* image_kernels.h — the inner loops of CLIP preprocessing, in a portable version and, on x86-64, an
- * AVX2 + FMA version chosen at run time. Internal to the image pipeline (clip_preprocess.c).
+/* image_kernels.h — the inner loops of CLIP preprocessing, in a portable version and, on x86-64, AVX2 +
+ * FMA and AVX-512 versions chosen at run time (the build itself assumes nothing beyond x86-64's SSE2).
+ * Internal to the image pipeline (clip_preprocess.c).
  *
  * Each resample kernel is one output line of one of Pillow's passes laid out so that the inputs are
  * contiguous: dst[j] = clip8((1 << 21) + sum_t src[t * stride + j] * k[t]) >> 22. The vertical pass reads
@@ -9,7 +10,8 @@
  * The _f32 variants turn the 8-bit result v into torch's float32 ((v / 255) - mean) / std. The portable
  * version reads a table; the SIMD version computes both divisions as a * (1/b) corrected by one FMA step
  * (Markstein), which is correctly rounded for these operands — clip_norm_init checks every one of the 256
- * values per channel against the table and clears fma_exact if any differs, and then the table is used.
+ * values per channel against the table and clears fma_exact if any differs, and then only the portable
+ * loops are used.
  */
 #ifndef LFM_IMAGE_KERNELS_H
 #define LFM_IMAGE_KERNELS_H

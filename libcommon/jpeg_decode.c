@@ -7,7 +7,10 @@
  * libjpeg reports truncated or damaged data as warnings and goes on (filling the rest with grey);
  * Pillow refuses a truncated file ("image file is truncated"), and a training set should not learn from
  * damaged pixels, so every warning is an error here (TJFLAG_STOPONWARNING also stops the work early).
- * TJFLAG_LIMITSCANS refuses progressive files with more than 500 scans, a denial of service otherwise. */
+ * This is stricter than Pillow in one respect: Pillow ignores the other warnings (e.g. "N extraneous
+ * bytes before marker", "Corrupt JPEG data: bad Huffman code") and returns whatever was decoded; such
+ * files are refused here, with libjpeg's message. TJFLAG_LIMITSCANS refuses progressive files with more
+ * than 500 scans, a denial of service otherwise. */
 #include "image.h"
 
 #include <limits.h>

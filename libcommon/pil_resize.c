@@ -156,6 +156,51 @@ void resize_pass_vertical_row(const uint8_t *in, size_t in_stride, int in_row0, 
 		out[j] = clip8(acc[j]);
 }
 
+/* The two passes of ImagingResampleInner into dst (out_w x out_h); 0 or -1 (no memory). */
+static int resample(const rgb_image *in, int out_w, int out_h, uint8_t *dst)
+{
+	resize_axis ax = {0}, ay = {0};
+	uint8_t *tmp = NULL;
+	int32_t *acc = NULL;
+	int rc = -1;
+	const uint8_t *src = in->rgb;
+	size_t src_stride = (size_t)in->width * 3, row_bytes = (size_t)out_w * 3;
+	int src_row0 = 0;
+	if (resize_axis_plan(&ay, in->height, out_h, 0, out_h) != 0)
+		goto done;
+	if (out_w != in->width) {
+		/* Only the input rows the vertical pass reads (Pillow's ybox_first .. ybox_last). */
+		int y0 = 0, y1 = in->height;
+		if (out_h != in->height) {
+			y0 = ay.xmin[0];
+			y1 = ay.xmin[out_h - 1] + ay.taps[out_h - 1];
+		}
+		if (resize_axis_plan(&ax, in->width, out_w, 0, out_w) != 0 ||
+		    !(tmp = malloc((size_t)(y1 - y0) * row_bytes)))
+			goto done;
+		resize_pass_horizontal(in->rgb + (size_t)y0 * src_stride, src_stride, y1 - y0, &ax, tmp, row_bytes);
+		src = tmp;
+		src_stride = row_bytes;
+		src_row0 = y0;
+	}
+	if (out_h != in->height) {
+		if (!(acc = malloc(row_bytes * sizeof *acc)))
+			goto done;
+		for (int i = 0; i < out_h; i++)
+			resize_pass_vertical_row(src, src_stride, src_row0, &ay, i, row_bytes, acc,
+						 dst + (size_t)i * row_bytes);
+	} else {
+		memcpy(dst, src, row_bytes * out_h);
+	}
+	rc = 0;
+done:
+	resize_axis_free(&ax);
+	resize_axis_free(&ay);
+	free(tmp);
+	free(acc);
+	return rc;
+}
+
 int image_resize_bicubic(const rgb_image *in, int out_w, int out_h, rgb_image *out)
 {
 	out->width = out->height = 0;
@@ -163,61 +208,15 @@ int image_resize_bicubic(const rgb_image *in, int out_w, int out_h, rgb_image *o
 	if (in->width <= 0 || in->height <= 0 || out_w <= 0 || out_h <= 0 || out_w > IMAGE_MAX_SIDE * 16 ||
 	    out_h > IMAGE_MAX_SIDE * 16)
 		return -1;
-	size_t out_bytes = (size_t)out_w * out_h * 3;
-	uint8_t *dst = malloc(out_bytes);
+	uint8_t *dst = malloc((size_t)out_w * out_h * 3);
 	if (!dst)
 		return -1;
-	if (out_w == in->width && out_h == in->height) { /* Image.resize returns a copy */
-		memcpy(dst, in->rgb, out_bytes);
-		goto done;
-	}
-	resize_axis ax = {0}, ay = {0};
-	uint8_t *tmp = NULL;
-	int32_t *acc = NULL;
-	const uint8_t *src = in->rgb;
-	size_t src_stride = (size_t)in->width * 3;
-	int src_row0 = 0, rc = -1;
-	if (resize_axis_plan(&ay, in->height, out_h, 0, out_h) != 0)
-		goto fail;
-	if (out_w != in->width) {
-		/* Only the input rows the vertical pass reads (Pillow's ybox_first .. ybox_last). */
-		int y0 = ay.xmin[0], y1 = ay.xmin[out_h - 1] + ay.taps[out_h - 1];
-		if (out_h == in->height) {
-			y0 = 0;
-			y1 = in->height;
-		}
-		if (resize_axis_plan(&ax, in->width, out_w, 0, out_w) != 0)
-			goto fail;
-		tmp = malloc((size_t)(y1 - y0) * out_w * 3);
-		if (!tmp)
-			goto fail;
-		resize_pass_horizontal(in->rgb + (size_t)y0 * src_stride, src_stride, y1 - y0, &ax, tmp,
-				       (size_t)out_w * 3);
-		src = tmp;
-		src_stride = (size_t)out_w * 3;
-		src_row0 = y0;
-	}
-	if (out_h != in->height) {
-		acc = malloc((size_t)out_w * 3 * sizeof *acc);
-		if (!acc)
-			goto fail;
-		for (int i = 0; i < out_h; i++)
-			resize_pass_vertical_row(src, src_stride, src_row0, &ay, i, (size_t)out_w * 3, acc,
-						 dst + (size_t)i * out_w * 3);
-	} else {
-		memcpy(dst, src, out_bytes);
-	}
-	rc = 0;
-fail:
-	resize_axis_free(&ax);
-	resize_axis_free(&ay);
-	free(tmp);
-	free(acc);
-	if (rc != 0) {
+	if (out_w == in->width && out_h == in->height) /* Image.resize returns a copy */
+		memcpy(dst, in->rgb, (size_t)out_w * out_h * 3);
+	else if (resample(in, out_w, out_h, dst) != 0) {
 		free(dst);
 		return -1;
 	}
-done:
 	out->width = out_w;
 	out->height = out_h;
 	out->rgb = dst;

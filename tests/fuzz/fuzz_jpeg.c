@@ -3,9 +3,10 @@
  * Properties checked beyond "no crash": a failure always comes with a message and leaves no image; a
  * success gives the size the header announced and preprocessed values that are finite and within the
  * range the normalisation can produce, identical with every set of inner loops the CPU has (generic,
- * avx2, avx512: a differential check of the SIMD code). Inputs announcing more than 4 Mpixels are only header-checked,
- * to keep every input fast (the decoder's own limits are tested in tests/unit/test_image.c). A decoder
- * and a preprocessor are reused across inputs, as a data loader reuses them. */
+ * avx2, avx512: a differential check of the SIMD code). Inputs announcing more than 4 Mpixels are only
+ * header-checked, to keep every input fast (the decoder's own limits are tested in
+ * tests/unit/test_image.c). A decoder and preprocessors are reused across inputs, as a data loader reuses
+ * them. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>

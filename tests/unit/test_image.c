@@ -243,7 +243,8 @@ static void test_decode_rejects_truncated(void)
 
 static void test_decode_rejects_garbage(void)
 {
-	static const char *cases[] = {"", "\xFF\xD8", "\xFF\xD8\xFF\xD9", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "hello, world"};
+	static const char *cases[] = {"", "\xFF\xD8", "\xFF\xD8\xFF\xD9", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+				      "hello, world"};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		rgb_image out;
 		char err[256] = "";
