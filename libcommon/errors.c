@@ -224,6 +224,17 @@ void outfile_open(outfile *o, const char *path, const char *mode)
 		o->f = stdout;
 		return;
 	}
+	/* A device, FIFO or socket (/dev/null, /dev/stdout, a named pipe) is written in place: a temporary
+	 * renamed over it would replace the device with a regular file. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		o->f = fopen(path, mode);
+		if (!o->f)
+			die(LFM_EXIT_IO, "%s:", path);
+		o->path = NULL;
+		o->direct = 1;
+		return;
+	}
 	o->path = xstrdup(path);
 	o->tmp = xasprintf("%s.tmp.XXXXXX", path);
 	int fd = mkstemp(o->tmp);
@@ -248,6 +259,12 @@ void outfile_open(outfile *o, const char *path, const char *mode)
 
 void outfile_commit(outfile *o)
 {
+	if (o->direct) {
+		xfclose(o->f, "output");
+		o->f = NULL;
+		o->direct = 0;
+		return;
+	}
 	if (!o->path) {
 		xfclose(o->f, "stdout");
 		return;
@@ -266,6 +283,12 @@ void outfile_commit(outfile *o)
 
 void outfile_abort(outfile *o)
 {
+	if (o->direct) {
+		fclose(o->f);
+		o->f = NULL;
+		o->direct = 0;
+		return;
+	}
 	if (!o->path)
 		return;
 	fclose(o->f);

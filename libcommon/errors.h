@@ -50,11 +50,13 @@ char *xread_file(const char *path, size_t *len);
 
 /* Atomic output: data goes to a temporary file beside the destination and is renamed into place only
  * by outfile_commit(), so a failure (die, signal) never leaves a partial file or clobbers an old one.
- * path NULL or "-" writes to stdout directly. Unfinished temporaries are unlinked at exit. */
+ * path NULL or "-" writes to stdout directly, and so does a path that names a device, FIFO or socket
+ * (-o /dev/null must not replace the device with a file). Unfinished temporaries are unlinked at exit. */
 typedef struct outfile {
 	FILE *f;
 	char *path; /* destination, NULL for stdout */
 	char *tmp;  /* temporary name, NULL for stdout */
+	int direct; /* a device or FIFO (e.g. /dev/null), written in place */
 } outfile;
 void outfile_open(outfile *o, const char *path, const char *mode /* "wb" */);
 void outfile_commit(outfile *o);

@@ -148,6 +148,19 @@ static void test_failure_leaves_old_file_and_no_temporary(void)
 	free(path);
 }
 
+static void test_outfile_to_a_device_writes_in_place(void)
+{
+	struct stat before, after;
+	T_ASSERT(stat("/dev/null", &before) == 0 && S_ISCHR(before.st_mode));
+	outfile o;
+	outfile_open(&o, "/dev/null", "wb");
+	xfwrite("discarded", 9, o.f, "/dev/null");
+	outfile_commit(&o);
+	T_ASSERT(stat("/dev/null", &after) == 0);
+	T_ASSERTF(S_ISCHR(after.st_mode) && after.st_rdev == before.st_rdev,
+		  "/dev/null is no longer the device");
+}
+
 static void do_opt(void *arg)
 {
 	const char **a = arg;
@@ -207,6 +220,7 @@ int main(int argc, char **argv)
 	T_RUN(test_closed_pipe_is_an_error);
 	T_RUN(test_outfile_commit_renames);
 	T_RUN(test_failure_leaves_old_file_and_no_temporary);
+	T_RUN(test_outfile_to_a_device_writes_in_place);
 	T_RUN(test_option_errors_name_the_option);
 	T_RUN(test_option_numbers_in_range);
 	T_RUN(test_option_integer_rejects_junk);
