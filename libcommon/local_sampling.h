@@ -57,7 +57,16 @@ typedef struct pair_generator {
 	uint64_t *cycle;      /* [C] how many times the class has been reshuffled */
 	uint32_t *perm;       /* [n] this epoch's permutation */
 	uint32_t perm_epoch;  /* epoch perm was computed for, UINT32_MAX if none */
+	/* stream ids' purpose hashes, computed once */
+	uint64_t purpose_perm, purpose_class, purpose_cycle, purpose_uniform;
+	/* words [2t, 2t+2) of the class (or uniform) stream for t in [words_first, words_first + words_count)
+	 * of epoch words_epoch (UINT32_MAX: none), generated a chunk at a time */
+	uint32_t *words;      /* [2 * PAIRS_CHUNK] */
+	uint32_t words_epoch;
+	size_t words_first, words_count;
 } pair_generator;
+
+enum { PAIRS_CHUNK = 512 };
 
 /* p may be NULL when uniform. The generator keeps pointers to index and label (not copied). Returns 0,
  * or -1 with err (a class has no samples but positive probability, inconsistent rows, ...). */

@@ -3,10 +3,13 @@
 
 const char *const mix_method_names[] = {"lfm", "mixup", "remix", "remix-official", "none", 0};
 
+double mix_shift(double alpha, double ni, double nj) { return alpha * (ni - nj) / (ni + nj); }
+
+double mix_clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
+
 double mix_label_shift(double lx, double alpha, double ni, double nj)
 {
-	double ly = lx - alpha * (ni - nj) / (ni + nj);
-	return ly < 0 ? 0 : ly > 1 ? 1 : ly;
+	return mix_clamp01(lx - mix_shift(alpha, ni, nj));
 }
 
 double mix_label_remix(double lx, double ni, double nj, double kappa, double tau, int official)

@@ -25,6 +25,10 @@ typedef struct mix_params {
 } mix_params;
 
 double mix_label_shift(double lx, double alpha, double ni, double nj);
+/* The shift alone, alpha (ni - nj) / (ni + nj): mix_label_shift(lx, ...) is clamp(lx - mix_shift(...), 0, 1)
+ * to the last bit, so a tool may tabulate it per class pair. */
+double mix_shift(double alpha, double ni, double nj);
+double mix_clamp01(double v);
 double mix_label_remix(double lx, double ni, double nj, double kappa, double tau, int official);
 /* ly for any method (for MIX_NONE returns 1). */
 double mix_label(const mix_params *p, double lx, double ni, double nj);

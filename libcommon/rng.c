@@ -10,8 +10,13 @@
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "errors.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #ifdef __clang__
 /* clang contracts a * b + c into one fused multiply-add where the target has one, which rounds once
@@ -55,6 +60,74 @@ void philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]
 	out[2] = c2;
 	out[3] = c3;
 }
+
+/* Philox of PHILOX_LANES blocks under one key, the lanes interleaved round by round: one block is ten
+ * dependent multiply rounds (latency-bound), so computing several at once overlaps them (and lets the
+ * compiler use vector multiplies). Lane l of the result is exactly philox4x32_10 of counter l. */
+enum { PHILOX_LANES = 8 };
+
+#if defined(__SSE2__)
+/* x86-64 always has SSE2: four lanes a vector, two vectors interleaved. _mm_mul_epu32 multiplies the
+ * even 32-bit lanes into 64-bit products; the odd lanes go through a shift. */
+static void philox_lanes(uint32_t c0[PHILOX_LANES], uint32_t c1[PHILOX_LANES], uint32_t c2[PHILOX_LANES],
+			 uint32_t c3[PHILOX_LANES], const uint32_t key[2])
+{
+	_Static_assert(PHILOX_LANES == 8, "two vectors of four lanes");
+	const __m128i m0 = _mm_set1_epi32((int)PHILOX_M0), m1 = _mm_set1_epi32((int)PHILOX_M1);
+	const __m128i low = _mm_set1_epi64x(0xffffffff);
+	const __m128i w0 = _mm_set1_epi32((int)PHILOX_W0), w1 = _mm_set1_epi32((int)PHILOX_W1);
+	__m128i k0 = _mm_set1_epi32((int)key[0]), k1 = _mm_set1_epi32((int)key[1]);
+	__m128i x0[2], x1[2], x2[2], x3[2];
+	for (int v = 0; v < 2; v++) {
+		x0[v] = _mm_loadu_si128((const __m128i *)(c0 + 4 * v));
+		x1[v] = _mm_loadu_si128((const __m128i *)(c1 + 4 * v));
+		x2[v] = _mm_loadu_si128((const __m128i *)(c2 + 4 * v));
+		x3[v] = _mm_loadu_si128((const __m128i *)(c3 + 4 * v));
+	}
+	for (int round = 0; round < 10; round++) {
+		for (int v = 0; v < 2; v++) {
+			__m128i pe0 = _mm_mul_epu32(x0[v], m0), po0 = _mm_mul_epu32(_mm_srli_epi64(x0[v], 32), m0);
+			__m128i pe1 = _mm_mul_epu32(x2[v], m1), po1 = _mm_mul_epu32(_mm_srli_epi64(x2[v], 32), m1);
+			__m128i hi0 = _mm_or_si128(_mm_srli_epi64(pe0, 32), _mm_andnot_si128(low, po0));
+			__m128i lo0 = _mm_or_si128(_mm_and_si128(pe0, low), _mm_slli_epi64(po0, 32));
+			__m128i hi1 = _mm_or_si128(_mm_srli_epi64(pe1, 32), _mm_andnot_si128(low, po1));
+			__m128i lo1 = _mm_or_si128(_mm_and_si128(pe1, low), _mm_slli_epi64(po1, 32));
+			x0[v] = _mm_xor_si128(_mm_xor_si128(hi1, x1[v]), k0);
+			x2[v] = _mm_xor_si128(_mm_xor_si128(hi0, x3[v]), k1);
+			x1[v] = lo1;
+			x3[v] = lo0;
+		}
+		k0 = _mm_add_epi32(k0, w0);
+		k1 = _mm_add_epi32(k1, w1);
+	}
+	for (int v = 0; v < 2; v++) {
+		_mm_storeu_si128((__m128i *)(c0 + 4 * v), x0[v]);
+		_mm_storeu_si128((__m128i *)(c1 + 4 * v), x1[v]);
+		_mm_storeu_si128((__m128i *)(c2 + 4 * v), x2[v]);
+		_mm_storeu_si128((__m128i *)(c3 + 4 * v), x3[v]);
+	}
+}
+#else
+static void philox_lanes(uint32_t c0[PHILOX_LANES], uint32_t c1[PHILOX_LANES], uint32_t c2[PHILOX_LANES],
+			 uint32_t c3[PHILOX_LANES], const uint32_t key[2])
+{
+	uint32_t k0 = key[0], k1 = key[1];
+	for (int round = 0; round < 10; round++) {
+		for (int l = 0; l < PHILOX_LANES; l++) {
+			uint64_t p0 = (uint64_t)PHILOX_M0 * c0[l];
+			uint64_t p1 = (uint64_t)PHILOX_M1 * c2[l];
+			uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[l] ^ k0;
+			uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[l] ^ k1;
+			c1[l] = (uint32_t)p1;
+			c3[l] = (uint32_t)p0;
+			c0[l] = n0;
+			c2[l] = n2;
+		}
+		k0 += PHILOX_W0;
+		k1 += PHILOX_W1;
+	}
+}
+#endif
 
 static void next_block(rng *r)
 {
@@ -100,19 +173,28 @@ static uint64_t mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
-uint64_t rng_stream_id(const char *purpose, uint64_t a, uint64_t b)
+uint64_t rng_purpose_hash(const char *purpose)
 {
-	const uint64_t golden = 0x9E3779B97F4A7C15u;
 	uint64_t h = 0xCBF29CE484222325u; /* FNV-1a 64 */
 	for (const unsigned char *p = (const unsigned char *)(purpose ? purpose : ""); *p; p++) {
 		h ^= *p;
 		h *= 0x100000001B3u;
 	}
+	return h;
+}
+
+uint64_t rng_stream_id_hashed(uint64_t purpose_hash, uint64_t a, uint64_t b)
+{
+	const uint64_t golden = 0x9E3779B97F4A7C15u;
 	/* Each step is a bijection of the running hash given the other inputs, so ids with one index
 	 * fixed and the other different are always different. */
-	h = mix64(h ^ mix64(a + golden));
-	h = mix64(h ^ mix64(b + 2 * golden));
-	return h;
+	uint64_t h = mix64(purpose_hash ^ mix64(a + golden));
+	return mix64(h ^ mix64(b + 2 * golden));
+}
+
+uint64_t rng_stream_id(const char *purpose, uint64_t a, uint64_t b)
+{
+	return rng_stream_id_hashed(rng_purpose_hash(purpose), a, b);
 }
 
 uint32_t rng_u32(rng *r)
@@ -127,6 +209,35 @@ uint64_t rng_u64(rng *r)
 	uint64_t lo = rng_u32(r); /* separate statements: the order of the two words is fixed */
 	uint64_t hi = rng_u32(r);
 	return lo | hi << 32;
+}
+
+void rng_fill_u32(rng *r, uint32_t *out, size_t n)
+{
+	size_t k = 0;
+	while (k < n && r->used < 4)
+		out[k++] = r->buf[r->used++];
+	/* Whole blocks, PHILOX_LANES at a time; the buffer stays empty (used == 4), so rng_tell is
+	 * counter * 4 as it should be. */
+	uint32_t c0[PHILOX_LANES], c1[PHILOX_LANES], c2[PHILOX_LANES], c3[PHILOX_LANES];
+	while (n - k >= 4 * PHILOX_LANES) {
+		for (int l = 0; l < PHILOX_LANES; l++) {
+			uint64_t c = r->counter + (uint64_t)l;
+			c0[l] = (uint32_t)c;
+			c1[l] = (uint32_t)(c >> 32);
+			c2[l] = (uint32_t)r->stream;
+			c3[l] = (uint32_t)(r->stream >> 32);
+		}
+		philox_lanes(c0, c1, c2, c3, r->key);
+		for (int l = 0; l < PHILOX_LANES; l++) {
+			out[k++] = c0[l];
+			out[k++] = c1[l];
+			out[k++] = c2[l];
+			out[k++] = c3[l];
+		}
+		r->counter += PHILOX_LANES;
+	}
+	while (k < n)
+		out[k++] = rng_u32(r);
 }
 
 double rng_uniform(rng *r) { return (double)(rng_u64(r) >> 11) * 0x1p-53; }
@@ -173,60 +284,128 @@ uint64_t rng_below(rng *r, uint64_t n)
 
 /* ---- log and exp from + - * / only ------------------------------------------------------------- */
 
-/* ln 2 split so that k * LN2_HI is exact for |k| < 2^21 (fdlibm's constants). */
-static const double LN2_HI = 0x1.62e42feep-1;
-static const double LN2_LO = 0x1.a39ef35793c76p-33;
+/* Sun's fdlibm 5.3 (e_log.c, e_exp.c; "Developed at SunSoft ... Permission to use, copy, modify, and
+ * distribute this software is freely granted, provided that this notice is preserved"), with the word
+ * access written as 64-bit bit patterns. Both are within 1 ulp; they use only +, -, *, / and exact bit
+ * manipulation, so they give the same result on every IEEE-754 machine. */
 
-/* Natural logarithm, within about 1 ulp. fdlibm's reduction: x = 2^k (1 + f) with 1 + f in
- * [sqrt(1/2), sqrt(2)); log(1 + f) = f - f^2/2 + s (f^2/2 + R), s = f / (2 + f), where
- * R = 2 s^2/3 + 2 s^4/5 + ... (|s| <= 0.172, so ten Taylor terms reach 2^-60). Only the small correction
- * term carries rounding from s; f itself is exact. */
-static double det_log(double x)
+static uint64_t bits_of(double x)
 {
-	if (!(x > 0))
-		return x == 0 ? -INFINITY : NAN;
-	if (x == INFINITY)
-		return x;
-	int k;
-	double m = frexp(x, &k); /* [0.5, 1), exact */
-	if (m < 0x1.6a09e667f3bcdp-1) { /* sqrt(1/2) */
-		m *= 2;
-		k--;
-	}
-	double f = m - 1.0; /* exact (Sterbenz) */
-	double s = f / (2.0 + f);
-	double z = s * s;
-	double poly = 2.0 / 21;
-	static const double coef[] = {2.0 / 19, 2.0 / 17, 2.0 / 15, 2.0 / 13, 2.0 / 11,
-				      2.0 / 9,  2.0 / 7,  2.0 / 5,  2.0 / 3};
-	for (size_t i = 0; i < sizeof coef / sizeof coef[0]; i++)
-		poly = poly * z + coef[i];
-	double R = poly * z;
-	double hfsq = 0.5 * f * f;
-	double dk = (double)k;
-	return dk * LN2_HI - ((hfsq - (s * (hfsq + R) + dk * LN2_LO)) - f);
+	uint64_t u;
+	memcpy(&u, &x, sizeof u);
+	return u;
 }
 
-/* e^x, within a few ulp: x = k ln2 + r, |r| <= ln2/2 (plus rounding), e^r by its Taylor series to r^13
- * (remainder < 2^-57), then scaled by 2^k exactly. */
+static double double_of(uint64_t u)
+{
+	double x;
+	memcpy(&x, &u, sizeof x);
+	return x;
+}
+
+/* ln 2 split so that k * LN2_HI is exact for |k| < 2^21. */
+static const double LN2_HI = 6.93147180369123816490e-01; /* 0x3fe62e42 fee00000 */
+static const double LN2_LO = 1.90821492927058770002e-10; /* 0x3dea39ef 35793c76 */
+
+/* Natural logarithm. x = 2^k (1 + f), 1 + f in [sqrt(2)/2, sqrt(2)); log(1 + f) = f - f^2/2 + s (f^2/2 + R)
+ * with s = f / (2 + f) and R(s^2) a degree-7 minimax polynomial (error below 2^-58.45 on |s| <= 0.1716). */
+static double det_log(double x)
+{
+	static const double two54 = 1.80143985094819840000e+16, Lg1 = 6.666666666666735130e-01,
+			    Lg2 = 3.999999999940941908e-01, Lg3 = 2.857142874366239149e-01,
+			    Lg4 = 2.222219843214978396e-01, Lg5 = 1.818357216161805012e-01,
+			    Lg6 = 1.531383769920937332e-01, Lg7 = 1.479819860511658591e-01;
+	uint64_t ux = bits_of(x);
+	int32_t hx = (int32_t)(ux >> 32);
+	int k = 0;
+	if (hx < 0x00100000) { /* x < 2^-1022: zero, negative or subnormal */
+		if ((ux & 0x7fffffffffffffffu) == 0)
+			return -INFINITY;
+		if (hx < 0)
+			return NAN;
+		k -= 54;
+		x *= two54; /* scale a subnormal up (exact) */
+		ux = bits_of(x);
+		hx = (int32_t)(ux >> 32);
+	}
+	if (hx >= 0x7ff00000)
+		return x + x; /* inf or NaN */
+	k += (hx >> 20) - 1023;
+	hx &= 0x000fffff;
+	int32_t i = (hx + 0x95f64) & 0x100000; /* mantissa >= sqrt(2): use x/2 and k + 1 */
+	ux = ((uint64_t)(uint32_t)(hx | (i ^ 0x3ff00000)) << 32) | (ux & 0xffffffffu);
+	x = double_of(ux);
+	k += i >> 20;
+	double f = x - 1.0, dk = (double)k;
+	if ((0x000fffff & (2 + hx)) < 3) { /* |f| < 2^-20 */
+		if (f == 0.0)
+			return k == 0 ? 0.0 : dk * LN2_HI + dk * LN2_LO;
+		double R = f * f * (0.5 - 0.33333333333333333 * f);
+		return k == 0 ? f - R : dk * LN2_HI - ((R - dk * LN2_LO) - f);
+	}
+	double s = f / (2.0 + f);
+	double z = s * s;
+	int32_t j1 = hx - 0x6147a, j2 = 0x6b851 - hx;
+	double w = z * z;
+	double t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
+	double t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
+	double R = t2 + t1;
+	if ((j1 | j2) > 0) { /* mantissa far from 1: the f^2/2 split keeps the error small */
+		double hfsq = 0.5 * f * f;
+		return k == 0 ? f - (hfsq - s * (hfsq + R)) : dk * LN2_HI - ((hfsq - (s * (hfsq + R) + dk * LN2_LO)) - f);
+	}
+	return k == 0 ? f - s * (f - R) : dk * LN2_HI - ((s * (f - R) - dk * LN2_LO) - f);
+}
+
+/* e^x. x = k ln2 + r, |r| <= ln2/2; e^r = 1 + r + r c(r) / (2 - c(r)), c from a degree-5 minimax
+ * polynomial in r^2 (error below 2^-59); then 2^k by adding k to the exponent. */
 static double det_exp(double x)
 {
-	if (x != x)
-		return x;
-	if (x > 709.8)
-		return INFINITY;
-	if (x < -746.0)
-		return 0.0;
-	double k = floor(x * 1.4426950408889634 + 0.5); /* round(x / ln 2) */
-	double r = (x - k * LN2_HI) - k * LN2_LO;
-	double p = 1.0 / 6227020800; /* 1/13! */
-	static const double inv_fact[] = {1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880,
-					  1.0 / 40320,     1.0 / 5040,     1.0 / 720,     1.0 / 120,
-					  1.0 / 24,        1.0 / 6,        1.0 / 2,       1.0};
-	for (size_t i = 0; i < sizeof inv_fact / sizeof inv_fact[0]; i++)
-		p = p * r + inv_fact[i];
-	double expm1_r = p * r;
-	return ldexp(1.0 + expm1_r, (int)k);
+	static const double o_threshold = 7.09782712893383973096e+02,
+			    u_threshold = -7.45133219101941108420e+02, invln2 = 1.44269504088896338700e+00,
+			    twom1000 = 9.33263618503218878990e-302, P1 = 1.66666666666666019037e-01,
+			    P2 = -2.77777777770155933842e-03, P3 = 6.61375632143793436117e-05,
+			    P4 = -1.65339022054652515390e-06, P5 = 4.13813679705723846039e-08;
+	uint64_t ux = bits_of(x);
+	uint32_t hx = (uint32_t)(ux >> 32);
+	int negative = (int)(hx >> 31);
+	hx &= 0x7fffffff;
+	if (hx >= 0x40862E42) { /* |x| >= 709.78: overflow, underflow, inf or NaN */
+		if (hx >= 0x7ff00000) {
+			if ((ux & 0x000fffffffffffffu) != 0)
+				return x + x; /* NaN */
+			return negative ? 0.0 : x;
+		}
+		if (x > o_threshold)
+			return INFINITY;
+		if (x < u_threshold)
+			return 0.0;
+	}
+	double hi = 0, lo = 0;
+	int k = 0;
+	if (hx > 0x3fd62e42) {      /* |x| > ln2/2 */
+		if (hx < 0x3FF0A2B2) { /* and < 1.5 ln2: k = +-1 */
+			hi = negative ? x + LN2_HI : x - LN2_HI;
+			lo = negative ? -LN2_LO : LN2_LO;
+			k = negative ? -1 : 1;
+		} else {
+			k = (int)(invln2 * x + (negative ? -0.5 : 0.5)); /* rounds to nearest (truncation) */
+			double t = k;
+			hi = x - t * LN2_HI; /* exact */
+			lo = t * LN2_LO;
+		}
+		x = hi - lo;
+	} else if (hx < 0x3e300000) { /* |x| < 2^-28 */
+		return 1.0 + x;
+	}
+	double t = x * x;
+	double c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+	if (k == 0)
+		return 1.0 - ((x * c) / (c - 2.0) - x);
+	double y = 1.0 - ((lo - (x * c) / (2.0 - c)) - hi);
+	if (k >= -1021)
+		return double_of(bits_of(y) + ((uint64_t)(int64_t)k << 52));
+	return double_of(bits_of(y) + ((uint64_t)(int64_t)(k + 1000) << 52)) * twom1000;
 }
 
 /* ---- continuous distributions ------------------------------------------------------------------ */
@@ -296,10 +475,85 @@ static double log_gamma_draw(rng *r, double shape)
 	return det_log(g) + det_log(u) / shape;
 }
 
+/* Jöhnk (1964): for independent uniforms U, V, X = U^(1/a) and Y = V^(1/b) conditioned on X + Y <= 1 give
+ * X / (X + Y) ~ Beta(a, b) (Devroye, "Non-Uniform Random Variate Generation", 1986, IX.3.5). A try
+ * succeeds with probability Γ(a+1)Γ(b+1)/Γ(a+b+1): π/4 for a = b = 1/2, 0.95 for a = b = 0.2, at least 1/2
+ * whenever a, b <= 1 — so for the shapes mixup uses, about one Philox block and no logarithm per draw.
+ * When 1/a (and 1/b) round to integers k <= 16, U^k is formed by k - 1 multiplications (exact enough,
+ * and never underflows: U >= 2^-53); otherwise through logarithms, so tiny shapes cannot give 0/0. */
+typedef struct johnk {
+	double a, b;
+	int ka, kb; /* 1/a and 1/b when both are integers in [1, 16], else 0 */
+} johnk;
+
+static int integer_reciprocal(double a)
+{
+	double k = 1.0 / a;
+	return k >= 1.0 && k <= 16.0 && k == (double)(int)k ? (int)k : 0;
+}
+
+static johnk johnk_params(double a, double b)
+{
+	johnk j = {a, b, integer_reciprocal(a), integer_reciprocal(b)};
+	if (!j.ka || !j.kb)
+		j.ka = j.kb = 0;
+	return j;
+}
+
+static double power_int(double u, int k)
+{
+	double p = u;
+	for (int i = 1; i < k; i++)
+		p *= u;
+	return p;
+}
+
+/* One try from four words (two open uniforms, low word first as rng_uniform_open): 1 and *out on
+ * acceptance, 0 on rejection. */
+static int johnk_try(const johnk *j, const uint32_t w[4], double *out)
+{
+	double u = (double)(((((uint64_t)w[1] << 32) | w[0]) >> 11) | 1) * 0x1p-53;
+	double v = (double)(((((uint64_t)w[3] << 32) | w[2]) >> 11) | 1) * 0x1p-53;
+	if (j->ka) {
+		double x = power_int(u, j->ka), y = power_int(v, j->kb), sum = x + y;
+		if (!(sum <= 1.0))
+			return 0;
+		*out = x / sum;
+		return 1;
+	}
+	double lx = det_log(u) / j->a, ly = det_log(v) / j->b;
+	if (!(det_exp(lx) + det_exp(ly) <= 1.0))
+		return 0;
+	/* x / (x + y) = 1 / (1 + e^(ly - lx)), written so the exponential never overflows. */
+	if (lx >= ly) {
+		*out = 1.0 / (1.0 + det_exp(ly - lx));
+	} else {
+		double t = det_exp(lx - ly);
+		*out = t / (1.0 + t);
+	}
+	return 1;
+}
+
+static double johnk_draw(rng *r, const johnk *j)
+{
+	for (;;) {
+		uint32_t w[4];
+		for (int i = 0; i < 4; i++)
+			w[i] = rng_u32(r);
+		double x;
+		if (johnk_try(j, w, &x))
+			return x;
+	}
+}
+
 double rng_beta(rng *r, double a, double b)
 {
 	if (!shape_ok(a) || !shape_ok(b))
 		return NAN;
+	if (a <= 1.0 && b <= 1.0) {
+		johnk j = johnk_params(a, b);
+		return johnk_draw(r, &j);
+	}
 	if (a >= 1.0 && b >= 1.0) {
 		double x = gamma_mt(r, a);
 		double y = gamma_mt(r, b);
@@ -315,16 +569,102 @@ double rng_beta(rng *r, double a, double b)
 	return t / (1.0 + t);
 }
 
+void rng_beta_streams(uint64_t seed, const uint64_t *streams, size_t n, double a, double b, double *out)
+{
+	size_t k = 0;
+	if (shape_ok(a) && shape_ok(b) && a <= 1.0 && b <= 1.0) {
+		/* Each stream's first try comes from its block 0, PHILOX_LANES streams at a time; the few
+		 * rejected ones go on from word 4 exactly as rng_beta would. */
+		johnk j = johnk_params(a, b);
+		const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+		uint32_t c0[PHILOX_LANES], c1[PHILOX_LANES], c2[PHILOX_LANES], c3[PHILOX_LANES];
+		for (; n - k >= PHILOX_LANES; k += PHILOX_LANES) {
+			for (int l = 0; l < PHILOX_LANES; l++) {
+				c0[l] = c1[l] = 0;
+				c2[l] = (uint32_t)streams[k + l];
+				c3[l] = (uint32_t)(streams[k + l] >> 32);
+			}
+			philox_lanes(c0, c1, c2, c3, key);
+			for (int l = 0; l < PHILOX_LANES; l++) {
+				const uint32_t w[4] = {c0[l], c1[l], c2[l], c3[l]};
+				if (!johnk_try(&j, w, &out[k + l])) {
+					rng r;
+					rng_init(&r, seed, streams[k + l]);
+					rng_seek(&r, 4);
+					out[k + l] = johnk_draw(&r, &j);
+				}
+			}
+		}
+	}
+	for (; k < n; k++) {
+		rng r;
+		rng_init(&r, seed, streams[k]);
+		out[k] = rng_beta(&r, a, b);
+	}
+}
+
 /* ---- permutations ------------------------------------------------------------------------------ */
+
+/* Words for a run of rng_below draws, generated in bulk (rng_fill_u32) and given back at the end: the
+ * generator is left just after the last word used, as if each had come from rng_u32. */
+typedef struct word_source {
+	rng *r;
+	uint64_t start, used;
+	uint64_t want; /* words the caller still expects to need: no more are generated */
+	unsigned at, len;
+	uint32_t buf[64 * PHILOX_LANES];
+} word_source;
+
+static uint32_t ws_u32(word_source *s)
+{
+	if (s->at == s->len) {
+		size_t cap = sizeof s->buf / sizeof s->buf[0];
+		s->len = (unsigned)(s->want < 4 ? 4 : s->want < cap ? s->want : cap);
+		rng_fill_u32(s->r, s->buf, s->len);
+		s->at = 0;
+	}
+	s->used++;
+	return s->buf[s->at++];
+}
+
+/* rng_below for 0 < n <= 2^32, word for word. */
+static uint32_t ws_below(word_source *s, uint64_t n)
+{
+	if (n == (uint64_t)1 << 32)
+		return ws_u32(s);
+	uint32_t n32 = (uint32_t)n;
+	uint64_t m = (uint64_t)ws_u32(s) * n32;
+	if ((uint32_t)m < n32) {
+		uint32_t threshold = (uint32_t)-n32 % n32;
+		while ((uint32_t)m < threshold)
+			m = (uint64_t)ws_u32(s) * n32;
+	}
+	return (uint32_t)(m >> 32);
+}
 
 void rng_shuffle_u32(rng *r, uint32_t *a, size_t n)
 {
-	for (size_t i = n; i > 1; i--) {
+	size_t i = n;
+	/* Arrays beyond 2^32 (two words per try), and short ones (where bulk generation does not pay), one
+	 * rng_below at a time. */
+	int bulk = n > 4 * PHILOX_LANES;
+	for (; i > 1 && (!bulk || (uint64_t)i > (uint64_t)1 << 32); i--) {
 		size_t j = (size_t)rng_below(r, i);
 		uint32_t t = a[i - 1];
 		a[i - 1] = a[j];
 		a[j] = t;
 	}
+	if (i <= 1)
+		return;
+	word_source s = {.r = r, .start = rng_tell(r)};
+	for (; i > 1; i--) {
+		s.want = i - 1;
+		size_t j = ws_below(&s, i);
+		uint32_t t = a[i - 1];
+		a[i - 1] = a[j];
+		a[j] = t;
+	}
+	rng_seek(r, s.start + s.used);
 }
 
 void rng_permutation(rng *r, uint32_t *out, size_t n)

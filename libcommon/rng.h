@@ -15,12 +15,14 @@
  * second value is discarded), so seeking anywhere and drawing gives what a fresh generator would.
  * Words consumed: rng_u32 1; rng_u64, rng_uniform, rng_uniform_open 2; rng_below 1 per try when
  * n <= 2^32, else 2 per try (a retry happens with probability < n / 2^32, resp. n / 2^64); rng_normal 4
- * per try (about 5.09 on average); rng_gamma and rng_beta a variable number (rejection); a permutation or
- * shuffle of n items one rng_below(i + 1) for i = n-1 down to 1; alias_draw exactly 2.
+ * per try (about 5.09 on average); rng_gamma and rng_beta a variable number (rejection; rng_beta with
+ * a, b <= 1 four per try); a permutation or shuffle of n items one rng_below(i + 1) for i = n-1 down to
+ * 1; alias_draw exactly 2. Functions that generate words in bulk (rng_fill_u32, rng_shuffle_u32,
+ * rng_beta_streams) give exactly what the one-word-at-a-time definitions give.
  *
- * Machine independence: only IEEE-754 double +, -, *, /, sqrt and exact conversions (frexp, ldexp,
- * floor) are used; log and exp are computed in rng.c with fixed polynomials rather than libm, whose
- * results differ between libraries. This needs FLT_EVAL_METHOD == 0 (any x86-64 or AArch64 build), no
+ * Machine independence: only IEEE-754 double +, -, *, /, sqrt, exact conversions and bit manipulation
+ * are used; log and exp are fdlibm's algorithms (within 1 ulp) compiled into rng.c rather than libm's,
+ * whose results differ between libraries. This needs FLT_EVAL_METHOD == 0 (any x86-64 or AArch64 build), no
  * -ffast-math, and no fused multiply-add contraction (gcc -std=c11 does not contract; rng.c turns
  * contraction off for clang).
  */
@@ -50,9 +52,16 @@ void rng_seek(rng *r, uint64_t word);
  * the tag, then SplitMix64 mixing), so ids of different purposes do not collide in practice, and for a
  * fixed tag and one index fixed, different values of the other index never collide. NULL means "". */
 uint64_t rng_stream_id(const char *purpose, uint64_t a, uint64_t b);
+/* The same in two steps, for hot loops: rng_stream_id_hashed(rng_purpose_hash(p), a, b) ==
+ * rng_stream_id(p, a, b). */
+uint64_t rng_purpose_hash(const char *purpose);
+uint64_t rng_stream_id_hashed(uint64_t purpose_hash, uint64_t a, uint64_t b);
 
 uint32_t rng_u32(rng *r);
 uint64_t rng_u64(rng *r);            /* first word is the low half */
+/* out[0..n) = the next n words, as n calls of rng_u32 would give them (generated several blocks at a
+ * time, several times faster). */
+void rng_fill_u32(rng *r, uint32_t *out, size_t n);
 double rng_uniform(rng *r);          /* [0, 1), 53 random bits: multiples of 2^-53 */
 double rng_uniform_open(rng *r);     /* (0, 1): odd multiples of 2^-53 */
 uint64_t rng_below(rng *r, uint64_t n); /* uniform integer in [0, n), unbiased (Lemire); n > 0 (n = 0
@@ -61,9 +70,15 @@ double rng_normal(rng *r);           /* standard normal (Marsaglia polar method,
 /* Gamma(shape, 1), shape > 0 (Marsaglia-Tsang; shape < 1 as Gamma(shape + 1) * U^(1/shape), the
  * gamma drawn first); NaN for a shape that is not a positive finite number. */
 double rng_gamma(rng *r, double shape);
-/* Beta(a, b) = X / (X + Y), X ~ Gamma(a) drawn before Y ~ Gamma(b); a, b > 0 (NaN otherwise). When a
- * or b is < 1 the ratio is formed from the gammas' logarithms, so tiny draws do not underflow to 0/0. */
+/* Beta(a, b), a, b > 0 (NaN otherwise). For a, b <= 1 Jöhnk's method: U^(1/a) / (U^(1/a) + V^(1/b))
+ * given U^(1/a) + V^(1/b) <= 1, U then V open uniforms (four words per try; U^k by multiplication when
+ * 1/a and 1/b round to integers k <= 16, else through logarithms). Otherwise X / (X + Y), X ~ Gamma(a)
+ * drawn before Y ~ Gamma(b), formed from the gammas' logarithms when a or b is < 1 so tiny draws do
+ * not underflow to 0/0. */
 double rng_beta(rng *r, double a, double b);
+/* out[k] = rng_beta of a fresh generator (seed, streams[k]), for k < n: exactly what rng_init then
+ * rng_beta give, computed several streams at a time (one Philox pass for all first tries). */
+void rng_beta_streams(uint64_t seed, const uint64_t *streams, size_t n, double a, double b, double *out);
 /* Fisher-Yates: out[0..n) becomes a uniform permutation of 0..n-1; n <= 2^32. */
 void rng_permutation(rng *r, uint32_t *out, size_t n);
 /* Fisher-Yates shuffle of an existing array. */

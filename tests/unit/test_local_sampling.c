@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "local_sampling.h"
 #include "mix.h"
+#include "mix_lambdas.h"
 #include "rng.h"
 #include "../test.h"
 
@@ -319,11 +320,56 @@ static void test_seek_recomputes_the_stream(void)
 		for (size_t k = e == 1 ? 37 : 0; k < t.n; k++) {
 			pair_record r;
 			pairs_next(&b, e, k, &r);
-			T_ASSERTF(memcmp(&r, &all[e][k], sizeof r) == 0, "epoch %u position %zu differs after seek", e,
-				  k);
+			const pair_record *w = &all[e][k]; /* field by field: the struct has padding */
+			T_ASSERTF(r.epoch == w->epoch && r.i == w->i && r.j == w->j && r.yi == w->yi && r.yj == w->yj,
+				  "epoch %u position %zu differs after seek", e, k);
 		}
 	pairs_free(&a);
 	pairs_free(&b);
+}
+
+/* The same over several chunks of generated words (1500 samples, seeks into the middle of an epoch and
+ * back), for local and uniform partners. */
+static void test_seek_across_chunks(void)
+{
+	enum { N = 1500, C = 7, E = 3 };
+	static uint64_t index[N];
+	static int32_t label[N];
+	int64_t counts[C] = {0};
+	for (int k = 0; k < N; k++) {
+		label[k] = (int32_t)((k * k + 3 * k) % C);
+		index[k] = 5 + 2 * (uint64_t)k;
+		counts[label[k]]++;
+	}
+	float f[C * 3];
+	random_features(f, C, 3, 9);
+	double p[C * C];
+	char err[128];
+	T_ASSERT(ls_partner_probs(f, C, 3, 0.2, 0, counts, p, err, sizeof err) == 0);
+	static pair_record all[E][N];
+	for (int uniform = 0; uniform <= 1; uniform++) {
+		pair_generator a;
+		T_ASSERT(pairs_init(&a, 77, C, p, uniform, N, index, label, err, sizeof err) == 0);
+		for (uint32_t e = 0; e < E; e++)
+			for (size_t k = 0; k < N; k++)
+				pairs_next(&a, e, k, &all[e][k]);
+		static const size_t at[][2] = {{2, 700}, {0, 1499}, {1, 0}, {2, 1023}, {0, 0}};
+		for (size_t s = 0; s < sizeof at / sizeof at[0]; s++) {
+			pairs_seek(&a, (uint32_t)at[s][0], at[s][1]);
+			for (uint32_t e = (uint32_t)at[s][0]; e < E; e++)
+				for (size_t k = e == at[s][0] ? at[s][1] : 0; k < N; k++) {
+					pair_record r;
+					pairs_next(&a, e, k, &r);
+					const pair_record *w = &all[e][k];
+					T_ASSERTF(r.i == w->i && r.j == w->j && r.yi == w->yi && r.yj == w->yj,
+						  "uniform %d, seek to (%zu, %zu): (%u, %zu) differs", uniform, at[s][0],
+						  at[s][1], e, k);
+					if (t_case_failed)
+						return;
+				}
+		}
+		pairs_free(&a);
+	}
 }
 
 static void test_uniform_partners(void)
@@ -437,6 +483,47 @@ static void test_baseline_label_rules(void)
 	T_ASSERT(fabs(mix_label_shift(0.5, 1, 100, 100) - 0.5) < 1e-15);
 }
 
+/* lfm-mix's lx of (e, l) is rng_beta of a fresh generator on the stream ("mix.lambda", e, l), whatever
+ * the order of the requests and whether a helper thread draws them ahead. */
+static double lambda_reference(uint64_t seed, double beta, uint64_t e, uint64_t l)
+{
+	rng r;
+	rng_init(&r, seed, rng_stream_id("mix.lambda", e, l));
+	return rng_beta(&r, beta, beta);
+}
+
+static void test_mix_lambdas_are_pure_functions(void)
+{
+	const double betas[] = {0.5, 0.2, 2.0};
+	for (size_t b = 0; b < sizeof betas / sizeof betas[0]; b++)
+		for (int threads = 1; threads <= 2; threads++) {
+			/* the schedule the header promises: 3 epochs of 4500 indices (chunks of 2048 and a rest) */
+			mix_lambdas *s = mix_lambdas_open(11, betas[b], 4500, 3, threads);
+			for (uint64_t e = 0; e < 3; e++)
+				for (uint64_t l = 0; l < 4500; l++) {
+					double got = mix_lambdas_get(s, e, l), want = lambda_reference(11, betas[b], e, l);
+					T_ASSERTF(memcmp(&got, &want, sizeof got) == 0, "beta %g threads %d (%llu, %llu)",
+						  betas[b], threads, (unsigned long long)e, (unsigned long long)l);
+				}
+			mix_lambdas_close(s);
+			/* a stream that strays: a short epoch, an epoch beyond the promise, a step back */
+			static const uint64_t req[][3] = {{0, 0, 100}, {1, 0, 4600}, {7, 3, 40}, {2, 0, 5}, {0, 7, 9}};
+			s = mix_lambdas_open(11, betas[b], 4500, 3, threads);
+			for (size_t k = 0; k < sizeof req / sizeof req[0]; k++)
+				for (uint64_t l = req[k][1]; l < req[k][2]; l++) {
+					double got = mix_lambdas_get(s, req[k][0], l);
+					double want = lambda_reference(11, betas[b], req[k][0], l);
+					T_ASSERTF(memcmp(&got, &want, sizeof got) == 0, "stray: beta %g threads %d (%llu, %llu)",
+						  betas[b], threads, (unsigned long long)req[k][0], (unsigned long long)l);
+				}
+			mix_lambdas_close(s);
+		}
+	/* closing with the helper still ahead (and blocked on a full ring) */
+	mix_lambdas *s = mix_lambdas_open(1, 0.5, 100000, 50, 2);
+	T_ASSERT(mix_lambdas_get(s, 0, 0) == lambda_reference(1, 0.5, 0, 0));
+	mix_lambdas_close(s);
+}
+
 int main(int argc, char **argv)
 {
 	lfm_init(argv[0]);
@@ -449,9 +536,11 @@ int main(int argc, char **argv)
 	T_RUN(test_each_epoch_is_a_permutation_and_labels_match);
 	T_RUN(test_partners_cycle_within_their_class);
 	T_RUN(test_seek_recomputes_the_stream);
+	T_RUN(test_seek_across_chunks);
 	T_RUN(test_uniform_partners);
 	T_RUN(test_effective_imbalance_independent);
 	T_RUN(test_label_shift_is_theorem_1_argmin);
 	T_RUN(test_baseline_label_rules);
+	T_RUN(test_mix_lambdas_are_pure_functions);
 	return t_summary();
 }

@@ -649,6 +649,22 @@ static double ref_gamma(rng *r, double k)
 	}
 }
 
+/* Jöhnk (1964) for a, b <= 1: U^(1/a) / (U^(1/a) + V^(1/b)) once the sum is <= 1; else the gamma ratio. */
+static double ref_beta(rng *r, double a, double b)
+{
+	if (a <= 1 && b <= 1) {
+		for (;;) {
+			double u = rng_uniform_open(r), v = rng_uniform_open(r);
+			double x = pow(u, 1 / a), y = pow(v, 1 / b);
+			if (x + y <= 1)
+				return x / (x + y);
+		}
+	}
+	double gx = ref_gamma(r, a);
+	double gy = ref_gamma(r, b);
+	return gx / (gx + gy);
+}
+
 static int close_rel(double a, double b, double tol) { return fabs(a - b) <= tol * fabs(b); }
 
 static void test_matches_reference_algorithms(void)
@@ -669,18 +685,19 @@ static void test_matches_reference_algorithms(void)
 				  g, want);
 			T_ASSERT(rng_tell(&r) == rng_tell(&ref));
 		}
-	/* Beta = X / (X + Y) with X drawn first, also through the logarithmic path for small shapes. */
-	const double ab[][2] = {{0.2, 0.2}, {0.5, 3}, {2, 5}};
+	/* Beta: Jöhnk's method for a, b <= 1 (through the integer-power and the logarithmic paths), else
+	 * X / (X + Y) with X drawn first (through the logarithmic path for a shape < 1). */
+	const double ab[][2] = {{0.2, 0.2}, {0.5, 0.5}, {1, 1}, {0.3, 0.7}, {0.05, 0.9}, {0.5, 3}, {2, 5}};
 	for (size_t c = 0; c < sizeof ab / sizeof ab[0]; c++)
 		for (int i = 0; i < 20000; i++) {
 			double x = rng_beta(&r, ab[c][0], ab[c][1]);
-			double gx = ref_gamma(&ref, ab[c][0]);
-			double gy = ref_gamma(&ref, ab[c][1]);
-			double want = gx / (gx + gy);
+			double want = ref_beta(&ref, ab[c][0], ab[c][1]);
 			/* relative to the smaller of x and 1 - x, where the information is, plus a few ulps of 1
-			 * (the reference's own x / (x + y) rounds there too) */
+			 * (the reference's own x / (x + y) rounds there too); U^(1/a) through logarithms
+			 * magnifies their rounding by |log U| / a <= 37 / a */
 			double scale = fmin(want, 1 - want) > 1e-300 ? fmin(want, 1 - want) : 1e-300;
-			T_ASSERTF(fabs(x - want) <= 1e-13 * scale + 0x1p-51, "beta(%g,%g) %d: %.17g, want %.17g",
+			double tol = 1e-14 * (1 + 37 / fmin(ab[c][0], ab[c][1]));
+			T_ASSERTF(fabs(x - want) <= tol * scale + 0x1p-51, "beta(%g,%g) %d: %.17g, want %.17g",
 				  ab[c][0], ab[c][1], i, x, want);
 			T_ASSERT(rng_tell(&r) == rng_tell(&ref));
 		}
@@ -716,7 +733,7 @@ static void test_gamma(void)
 
 static void test_beta(void)
 {
-	const double ab[][2] = {{0.5, 0.5}, {0.2, 0.2}, {2, 5}, {1, 1}, {0.3, 4}};
+	const double ab[][2] = {{0.5, 0.5}, {0.2, 0.2}, {2, 5}, {1, 1}, {0.3, 4}, {0.3, 0.7}};
 	enum { N = 400000 };
 	rng r = test_rng("beta");
 	for (size_t c = 0; c < sizeof ab / sizeof ab[0]; c++) {
@@ -751,6 +768,73 @@ static void test_beta(void)
 		double x = rng_beta(&r, 0.005, 0.005);
 		T_ASSERT(x >= 0 && x <= 1);
 	}
+}
+
+/* ---- bulk generation gives exactly the one-at-a-time definitions --------------------------------- */
+
+static void test_bulk_matches_single(void)
+{
+	static uint32_t bulk[5000];
+	const size_t lens[] = {0, 1, 3, 4, 31, 32, 33, 100, 129, 4999};
+	for (unsigned off = 0; off < 6; off++)
+		for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+			rng a = test_rng("fill"), b;
+			for (unsigned i = 0; i < off; i++)
+				rng_u32(&a);
+			b = a;
+			rng_fill_u32(&a, bulk, lens[k]);
+			for (size_t i = 0; i < lens[k]; i++)
+				T_ASSERTF(bulk[i] == rng_u32(&b), "fill of %zu from offset %u: word %zu", lens[k], off, i);
+			T_ASSERT(rng_tell(&a) == rng_tell(&b));
+			T_ASSERT(rng_u32(&a) == rng_u32(&b)); /* and the generator goes on the same */
+		}
+
+	/* rng_shuffle_u32 against rng.h's definition: rng_below(i) for i = n down to 2. */
+	static uint32_t x[100000], y[100000];
+	const size_t ns[] = {2, 33, 1000, 100000};
+	for (unsigned off = 0; off < 3; off++)
+		for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+			rng a = test_rng("shuffle.bulk"), b;
+			for (unsigned i = 0; i < off; i++)
+				rng_u32(&a);
+			b = a;
+			for (size_t i = 0; i < ns[k]; i++)
+				x[i] = y[i] = (uint32_t)(i * 7 + 1);
+			rng_shuffle_u32(&a, x, ns[k]);
+			for (size_t i = ns[k]; i > 1; i--) {
+				size_t j = (size_t)rng_below(&b, i);
+				uint32_t t = y[i - 1];
+				y[i - 1] = y[j];
+				y[j] = t;
+			}
+			T_ASSERTF(memcmp(x, y, ns[k] * sizeof x[0]) == 0, "shuffle of %zu from offset %u", ns[k], off);
+			T_ASSERT(rng_tell(&a) == rng_tell(&b));
+		}
+
+	/* rng_beta_streams against rng_init + rng_beta per stream, with a count not a multiple of the
+	 * number of streams done at once, for every path of rng_beta. */
+	const double ab[][2] = {{0.5, 0.5}, {0.2, 0.2}, {0.3, 0.7}, {1, 1}, {0.5, 3}, {2, 5}, {0, 1}};
+	enum { NS = 203 };
+	uint64_t streams[NS];
+	double got[NS];
+	uint64_t purpose = rng_purpose_hash("beta.streams");
+	for (size_t i = 0; i < NS; i++)
+		streams[i] = rng_stream_id_hashed(purpose, 7, i);
+	for (size_t c = 0; c < sizeof ab / sizeof ab[0]; c++) {
+		rng_beta_streams(99, streams, NS, ab[c][0], ab[c][1], got);
+		for (size_t i = 0; i < NS; i++) {
+			rng r;
+			rng_init(&r, 99, streams[i]);
+			double want = rng_beta(&r, ab[c][0], ab[c][1]);
+			T_ASSERTF(memcmp(&got[i], &want, sizeof want) == 0, "beta(%g,%g) stream %zu: %.17g vs %.17g",
+				  ab[c][0], ab[c][1], i, got[i], want);
+		}
+	}
+	/* The two-step stream id is the one-step one. */
+	for (uint64_t a = 0; a < 50; a++)
+		T_ASSERT(rng_stream_id_hashed(rng_purpose_hash("mix.lambda"), a, a * a) ==
+			 rng_stream_id("mix.lambda", a, a * a));
+	T_ASSERT(rng_stream_id_hashed(rng_purpose_hash(NULL), 1, 2) == rng_stream_id("", 1, 2));
 }
 
 /* ---- alias tables -------------------------------------------------------------------------------- */
@@ -960,6 +1044,7 @@ int main(int argc, char **argv)
 	T_RUN(test_matches_reference_algorithms);
 	T_RUN(test_gamma);
 	T_RUN(test_beta);
+	T_RUN(test_bulk_matches_single);
 	T_RUN(test_alias);
 	T_RUN(test_alias_refuses_bad_weights);
 	T_RUN(test_permutation_valid);

@@ -1,0 +1,357 @@
+/* lfm-mix — mixing coefficients and label shift: turns a pairs stream into a mix plan (formats/plan.md),
+ * one record per training example with lx (the image weight of sample i) and ly (the label weight of
+ * class yi); with --render, also the first mixed images as JPEG files for a person to look at.
+ *
+ * Speed: this sits in the `lt-subset | lfm-pairs | lfm-mix` pipe at millions of records a second, so the
+ * record loop avoids per-record generality: the lambdas are drawn ahead, a chunk of positions at a time
+ * on a second thread (mix_lambdas.c; lx is a function of (seed, epoch, position) only, so computing ahead
+ * changes nothing), the five fields are looked for where lfm-pairs puts them before falling back to a
+ * search by name, and each record is encoded into one piece for the writer. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "mix.h"
+#include "options.h"
+#include "mix_lambdas.h"
+#include "render.h"
+#include "stream.h"
+
+static const char usage[] =
+    "usage: lfm-mix [--method lfm|mixup|remix|remix-official|none] [options] [PAIRS]\n"
+    "       lfm-mix --render DIR --source DATASET [--count N] [--size S] [options] [PAIRS]\n"
+    "\n"
+    "Reads a pairs stream (lfm-pairs; a file or '-' for stdin, the default) and writes a mix plan:\n"
+    "lx ~ Beta(B, B) and the label weight ly given by the method:\n"
+    "  lfm             ly = clamp(lx - A (n_i - n_j) / (n_i + n_j), 0, 1)   (label shift; default)\n"
+    "  mixup           ly = lx\n"
+    "  remix           ly = 0 if n_i/n_j >= K and lx < T; 1 if n_i/n_j <= 1/K and 1 - lx < T; else lx\n"
+    "  remix-official  the official code's Remix, the two cases swapped (label to the majority class)\n"
+    "  none            lx = ly = 1 (no mixing; plain training on sample i)\n"
+    "\n"
+    "  -m, --method M       one of the above (default lfm)\n"
+    "  -a, --alpha A        label shift strength for lfm (default 1; >= 0)\n"
+    "  -b, --beta B         lx ~ Beta(B, B) (default 0.5, the paper's; the official code: 0.2 per batch)\n"
+    "      --per-batch N    one lx for each N consecutive records of an epoch (default 1: per record)\n"
+    "      --kappa K        Remix ratio threshold (default 3)\n"
+    "      --remix-tau T    Remix lambda threshold (default 0.5)\n"
+    "  -s, --seed S         random seed (default 0)\n"
+    "  -o, --output FILE    write the plan to FILE (atomically) instead of stdout\n"
+    "  -j, --threads N      1: all on one thread; 2 (default): the lambdas drawn ahead on a second\n"
+    "                       thread (the plan is the same either way)\n"
+    "      --render DIR     also write the first N mixed images into DIR as JPEG files named\n"
+    "                       NNNNNN_<class i>-<lx>_<class j>-<1-lx>_ly<ly>.jpg (the plan is still written:\n"
+    "                       > /dev/null to render only)\n"
+    "      --source DATASET the dataset the samples stream was made from (as given to lt-subset)\n"
+    "      --count N        images to render (default 16)\n"
+    "      --size S         CLIP preprocessing size of the rendered images (default 224)\n"
+    "      --quality Q      JPEG quality of the rendered images (default 95)\n"
+    "  -h, --help           this help;  -V, --version  the version\n"
+    "\n"
+    "lx of record t of epoch e is a function of (seed, e, t) alone (of (seed, e, t / N) with --per-batch N).\n"
+    "Exit status: 0 ok, 1 bad input data, 2 usage, 3 I/O error.  See lfm-mix(1), lfm-plan(5).\n";
+
+typedef struct options {
+	mix_params mix;
+	double beta;
+	long long per_batch;
+	uint64_t seed;
+	int threads;
+	const char *input, *output;
+	render_options render;
+} options;
+
+static void parse_options(int argc, char **argv, options *o)
+{
+	static const struct option longopts[] = {
+	    {"method", required_argument, 0, 'm'},   {"alpha", required_argument, 0, 'a'},
+	    {"beta", required_argument, 0, 'b'},     {"per-batch", required_argument, 0, 'B'},
+	    {"kappa", required_argument, 0, 'K'},    {"remix-tau", required_argument, 0, 'T'},
+	    {"seed", required_argument, 0, 's'},     {"output", required_argument, 0, 'o'},
+	    {"render", required_argument, 0, 'R'},   {"source", required_argument, 0, 'D'},
+	    {"count", required_argument, 0, 'N'},    {"size", required_argument, 0, 'Z'},
+	    {"quality", required_argument, 0, 'Q'},  {"threads", required_argument, 0, 'j'},
+	    {"help", no_argument, 0, 'h'},           {"version", no_argument, 0, 'V'},
+	    {0, 0, 0, 0}};
+	*o = (options){.mix = {.method = MIX_LFM, .alpha = 1, .kappa = 3, .remix_tau = 0.5},
+		       .beta = 0.5, .per_batch = 1, .threads = 2, .input = "-",
+		       .render = {.count = 16, .size = 224, .quality = 95}};
+	int count_set = 0, size_set = 0, quality_set = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "m:a:b:s:o:j:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': o->mix.method = (mix_method)opt_choice("--method", optarg, mix_method_names); break;
+		case 'a': o->mix.alpha = opt_double("--alpha", optarg, 0, 1e6); break;
+		case 'b': o->beta = opt_double_gt("--beta", optarg, 0, 1e6); break;
+		case 'B': o->per_batch = opt_int("--per-batch", optarg, 1, 1LL << 40); break;
+		case 'K': o->mix.kappa = opt_double_gt("--kappa", optarg, 0, 1e12); break;
+		case 'T': o->mix.remix_tau = opt_double("--remix-tau", optarg, 0, 1); break;
+		case 's': o->seed = opt_u64("--seed", optarg, 0, UINT64_MAX); break;
+		case 'o': o->output = optarg; break;
+		case 'j': o->threads = (int)opt_int("--threads", optarg, 1, 2); break;
+		case 'R': o->render.dir = optarg; break;
+		case 'D': o->render.source = optarg; break;
+		case 'N': o->render.count = opt_int("--count", optarg, 1, 1000000), count_set = 1; break;
+		case 'Z': o->render.size = (int)opt_int("--size", optarg, 8, 1024), size_set = 1; break;
+		case 'Q': o->render.quality = (int)opt_int("--quality", optarg, 1, 100), quality_set = 1; break;
+		case 'h': opt_help(usage);
+		case 'V': opt_version();
+		default: opt_usage_error("unknown or incomplete option");
+		}
+	}
+	if (optind < argc)
+		o->input = argv[optind++];
+	if (optind < argc)
+		opt_usage_error("more than one input: '%s'", argv[optind]);
+	if (o->render.dir && !o->render.source)
+		opt_usage_error("--render needs --source DATASET (the images the pairs index)");
+	if (!o->render.dir && (o->render.source || count_set || size_set || quality_set))
+		opt_usage_error("--source, --count, --size and --quality go with --render DIR");
+}
+
+static int64_t *read_counts(const msgpack_object *h, const char *name, int *C)
+{
+	const msgpack_object *cnt = mp_map_get(h, "counts");
+	if (!cnt || cnt->type != MSGPACK_OBJECT_ARRAY || cnt->via.array.size == 0)
+		die(LFM_EXIT_DATA, "%s: header has no \"counts\" array (class counts are needed for the label)",
+		    name);
+	*C = (int)cnt->via.array.size;
+	int64_t *counts = xmalloc_array(cnt->via.array.size, sizeof *counts);
+	for (int k = 0; k < *C; k++) {
+		const msgpack_object *v = &cnt->via.array.ptr[k];
+		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > (uint64_t)INT64_MAX)
+			die(LFM_EXIT_DATA, "%s: header \"counts\"[%d] is not a non-negative integer", name, k);
+		counts[k] = (int64_t)v->via.u64;
+	}
+	return counts;
+}
+
+/* ---- reading pairs records ---- */
+
+enum { F_EPOCH, F_I, F_YI, F_J, F_YJ, NFIELDS };
+static const char *const field_name[NFIELDS] = {"epoch", "i", "yi", "j", "yj"};
+static const uint32_t field_len[NFIELDS] = {5, 1, 2, 1, 2};
+
+/* Whether the key bytes p (of field_len[f] bytes) spell field f: a few byte compares, no library call. */
+static inline int same_key(const char *p, int f)
+{
+	switch (f) {
+	case F_EPOCH: return memcmp(p, "epoch", 5) == 0;
+	case F_I: return p[0] == 'i';
+	case F_YI: return p[0] == 'y' && p[1] == 'i';
+	case F_J: return p[0] == 'j';
+	default: return p[0] == 'y' && p[1] == 'j';
+	}
+}
+
+/* The five integer fields of a pairs record. lfm-pairs writes exactly these keys first and in this
+ * order, so look there first (what a search by name would find too, since each is then the key's first
+ * occurrence); any other layout goes through the search, whose error names the missing field. */
+static void pair_fields(const msgpack_object *rec, int64_t v[NFIELDS], const char *name, uint64_t rn)
+{
+	if (rec->type != MSGPACK_OBJECT_MAP)
+		die(LFM_EXIT_DATA, "%s: record %llu is not a map", name, (unsigned long long)rn);
+	if (rec->via.map.size >= NFIELDS) {
+		const msgpack_object_kv *kv = rec->via.map.ptr;
+		int f = 0;
+		for (; f < NFIELDS; f++) {
+			const msgpack_object *k = &kv[f].key, *val = &kv[f].val;
+			if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != field_len[f] ||
+			    !same_key(k->via.str.ptr, f) || val->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+			    val->via.u64 > (uint64_t)INT64_MAX)
+				break;
+			v[f] = (int64_t)val->via.u64;
+		}
+		if (f == NFIELDS)
+			return;
+	}
+	for (int f = 0; f < NFIELDS; f++)
+		if (mp_get_int(rec, field_name[f], &v[f]) != 0 || v[f] < 0)
+			die(LFM_EXIT_DATA, "%s: record %llu has no non-negative integer \"%s\"", name,
+			    (unsigned long long)rn, field_name[f]);
+}
+
+/* ---- writing plan records ---- */
+
+static unsigned char *put_key(unsigned char *d, const char *key, size_t n)
+{
+	*d++ = (unsigned char)(0xa0 | n); /* fixstr */
+	memcpy(d, key, n);
+	return d + n;
+}
+
+/* msgpack's smallest form of an integer, as msgpack_pack_int64 writes it. */
+static unsigned char *put_int(unsigned char *d, int64_t v)
+{
+	if (v >= 0 && v < 128) {
+		*d++ = (unsigned char)v;
+		return d;
+	}
+	if (v < 0 && v >= -32) {
+		*d++ = (unsigned char)(v & 0xff);
+		return d;
+	}
+	int n;
+	uint64_t u = (uint64_t)v;
+	if (v > 0) {
+		n = v < 256 ? 1 : v < 65536 ? 2 : v <= UINT32_MAX ? 4 : 8;
+		*d++ = n == 1 ? 0xcc : n == 2 ? 0xcd : n == 4 ? 0xce : 0xcf;
+	} else {
+		n = v >= -128 ? 1 : v >= -32768 ? 2 : v >= INT32_MIN ? 4 : 8;
+		*d++ = n == 1 ? 0xd0 : n == 2 ? 0xd1 : n == 4 ? 0xd2 : 0xd3;
+	}
+	for (int k = n - 1; k >= 0; k--)
+		*d++ = (unsigned char)(u >> 8 * k);
+	return d;
+}
+
+static unsigned char *put_f32(unsigned char *d, float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, sizeof u);
+	*d++ = 0xca;
+	for (int k = 3; k >= 0; k--)
+		*d++ = (unsigned char)(u >> 8 * k);
+	return d;
+}
+
+/* One plan record, as the msgpack-c packer would write it (at most 64 bytes). */
+static size_t encode_plan_record(unsigned char *buf, const int64_t v[NFIELDS], float lx, float ly)
+{
+	unsigned char *d = buf;
+	*d++ = 0x87; /* fixmap of 7 */
+	for (int f = 0; f < NFIELDS; f++)
+		d = put_int(put_key(d, field_name[f], field_len[f]), v[f]);
+	d = put_f32(put_key(d, "lx", 2), lx);
+	d = put_f32(put_key(d, "ly", 2), ly);
+	return (size_t)(d - buf);
+}
+
+static void write_header(msgpack_packer *pk, const options *o, const msgpack_object *h,
+			 const int64_t *counts, int C, int argc, char **argv)
+{
+	const char *carried[] = {"classes", "groups", "thresholds", "partner", "tau", "gamma_effective",
+				 "epochs", "samples", "source", "split", "imbalance"};
+	int nh = 10;
+	for (size_t k = 0; k < sizeof carried / sizeof *carried; k++)
+		nh += mp_map_get(h, carried[k]) != NULL;
+	msgpack_pack_map(pk, (size_t)nh);
+	mp_pack_kv_str(pk, "format", "lfm.plan/1");
+	mp_pack_kv_str(pk, "method", mix_method_names[o->mix.method]);
+	mp_pack_kv_f64(pk, "alpha", o->mix.alpha);
+	mp_pack_kv_f64(pk, "beta", o->beta);
+	mp_pack_kv_int(pk, "per_batch", o->per_batch);
+	mp_pack_kv_f64(pk, "kappa", o->mix.kappa);
+	mp_pack_kv_f64(pk, "remix_tau", o->mix.remix_tau);
+	mp_pack_kv_uint(pk, "seed", o->seed);
+	mp_pack_cstr(pk, "counts");
+	msgpack_pack_array(pk, (size_t)C);
+	for (int k = 0; k < C; k++)
+		msgpack_pack_int64(pk, counts[k]);
+	for (size_t k = 0; k < sizeof carried / sizeof *carried; k++) {
+		const msgpack_object *v = mp_map_get(h, carried[k]);
+		if (v) {
+			mp_pack_cstr(pk, carried[k]);
+			msgpack_pack_object(pk, *v);
+		}
+	}
+	mp_pack_kv_command(pk, "command", argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+	lfm_init(argv[0]);
+	options o;
+	parse_options(argc, argv, &o);
+	const char *name = strcmp(o.input, "-") == 0 ? "stdin" : o.input;
+	FILE *in = xfopen(o.input, "rb");
+	stream_reader *r = sr_open_or_die(in, name, "lfm.pairs", 1);
+	const msgpack_object *h = sr_header(r);
+	int C;
+	int64_t *counts = read_counts(h, name, &C);
+
+	renderer *rd = o.render.dir ? render_open(&o.render, h, name) : NULL;
+
+	outfile out;
+	outfile_open(&out, o.output, "wb");
+	stream_writer *w = sw_open(out.f, o.output ? o.output : "stdout");
+	msgpack_packer *pk = sw_packer(w);
+	write_header(pk, &o, h, counts, C, argc, argv);
+
+	/* The header promises epochs x samples records: the lambdas can be drawn ahead of need. */
+	int64_t samples = 0, epochs = 0;
+	uint64_t per_epoch = 0;
+	if (mp_get_int(h, "samples", &samples) != 0 || mp_get_int(h, "epochs", &epochs) != 0 || samples < 0 ||
+	    epochs < 0)
+		samples = epochs = 0;
+	else
+		per_epoch = ((uint64_t)samples + (uint64_t)o.per_batch - 1) / (uint64_t)o.per_batch;
+	mix_lambdas *lambdas = mix_lambdas_open(o.seed, o.beta, per_epoch, (uint64_t)epochs,
+					      o.mix.method == MIX_NONE ? 1 : o.threads);
+
+	/* lfm's label shift per class pair, tabulated when the table is small (mix.h: the same bits) */
+	double *shift = NULL;
+	if (o.mix.method == MIX_LFM && C <= 512) {
+		shift = xmalloc_array((size_t)C * (size_t)C, sizeof *shift);
+		for (int a = 0; a < C; a++)
+			for (int b = 0; b < C; b++)
+				shift[a * C + b] = mix_shift(o.mix.alpha, (double)counts[a], (double)counts[b]);
+	}
+	/* Records are encoded into batch and handed to the writer 64 KiB at a time. */
+	static unsigned char batch[1 << 16];
+	size_t used = 0;
+	msgpack_object rec;
+	int64_t cur_epoch = -1;
+	uint64_t t = 0, rn = 0;
+	while (sr_next_or_die(r, &rec)) {
+		rn++;
+		int64_t v[NFIELDS];
+		pair_fields(&rec, v, name, rn);
+		int64_t e = v[F_EPOCH], yi = v[F_YI], yj = v[F_YJ];
+		if (yi >= C || yj >= C)
+			die(LFM_EXIT_DATA, "%s: record %llu: class %lld is outside 0 .. %d", name,
+			    (unsigned long long)rn, (long long)(yi >= C ? yi : yj), C - 1);
+		if (counts[yi] <= 0 || counts[yj] <= 0)
+			die(LFM_EXIT_DATA, "%s: record %llu: class %lld has a zero count in the header", name,
+			    (unsigned long long)rn, (long long)(counts[yi] <= 0 ? yi : yj));
+		if (e < cur_epoch)
+			die(LFM_EXIT_DATA, "%s: record %llu: epoch %lld out of order", name, (unsigned long long)rn,
+			    (long long)e);
+		if (e != cur_epoch) {
+			cur_epoch = e;
+			t = 0;
+		}
+		float lx = 1, ly = 1;
+		if (o.mix.method != MIX_NONE) {
+			lx = (float)mix_lambdas_get(lambdas, (uint64_t)e, t / (uint64_t)o.per_batch);
+			/* ly from the stored float32 lx, so a reader recomputing it gets the stored value */
+			if (shift)
+				ly = (float)mix_clamp01(lx - shift[yi * C + yj]);
+			else
+				ly = (float)mix_label(&o.mix, lx, (double)counts[yi], (double)counts[yj]);
+		}
+		t++;
+		if (sizeof batch - used < 64) {
+			pk->callback(pk->data, (const char *)batch, used);
+			used = 0;
+		}
+		used += encode_plan_record(batch + used, v, lx, ly);
+		if (rd && rn <= (uint64_t)o.render.count)
+			render_record(rd, rn - 1, v[F_I], yi, v[F_J], yj, lx, ly);
+	}
+	pk->callback(pk->data, (const char *)batch, used);
+	sw_close(w);
+	outfile_commit(&out);
+	if (rd)
+		render_close(rd);
+	sr_close(r);
+	if (in != stdin)
+		fclose(in);
+	mix_lambdas_close(lambdas);
+	free(shift);
+	free(counts);
+	return 0;
+}
