@@ -46,7 +46,7 @@ train() { # $1 = name, $2 = lfm-pairs partner arguments, $3 = lfm-mix arguments
 	run "$B/lfm-eval" --model "$O/$name.stage2.safetensors" --text "$O/text.npy" --data "$D/test.tar.gz" \
 		--split test --groups-from "$O/train.samples" --json --per-class "$O/$name.per-class.tsv" \
 		"$O/test.samples" > "$O/$name.eval.json"
-	"$B/lfm-eval" --model "$O/$name.stage2.safetensors" --text "$O/text.npy" --data "$D/test.tar.gz" \
+	LFM_PROGRESS=0 "$B/lfm-eval" --model "$O/$name.stage2.safetensors" --text "$O/text.npy" --data "$D/test.tar.gz" \
 		--split test --groups-from "$O/train.samples" "$O/test.samples" >&2
 }
 train lfm "--text $O/text.npy --tau 0.05" "--method lfm --alpha 1"

@@ -237,28 +237,11 @@ same_records "--threads 2 --batch 7, stdin = defaults" "$T/zs.mp" "$T/b7.mp"
 
 # ---- the table of command lines -------------------------------------------------------------------------
 E="$EVAL -m $T/tiny.st -t $T/text.npy -d $DATA"
-trim() { printf '%s' "$1" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//'; }
+. "$(dirname "$0")/lib.sh"
 while IFS='|' read -r name want out_re err_re cmd; do
 	name=$(trim "$name"); want=$(trim "$want"); out_re=$(trim "$out_re"); err_re=$(trim "$err_re"); cmd=$(trim "$cmd")
 	case $name in '' | '#'*) continue ;; esac
-	eval "$cmd" >"$T/out" 2>"$T/err" </dev/null
-	got=$?
-	why=""
-	[ "$got" = "$want" ] || why="exit status $got, expected $want"
-	if [ -z "$why" ] && [ "$out_re" != - ] && ! grep -aEq -- "$out_re" "$T/out"; then
-		why="stdout has no line matching /$out_re/"
-	fi
-	if [ -z "$why" ] && [ "$err_re" != - ] && ! grep -aEq -- "$err_re" "$T/err"; then
-		why="stderr has no line matching /$err_re/"
-	fi
-	if [ -z "$why" ] && [ "$got" -ge 128 ]; then why="killed by a signal (status $got)"; fi
-	if [ -z "$why" ]; then
-		echo "ok - $name"
-	else
-		echo "not ok - $name: $why; command: $cmd"
-		sed 's/^/    stdout: /' "$T/out" | head -n 5
-		sed 's/^/    stderr: /' "$T/err" | head -n 5
-	fi
+	check_row "$name" "$want" "$out_re" "$err_re" "$cmd"
 done <<'EOF'
 # name                      | exit | stdout pattern                     | stderr pattern                          | command
 help                        | 0 | ^usage: lfm-eval                         | -                                        | $EVAL --help

@@ -83,28 +83,12 @@ printf 'not msgpack\n' >"$T/text.txt"
 
 # ---- the table -----------------------------------------------------------------------------------
 # name | exit status | stdout pattern | stderr pattern | command
-trim() { printf '%s' "$1" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//'; }
+. "$(dirname "$0")/lib.sh"
 while IFS='|' read -r name want out_re err_re cmd; do
 	name=$(trim "$name"); want=$(trim "$want")
 	out_re=$(trim "$out_re"); err_re=$(trim "$err_re"); cmd=$(trim "$cmd")
 	case $name in '' | '#'*) continue ;; esac
-	eval "$cmd" >"$T/out" 2>"$T/err" </dev/null
-	got=$?
-	why=""
-	[ "$got" = "$want" ] || why="exit status $got, expected $want"
-	if [ -z "$why" ] && [ "$out_re" != - ] && ! grep -Eq -- "$out_re" "$T/out"; then
-		why="stdout has no line matching /$out_re/"
-	fi
-	if [ -z "$why" ] && [ "$err_re" != - ] && ! grep -Eq -- "$err_re" "$T/err"; then
-		why="stderr has no line matching /$err_re/"
-	fi
-	if [ -z "$why" ]; then
-		ok "$name"
-	else
-		notok "$name" "$why; command: $cmd"
-		sed 's/^/    stdout: /' "$T/out" | head -n 5
-		sed 's/^/    stderr: /' "$T/err" | head -n 5
-	fi
+	check_row "$name" "$want" "$out_re" "$err_re" "$cmd"
 done <<'EOF'
 # usage (exit 2, the option named)
 pairs help                | 0 | ^usage: lfm-pairs                    | -                                      | $PAIRS --help

@@ -95,8 +95,7 @@ printf '{"stage":1}\n{"step":1}\n' >"$T/noformat.jsonl"
 
 # ---- the table -----------------------------------------------------------------------------------
 # name | needs (- or shared) | exit status | stdout pattern | stderr pattern | command
-pass=0 fail=0
-trim() { printf '%s' "$1" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//'; }
+. "$(dirname "$0")/lib.sh"
 while IFS='|' read -r name needs want out_re err_re cmd; do
 	name=$(trim "$name"); needs=$(trim "$needs"); want=$(trim "$want")
 	out_re=$(trim "$out_re"); err_re=$(trim "$err_re"); cmd=$(trim "$cmd")
@@ -105,24 +104,7 @@ while IFS='|' read -r name needs want out_re err_re cmd; do
 		echo "skip - $name: $G not found (a clone without ../shared)"
 		continue
 	fi
-	eval "$cmd" >"$T/out" 2>"$T/err" </dev/null
-	got=$?
-	why=""
-	[ "$got" = "$want" ] || why="exit status $got, expected $want"
-	if [ -z "$why" ] && [ "$out_re" != - ] && ! grep -Eq -- "$out_re" "$T/out"; then
-		why="stdout has no line matching /$out_re/"
-	fi
-	if [ -z "$why" ] && [ "$err_re" != - ] && ! grep -Eq -- "$err_re" "$T/err"; then
-		why="stderr has no line matching /$err_re/"
-	fi
-	if [ -z "$why" ] && [ "$got" -ge 128 ]; then why="killed by a signal (status $got)"; fi
-	if [ -z "$why" ]; then
-		echo "ok - $name"
-	else
-		echo "not ok - $name: $why; command: $cmd"
-		sed 's/^/    stdout: /' "$T/out" | head -n 5
-		sed 's/^/    stderr: /' "$T/err" | head -n 5
-	fi
+	check_row "$name" "$want" "$out_re" "$err_re" "$cmd"
 done <<'EOF'
 # usage
 help                    | -      | 0 | ^usage: lfm-show                               | -                              | $SHOW --help

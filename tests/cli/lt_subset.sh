@@ -63,31 +63,14 @@ recs() { "$SHOW" "$1" | tail -n +2; }         # the records as JSON lines
 
 # ---- the table -----------------------------------------------------------------------------------
 # name | needs (-, shared, show, shared+show) | exit status | stdout pattern | stderr pattern | command
-trim() { printf '%s' "$1" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//'; }
+. "$(dirname "$0")/lib.sh"
 while IFS='|' read -r name needs want out_re err_re cmd; do
 	name=$(trim "$name"); needs=$(trim "$needs"); want=$(trim "$want")
 	out_re=$(trim "$out_re"); err_re=$(trim "$err_re"); cmd=$(trim "$cmd")
 	case $name in '' | '#'*) continue ;; esac
 	case $needs in *shared*) if [ ! -d "$S" ]; then echo "skip - $name: $S not found (a clone without ../shared)"; continue; fi ;; esac
 	case $needs in *show*) if [ $have_show = no ]; then echo "skip - $name: $SHOW not built"; continue; fi ;; esac
-	eval "$cmd" >"$T/out" 2>"$T/err" </dev/null
-	got=$?
-	why=""
-	[ "$got" = "$want" ] || why="exit status $got, expected $want"
-	if [ -z "$why" ] && [ "$out_re" != - ] && ! grep -aEq -- "$out_re" "$T/out"; then
-		why="stdout has no line matching /$out_re/"
-	fi
-	if [ -z "$why" ] && [ "$err_re" != - ] && ! grep -aEq -- "$err_re" "$T/err"; then
-		why="stderr has no line matching /$err_re/"
-	fi
-	if [ -z "$why" ] && [ "$got" -ge 128 ]; then why="killed by a signal (status $got)"; fi
-	if [ -z "$why" ]; then
-		echo "ok - $name"
-	else
-		echo "not ok - $name: $why; command: $cmd"
-		sed 's/^/    stdout: /' "$T/out" | head -n 5
-		sed 's/^/    stderr: /' "$T/err" | head -n 5
-	fi
+	check_row "$name" "$want" "$out_re" "$err_re" "$cmd"
 done <<'EOF'
 # help, version, usage errors: exit 2
 help                       | -    | 0 | ^usage: lt-subset                      | -                                   | $LT --help

@@ -1,0 +1,31 @@
+# tests/cli/lib.sh — the shared half of the table-driven CLI tests (sourced by tests/cli/*.sh).
+# A table row is "name | exit status | stdout pattern | stderr pattern | command" (some tables add a
+# "needs" column, which the script handles itself); each row prints one "ok - " or "not ok - " line.
+
+# Strip leading and trailing white space of a table cell.
+trim() { printf '%s' "$1" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//'; }
+
+# check_row NAME WANT OUT_RE ERR_RE CMD: run CMD (through eval, stdin from /dev/null, output in $T/out
+# and $T/err) and compare its exit status with WANT and its output with the extended regular
+# expressions OUT_RE and ERR_RE ("-" = not checked). A status of 128 or more (a signal) always fails.
+check_row() {
+	_name=$1 _want=$2 _out_re=$3 _err_re=$4 _cmd=$5
+	eval "$_cmd" >"$T/out" 2>"$T/err" </dev/null
+	_got=$?
+	_why=""
+	[ "$_got" = "$_want" ] || _why="exit status $_got, expected $_want"
+	if [ -z "$_why" ] && [ "$_out_re" != - ] && ! grep -aEq -- "$_out_re" "$T/out"; then
+		_why="stdout has no line matching /$_out_re/"
+	fi
+	if [ -z "$_why" ] && [ "$_err_re" != - ] && ! grep -aEq -- "$_err_re" "$T/err"; then
+		_why="stderr has no line matching /$_err_re/"
+	fi
+	if [ -z "$_why" ] && [ "$_got" -ge 128 ]; then _why="killed by a signal (status $_got)"; fi
+	if [ -z "$_why" ]; then
+		echo "ok - $_name"
+	else
+		echo "not ok - $_name: $_why; command: $_cmd"
+		sed 's/^/    stdout: /' "$T/out" | head -n 5
+		sed 's/^/    stderr: /' "$T/err" | head -n 5
+	fi
+}
