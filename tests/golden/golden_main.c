@@ -19,6 +19,7 @@
 	X(clip_image) \
 	X(clip_hf) \
 	X(stage1_grads) \
+	X(stage1_step3) \
 	X(mms) \
 	X(stage2)
 

@@ -1,0 +1,181 @@
+#!/bin/sh
+# tests/cli/lfm_fit.sh — lfm-fit end to end on a tiny random CLIP (resolution 32) and 20 images of the
+# embedded demo data (data/cifar10-lt/train.tar.gz, packed here into a small tar): the loss falls on a
+# tiny set; a run stopped and resumed (twice) gives the uninterrupted run's losses bit for bit and the
+# same final tensors (same --threads: OpenBLAS is deterministic for a fixed thread count); SIGTERM
+# mid-run leaves a valid checkpoint, its resume file and no temporary file, and the resumed run completes
+# like an uninterrupted one; a NaN loss exits 1 and keeps the previous checkpoint; stage 2 writes
+# fc.weight; bad input exits 1/2/3 with messages that say what is wrong (a table).
+# Run from the repository root with bin/ built; prints "ok - ", "not ok - " and "skip - " lines.
+set -u
+B=bin
+DEMO=data/cifar10-lt/train.tar.gz
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export LFM_PROGRESS=0
+for t in lfm-fit clip-init lt-subset lfm-pairs lfm-mix lfm-show clip-embed-text; do
+	if [ ! -x "$B/$t" ]; then
+		echo "not ok - lfm-fit setup: $B/$t is missing (run make first)"
+		exit 1
+	fi
+done
+if [ ! -r "$DEMO" ]; then
+	echo "skip - lfm-fit: $DEMO not found (the embedded demo data)"
+	exit 0
+fi
+
+ok() { echo "ok - $1"; }
+nok() { echo "not ok - $1: $2"; }
+
+# ---- fixtures: a tiny model (vision tower only, so checkpoints stay small), 20 images, text, plans ---
+$B/clip-init --arch tiny --towers vision -o "$T/tiny.st" &&
+	$B/clip-init --arch tiny --towers text --seed 1 -o "$T/text-tower.st" &&
+	$B/lt-subset --imbalance 1 --max-per-class 2 --pack "$T/mini.tar" --pack-layout folder -o "$T/mini.mp" "$DEMO" &&
+	$B/clip-embed-text --model "$T/text-tower.st" --vocab data/clip/bpe_simple_vocab_16e6.txt.gz \
+		--samples "$T/mini.mp" -o "$T/text.npy" &&
+	$B/lfm-pairs --text "$T/text.npy" --epochs 2 "$T/mini.mp" | $B/lfm-mix -o "$T/plan.mp" &&
+	$B/lfm-pairs --text "$T/text.npy" --epochs 60 "$T/mini.mp" | $B/lfm-mix -o "$T/long.mp" &&
+	$B/lt-subset --split test --max-per-class 2 -o "$T/test.mp" data/cifar10-lt/test.tar.gz || {
+	echo "not ok - lfm-fit setup: making the fixtures failed"
+	exit 1
+}
+FIT="$B/lfm-fit --text $T/text.npy --data $T/mini.tar --threads 2"
+
+# The step records of metrics logs (JSON lines) without the timings: "epoch step loss lr".
+steps() { cat "$@" | grep '"kind":"step"' | sed -E 's/.*"epoch":([0-9]+),"step":([0-9]+),"loss":([^,]+),"lr":([^,]+),.*/\1 \2 \3 \4/'; }
+epochs() { cat "$@" | grep '"kind":"epoch"' | sed -E 's/.*"step":([0-9]+),"loss":([^,]+),.*/\1 \2/'; }
+# The data section of a safetensors file (tensors only, metadata aside): the bytes after its header.
+data_of() { hl=$(od -An -tu8 -N8 "$1" | tr -d ' '); tail -c +$((9 + hl)) "$1"; }
+same_tensors() { data_of "$1" >"$T/d1" && data_of "$2" >"$T/d2" && cmp -s "$T/d1" "$T/d2"; }
+
+# ---- the loss falls when overfitting 20 images (no mixing), 12 epochs of one batch -----------------
+if $FIT --model "$T/tiny.st" --samples "$T/mini.mp" --epochs 12 --batch 20 --lr 1e-3 --log "$T/o.jsonl" \
+	-o "$T/o.safetensors" 2>"$T/err"; then
+	first=$(epochs "$T/o.jsonl" | head -1 | cut -d' ' -f2) last=$(epochs "$T/o.jsonl" | tail -1 | cut -d' ' -f2)
+	if awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a - 0.1) }'; then
+		ok "loss falls on a tiny set ($first -> $last)"
+	else
+		nok "loss falls on a tiny set" "$first -> $last"
+	fi
+else
+	nok "loss falls on a tiny set" "exit $?: $(cat "$T/err")"
+fi
+
+# ---- resume exactness: 6 steps (20 records an epoch, batch 8: 8 + 8 + 4, two epochs) -----------------
+$FIT --model "$T/tiny.st" --batch 8 --lr 1e-4 --log "$T/full.jsonl" -o "$T/full.safetensors" "$T/plan.mp" 2>"$T/err" ||
+	nok "uninterrupted run" "$(cat "$T/err")"
+[ -e "$T/full.resume.safetensors" ] && nok "resume file removed at the end" "still there" || ok "resume file removed at the end"
+# stop after 2 (mid epoch 0), resume to 4 (mid epoch 1), resume to the end
+$FIT --model "$T/tiny.st" --batch 8 --lr 1e-4 --max-steps 2 --log "$T/p1.jsonl" -o "$T/part.safetensors" "$T/plan.mp" 2>"$T/err"
+st=$?
+if [ $st -eq 0 ] && [ -f "$T/part.resume.safetensors" ] && grep -q 'stopped at step 2' "$T/err"; then
+	ok "--max-steps stops with a checkpoint and a resume file"
+else
+	nok "--max-steps stops with a checkpoint and a resume file" "exit $st: $(cat "$T/err")"
+fi
+$FIT --resume "$T/part.safetensors" --max-steps 4 --log "$T/p2.jsonl" -o "$T/part.safetensors" "$T/plan.mp" 2>"$T/err" ||
+	nok "first resume" "$(cat "$T/err")"
+$FIT --resume "$T/part.safetensors" --log "$T/p3.jsonl" -o "$T/part.safetensors" "$T/plan.mp" 2>"$T/err" ||
+	nok "second resume" "$(cat "$T/err")"
+steps "$T/full.jsonl" >"$T/s.full"
+steps "$T/p1.jsonl" "$T/p2.jsonl" "$T/p3.jsonl" >"$T/s.part"
+if [ "$(wc -l <"$T/s.full")" -eq 6 ] && cmp -s "$T/s.full" "$T/s.part"; then
+	ok "resumed runs give the uninterrupted run's 6 losses bit for bit"
+else
+	nok "resumed runs give the uninterrupted run's losses bit for bit" "$(diff "$T/s.full" "$T/s.part" | head -5 | tr '\n' ' ')"
+fi
+epochs "$T/full.jsonl" >"$T/e.full"
+epochs "$T/p1.jsonl" "$T/p2.jsonl" "$T/p3.jsonl" >"$T/e.part"
+cmp -s "$T/e.full" "$T/e.part" && ok "epoch summaries equal across the resumes" ||
+	nok "epoch summaries equal across the resumes" "$(diff "$T/e.full" "$T/e.part" | tr '\n' ' ')"
+same_tensors "$T/full.safetensors" "$T/part.safetensors" && ok "resumed final checkpoint: identical tensors" ||
+	nok "resumed final checkpoint: identical tensors" "the data sections differ"
+
+# ---- SIGTERM mid-run ---------------------------------------------------------------------------------
+$FIT --model "$T/tiny.st" --batch 8 --lr 1e-4 --log "$T/sig.jsonl" -o "$T/sig.safetensors" "$T/long.mp" 2>"$T/sigerr" &
+pid=$!
+n=0
+while [ "$n" -lt 300 ]; do
+	k=$(grep -c '"kind":"step"' "$T/sig.jsonl" 2>/dev/null)
+	[ "${k:-0}" -ge 5 ] && break
+	sleep 0.05
+	n=$((n + 1))
+done
+kill -TERM $pid 2>/dev/null
+wait $pid
+st=$?
+tmpfiles=$(ls "$T" | grep -c '\.tmp\.')
+if [ $st -eq 4 ] && grep -q 'interrupted at step' "$T/sigerr" && [ "$tmpfiles" -eq 0 ] &&
+	$B/lfm-show "$T/sig.safetensors" >/dev/null 2>&1 && [ -f "$T/sig.resume.safetensors" ]; then
+	ok "SIGTERM: exit 4, a valid checkpoint and resume file, no temporary file"
+else
+	nok "SIGTERM: exit 4, a valid checkpoint and resume file, no temporary file" \
+		"exit $st, $tmpfiles temporaries: $(cat "$T/sigerr")"
+fi
+at=$(grep -o 'interrupted at step [0-9]*' "$T/sigerr" | grep -o '[0-9]*$')
+if [ -n "$at" ] && [ "$at" -lt 120 ]; then # resume it to step 9 and compare with a run stopped at 9
+	mx=$((at + 4))
+	$FIT --resume "$T/sig.safetensors" --max-steps $mx --log "$T/sig2.jsonl" -o "$T/sig.safetensors" "$T/long.mp" 2>/dev/null
+	$FIT --model "$T/tiny.st" --batch 8 --lr 1e-4 --max-steps $mx --log "$T/ref.jsonl" -o "$T/ref.safetensors" "$T/long.mp" 2>/dev/null
+	steps "$T/sig.jsonl" "$T/sig2.jsonl" >"$T/s.sig"
+	steps "$T/ref.jsonl" >"$T/s.ref"
+	if cmp -s "$T/s.sig" "$T/s.ref" && same_tensors "$T/sig.safetensors" "$T/ref.safetensors"; then
+		ok "resumed after SIGTERM: the losses and tensors of an uninterrupted run"
+	else
+		nok "resumed after SIGTERM: the losses and tensors of an uninterrupted run" "$(diff "$T/s.sig" "$T/s.ref" | head -4 | tr '\n' ' ')"
+	fi
+else
+	nok "resumed after SIGTERM" "no step number in: $(cat "$T/sigerr")"
+fi
+
+# ---- a NaN loss: exit 1, the previous checkpoint kept -----------------------------------------------
+cp "$T/full.safetensors" "$T/keep.safetensors"
+cp "$T/full.safetensors" "$T/nan.safetensors"
+$FIT --model "$T/tiny.st" --batch 8 --lr 1e30 -o "$T/nan.safetensors" "$T/plan.mp" 2>"$T/err"
+st=$?
+if [ $st -eq 1 ] && grep -qE 'loss is (NaN|infinite)' "$T/err" && cmp -s "$T/keep.safetensors" "$T/nan.safetensors" &&
+	[ ! -e "$T/nan.resume.safetensors" ]; then
+	ok "NaN loss: exit 1, previous checkpoint intact"
+else
+	nok "NaN loss: exit 1, previous checkpoint intact" "exit $st: $(cat "$T/err")"
+fi
+
+# ---- stage 2 on the stage-1 checkpoint, with validation --------------------------------------------
+if $FIT --model "$T/full.safetensors" --stage 2 --batch 8 --val "$T/test.mp" --val-data data/cifar10-lt/test.tar.gz \
+	--log "$T/s2.mp" -o "$T/s2.safetensors" "$T/plan.mp" 2>"$T/err" &&
+	$B/lfm-show "$T/s2.safetensors" | grep -q '^fc.weight  *F32  *\[64, 64\]' &&
+	$B/lfm-show "$T/s2.mp" | grep '"kind":"epoch"' | grep -q '"val_top1":'; then
+	ok "stage 2: fc.weight written, validation in the epoch records"
+else
+	nok "stage 2: fc.weight written, validation in the epoch records" "$(cat "$T/err")"
+fi
+
+# ---- bad input: arguments, expected exit status, a pattern of the message ---------------------------
+printf 'a\nb\nc\n' | $B/clip-embed-text --model "$T/text-tower.st" --vocab data/clip/bpe_simple_vocab_16e6.txt.gz -o "$T/text3.npy" 2>/dev/null
+printf 'not a plan' >"$T/junk.mp"
+while IFS='|' read -r name want pattern args; do
+	[ -n "$name" ] || continue
+	eval "set -- $args"
+	"$B/lfm-fit" "$@" >/dev/null 2>"$T/err"
+	st=$?
+	if [ "$st" -eq "$want" ] && grep -qE -- "$pattern" "$T/err"; then
+		ok "bad input: $name"
+	else
+		nok "bad input: $name" "exit $st (want $want): $(head -c 300 "$T/err")"
+	fi
+done <<EOF
+wrong dataset (labels differ)|1|label 0 in the dataset but .* wrong dataset|--model $T/tiny.st --text $T/text.npy --data $DEMO -o $T/x.st $T/plan.mp
+features rows != classes|1|3 rows but .* 10 classes|--model $T/tiny.st --text $T/text3.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
+missing weights|3|nonexistent|--model $T/nonexistent.st --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
+weights without a vision tower|1|no vision tower|--model $T/text-tower.st --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
+a plan that is not one|1|junk.mp|--model $T/tiny.st --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/junk.mp
+missing --text|2|--text|--model $T/tiny.st --data $T/mini.tar -o $T/x.st $T/plan.mp
+missing -o|2|-o CKPT|--model $T/tiny.st --text $T/text.npy --data $T/mini.tar $T/plan.mp
+--model with --resume|2|exclude|--model $T/tiny.st --resume $T/full.safetensors --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
+more epochs than the plan|2|holds 2 epochs|--model $T/tiny.st --epochs 3 --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
+bad --lr|2|--lr|--model $T/tiny.st --lr -1 --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
+resume of a completed run|3|no resume file|--resume $T/full.safetensors --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
+resume with another --lr|2|differs from the resumed run|--resume $T/sig.safetensors --lr 0.5 --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/long.mp
+resume with another plan|1|header differs|--resume $T/sig.safetensors --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
+resume of weights, not a checkpoint|1|not an lfm-fit checkpoint|--resume $T/tiny.st --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
+EOF

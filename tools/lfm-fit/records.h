@@ -1,0 +1,58 @@
+/* records.h — lfm-fit's training examples, in order: from a mix plan (lfm.plan/1) read as a stream, or,
+ * without one, from a samples stream shuffled afresh each epoch (the non-mixup baselines). Every record
+ * is checked against the dataset (index in range, label equal to the dataset's), so a plan made from
+ * another dataset or split is refused before any training. */
+#ifndef LFM_FIT_RECORDS_H
+#define LFM_FIT_RECORDS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dataset.h"
+#include "samples.h"
+#include "stream.h"
+
+typedef struct fit_record {
+	uint64_t i, j; /* sample indices in the dataset */
+	int yi, yj;
+	float lx, ly;  /* image weight of i, label weight of yi */
+} fit_record;
+
+typedef struct record_source {
+	int from_plan;
+	const char *name;      /* for messages */
+	/* plan */
+	FILE *in;
+	stream_reader *r;
+	/* samples */
+	samples_set smp;
+	uint32_t *perm;
+	int64_t perm_epoch;
+	uint64_t seed;
+	/* both */
+	int classes;
+	char **class_names;    /* [classes] or NULL entries */
+	float *counts;         /* [classes] training counts (the losses' n_k) */
+	uint64_t per_epoch;    /* N: records per epoch */
+	int epochs;            /* in the plan (0 for samples: any number) */
+	char *split;           /* the header's "split", or NULL */
+	char *source_hash;     /* the header's "source": {"hash"}, or NULL */
+	char *header_json;     /* the header as JSON without "command", to recognise the same input */
+	uint64_t next;         /* global position of the next record */
+	const dataset *ds;     /* set by record_source_bind */
+} record_source;
+
+/* Open a plan (path "-" = stdin) or a samples stream; dies with a message on bad input. */
+void record_source_open_plan(record_source *s, const char *path);
+void record_source_open_samples(record_source *s, const char *path, uint64_t seed);
+/* The dataset records refer to: checks its class count. */
+void record_source_bind(record_source *s, const dataset *ds, const char *data_path);
+/* Skip n records (resume). */
+void record_source_skip(record_source *s, uint64_t n);
+/* The next record (global position s->next, epoch s->next / per_epoch): 0, or -1 with a message for a bad
+ * or missing record (the position does not advance). record_source_next dies with it instead. */
+int record_source_try_next(record_source *s, fit_record *out, char *err, size_t errsz);
+void record_source_next(record_source *s, fit_record *out);
+void record_source_close(record_source *s);
+
+#endif
