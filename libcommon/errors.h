@@ -17,6 +17,7 @@ enum lfm_exit {
 	LFM_EXIT_DATA = 1,  /* bad input data: malformed, truncated, inconsistent, numerically invalid */
 	LFM_EXIT_USAGE = 2, /* bad command line: unknown option, value out of range, missing argument */
 	LFM_EXIT_IO = 3,    /* I/O or system error: cannot open, read, write, allocate; full disk; closed pipe */
+	LFM_EXIT_INTERRUPTED = 4, /* stopped by SIGINT/SIGTERM after saving its state: resumable (lfm-fit) */
 };
 
 /* Call first in main(): records the name used as message prefix, ignores SIGPIPE (so a closed pipe is

@@ -31,7 +31,6 @@
 #include "thread_pool.h"
 
 /* A run stopped by SIGINT or SIGTERM after saving its state (lfm-fit(1), EXIT STATUS). */
-#define FIT_EXIT_INTERRUPTED 4
 
 static const char usage[] =
     "usage: lfm-fit --model WEIGHTS --text FEATURES.npy --data DATASET [options] -o CKPT [PLAN]\n"
@@ -914,7 +913,7 @@ int main(int argc, char **argv)
 			(unsigned long long)(r.records / r.per_epoch), o->output, r.resume_path, lfm_progname(),
 			lfm_progname(), o->output, o->output, o->text, o->data, o->samples ? "--samples " : "",
 			o->samples ? o->samples : o->plan);
-		exit_code = stop_signal ? FIT_EXIT_INTERRUPTED : LFM_EXIT_OK;
+		exit_code = stop_signal ? LFM_EXIT_INTERRUPTED : LFM_EXIT_OK;
 	} else {
 		if (!r.saved_any) /* a resumed run that had nothing left to do */
 			save_state(&r);
