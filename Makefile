@@ -176,7 +176,7 @@ check-cuda: all
 	@sh tests/run.sh $(BUILD) cuda
 
 demo: all
-	@sh scripts/demo.sh
+	@sh pipelines/demo.sh
 
 # ---- install ------------------------------------------------------------------------------------
 MANPAGES := $(wildcard man/*.[1-9])
