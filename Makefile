@@ -122,6 +122,9 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
+# fuzz_plan.c compiles lfm-fit's record reader in (it is the tool's own file, not libcommon's).
+$(BUILD)/tests/fuzz/fuzz_plan.o: tools/lfm-fit/records.c tools/lfm-fit/records.h
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
@@ -162,7 +165,7 @@ fuzz:
 	    tests/fuzz/$$t.c build-fuzz/libcommon.a $(LDLIBS_ALL) -o build-fuzz/fuzz/$$t || exit 1; \
 	  mkdir -p build-fuzz/corpus/$$t; \
 	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
-	  build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
 	    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
 

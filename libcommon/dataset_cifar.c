@@ -394,7 +394,7 @@ int cifar_archive_finish(cifar_archive *c, dataset *ds, ds_scan *scan, const dat
 			continue;
 		}
 		st->base.where = DS_NONE;
-		if (scan->in_place)
+		if (scan->in_place && !o->index_only) /* index_only: labels and keys only, reads refused */
 			for (size_t i = 0; i < scan->n; i++)
 				if (strcmp(scan->m[i].name, st->member) == 0 && scan->m[i].loc.where == DS_FD)
 					st->base = scan->m[i].loc;

@@ -127,7 +127,8 @@ static int build(dataset *ds, file_entry *files, size_t n, char **names, int cou
 		files[kept++] = files[i];
 	}
 	if (!rc) {
-		qsort(files, kept, sizeof *files, cmp_entry);
+		if (kept > 1) /* files is NULL when a directory has no images (qsort wants a pointer) */
+			qsort(files, kept, sizeof *files, cmp_entry);
 		for (size_t j = 0; j < kept; j++) {
 			if (j + 1 < kept && strcmp(files[j].rel, files[j + 1].rel) == 0)
 				continue; /* the archive holds it twice: the later copy counts, as tar extracts it */
@@ -229,7 +230,8 @@ static char **list_dir(const char *path, size_t *n, int *err_no)
 		v[(*n)++] = xstrdup(e->d_name);
 	}
 	closedir(d);
-	qsort(v, *n, sizeof *v, cmp_cstr);
+	if (*n > 1) /* v is NULL for an empty directory */
+		qsort(v, *n, sizeof *v, cmp_cstr);
 	return v;
 }
 
@@ -361,11 +363,14 @@ out:
 
 /* ---- in an archive ---------------------------------------------------------------------------- */
 
-/* Path components: pointers to the starts and the count (at most max). */
+/* Path components: pointers to the starts and the count, or max + 1 when there are more than max (only
+ * the first max are filled in then). A trailing slash ends the path. */
 static int components(const char *p, const char **c, size_t *len, int max)
 {
 	int n = 0;
-	while (*p && n < max) {
+	while (*p) {
+		if (n == max)
+			return max + 1; /* deeper than max */
 		const char *s = strchr(p, '/');
 		c[n] = p;
 		len[n] = s ? (size_t)(s - p) : strlen(p);
@@ -374,8 +379,6 @@ static int components(const char *p, const char **c, size_t *len, int max)
 			break;
 		p = s + 1;
 	}
-	if (*p && strchr(p, '/') && n == max)
-		return max + 1; /* deeper than max */
 	return n;
 }
 
@@ -438,6 +441,15 @@ int ds_folder_from_scan(dataset *ds, ds_scan *scan, const char *top, const datas
 		int n = components(name, c, len, 3);
 		if (n < 3 || !ds_is_split_name(c[0], len[0]))
 			continue;
+		/* As in a directory: hidden class folders (".git", and "." or ".." in a member name) are
+		 * passed over, and a file in no class folder ("train//x.jpg") is not a sample. */
+		if (len[1] && c[1][0] == '.')
+			continue;
+		if (len[1] == 0) {
+			if (len[0] == split_len && memcmp(c[0], o->split, split_len) == 0)
+				ds_note_ignored(ds, name);
+			continue;
+		}
 		if (!(last_cls && last_len == len[1] && memcmp(last_cls, c[1], len[1]) == 0)) {
 			name_set_add(&found, c[1], len[1]);
 			last_cls = c[1];

@@ -1,6 +1,8 @@
 /* samples.c — see samples.h. */
 #include "samples.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,27 +62,40 @@ static int copy_object(const msgpack_object *src, msgpack_object *dst, msgpack_z
 	}
 }
 
-void samples_read(const char *path, int keep_keys, samples_set *out)
+static int fail(char *err, size_t errsz, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errsz, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static char *str_dup(const msgpack_object *o)
+{
+	char *s = xmalloc(o->via.str.size + 1);
+	memcpy(s, o->via.str.ptr, o->via.str.size);
+	s[o->via.str.size] = 0;
+	return s;
+}
+
+int samples_begin(samples_set *out, const msgpack_object *h, const char *name, int keep_keys, char *err,
+		  size_t errsz)
 {
 	memset(out, 0, sizeof *out);
-	const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
-	FILE *f = xfopen(path, "rb");
-	stream_reader *r = sr_open_or_die(f, name, "lfm.samples", 1);
-	const msgpack_object *h = sr_header(r);
-
+	msgpack_zone_init(&out->zone, 4096); /* first, so samples_free can always destroy it */
 	const msgpack_object *cls = mp_map_get(h, "classes");
 	if (!cls || cls->type != MSGPACK_OBJECT_ARRAY || cls->via.array.size == 0)
-		die(LFM_EXIT_DATA, "%s: header has no \"classes\" array of class names", name);
+		return fail(err, errsz, LFM_EXIT_DATA, "%s: header has no \"classes\" array of class names", name);
 	int C = (int)cls->via.array.size;
-	out->num_classes = C;
 	out->classes = xcalloc((size_t)C, sizeof *out->classes);
+	out->num_classes = C;
 	for (int k = 0; k < C; k++) {
 		const msgpack_object *o = &cls->via.array.ptr[k];
 		if (o->type != MSGPACK_OBJECT_STR)
-			die(LFM_EXIT_DATA, "%s: header \"classes\"[%d] is not a string", name, k);
-		out->classes[k] = xmalloc(o->via.str.size + 1);
-		memcpy(out->classes[k], o->via.str.ptr, o->via.str.size);
-		out->classes[k][o->via.str.size] = 0;
+			return fail(err, errsz, LFM_EXIT_DATA, "%s: header \"classes\"[%d] is not a string", name, k);
+		out->classes[k] = str_dup(o);
 	}
 	const msgpack_object *grp = mp_map_get(h, "groups");
 	if (grp && grp->type == MSGPACK_OBJECT_ARRAY && (int)grp->via.array.size == C) {
@@ -88,63 +103,88 @@ void samples_read(const char *path, int keep_keys, samples_set *out)
 		for (int k = 0; k < C; k++) {
 			const msgpack_object *o = &grp->via.array.ptr[k];
 			if (o->type != MSGPACK_OBJECT_STR)
-				die(LFM_EXIT_DATA, "%s: header \"groups\"[%d] is not a string", name, k);
-			out->groups[k] = xmalloc(o->via.str.size + 1);
-			memcpy(out->groups[k], o->via.str.ptr, o->via.str.size);
-			out->groups[k][o->via.str.size] = 0;
+				return fail(err, errsz, LFM_EXIT_DATA, "%s: header \"groups\"[%d] is not a string", name,
+					    k);
+			out->groups[k] = str_dup(o);
 		}
 	}
-	msgpack_zone_init(&out->zone, 4096);
 	if (!copy_object(h, &out->header, &out->zone))
-		die(LFM_EXIT_IO, "%s: out of memory copying the header", name);
-
-	size_t cap = 1024;
-	out->index = xmalloc_array(cap, sizeof *out->index);
-	out->label = xmalloc_array(cap, sizeof *out->label);
+		return fail(err, errsz, LFM_EXIT_IO, "%s: out of memory copying the header", name);
+	out->cap = 1024;
+	out->index = xmalloc_array(out->cap, sizeof *out->index);
+	out->label = xmalloc_array(out->cap, sizeof *out->label);
 	if (keep_keys)
-		out->key = xmalloc_array(cap, sizeof *out->key);
+		out->key = xcalloc(out->cap, sizeof *out->key);
 	out->counts = xcalloc((size_t)C, sizeof *out->counts);
-	msgpack_object rec;
-	while (sr_next_or_die(r, &rec)) {
-		uint64_t rn = sr_records_read(r);
-		int64_t idx, lab;
-		if (rec.type != MSGPACK_OBJECT_MAP)
-			die(LFM_EXIT_DATA, "%s: record %llu is not a map", name, (unsigned long long)rn);
-		if (mp_get_int(&rec, "index", &idx) != 0 || idx < 0)
-			die(LFM_EXIT_DATA, "%s: record %llu has no non-negative integer \"index\"", name,
+	return 0;
+}
+
+int samples_add(samples_set *out, const msgpack_object *rec, uint64_t rn, const char *name, char *err,
+		size_t errsz)
+{
+	int C = out->num_classes;
+	int64_t idx, lab;
+	if (rec->type != MSGPACK_OBJECT_MAP)
+		return fail(err, errsz, LFM_EXIT_DATA, "%s: record %llu is not a map", name, (unsigned long long)rn);
+	if (mp_get_int(rec, "index", &idx) != 0 || idx < 0)
+		return fail(err, errsz, LFM_EXIT_DATA, "%s: record %llu has no non-negative integer \"index\"", name,
 			    (unsigned long long)rn);
-		if (mp_get_int(&rec, "label", &lab) != 0)
-			die(LFM_EXIT_DATA, "%s: record %llu has no integer \"label\"", name, (unsigned long long)rn);
-		if (lab < 0 || lab >= C)
-			die(LFM_EXIT_DATA, "%s: record %llu: label %lld is outside 0 .. %d (%d classes)", name,
-			    (unsigned long long)rn, (long long)lab, C - 1, C);
-		if (out->n == cap) {
-			cap *= 2;
-			out->index = xrealloc(out->index, cap * sizeof *out->index);
-			out->label = xrealloc(out->label, cap * sizeof *out->label);
-			if (keep_keys)
-				out->key = xrealloc(out->key, cap * sizeof *out->key);
-		}
-		out->index[out->n] = (uint64_t)idx;
-		out->label[out->n] = (int32_t)lab;
-		if (keep_keys)
-			out->key[out->n] = mp_get_str(&rec, "key");
-		out->n++;
-		out->counts[lab]++;
+	if (mp_get_int(rec, "label", &lab) != 0)
+		return fail(err, errsz, LFM_EXIT_DATA, "%s: record %llu has no integer \"label\"", name,
+			    (unsigned long long)rn);
+	if (lab < 0 || lab >= C)
+		return fail(err, errsz, LFM_EXIT_DATA, "%s: record %llu: label %lld is outside 0 .. %d (%d classes)",
+			    name, (unsigned long long)rn, (long long)lab, C - 1, C);
+	if (out->n == out->cap) {
+		out->cap *= 2;
+		out->index = xrealloc(out->index, out->cap * sizeof *out->index);
+		out->label = xrealloc(out->label, out->cap * sizeof *out->label);
+		if (out->key)
+			out->key = xrealloc(out->key, out->cap * sizeof *out->key);
 	}
-	const msgpack_object *cnt = mp_map_get(h, "counts");
-	if (cnt) {
-		if (cnt->type != MSGPACK_OBJECT_ARRAY || (int)cnt->via.array.size != C)
-			die(LFM_EXIT_DATA, "%s: header \"counts\" is not an array of %d integers", name, C);
-		for (int k = 0; k < C; k++) {
-			const msgpack_object *o = &cnt->via.array.ptr[k];
-			if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || (int64_t)o->via.u64 != out->counts[k])
-				die(LFM_EXIT_DATA,
+	out->index[out->n] = (uint64_t)idx;
+	out->label[out->n] = (int32_t)lab;
+	if (out->key)
+		out->key[out->n] = mp_get_str(rec, "key");
+	out->n++;
+	out->counts[lab]++;
+	return 0;
+}
+
+int samples_end(samples_set *out, const char *name, char *err, size_t errsz)
+{
+	int C = out->num_classes;
+	const msgpack_object *cnt = mp_map_get(&out->header, "counts");
+	if (!cnt)
+		return 0;
+	if (cnt->type != MSGPACK_OBJECT_ARRAY || (int)cnt->via.array.size != C)
+		return fail(err, errsz, LFM_EXIT_DATA, "%s: header \"counts\" is not an array of %d integers", name, C);
+	for (int k = 0; k < C; k++) {
+		const msgpack_object *o = &cnt->via.array.ptr[k];
+		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || (int64_t)o->via.u64 != out->counts[k])
+			return fail(err, errsz, LFM_EXIT_DATA,
 				    "%s: header says class %d (%s) has %s samples, the records have %lld", name, k,
-				    out->classes[k], o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? "a different number of" : "a non-integer count of",
+				    out->classes[k],
+				    o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? "a different number of" : "a non-integer count of",
 				    (long long)out->counts[k]);
-		}
 	}
+	return 0;
+}
+
+void samples_read(const char *path, int keep_keys, samples_set *out)
+{
+	const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+	FILE *f = xfopen(path, "rb");
+	stream_reader *r = sr_open_or_die(f, name, "lfm.samples", 1);
+	char err[1024];
+	int rc = samples_begin(out, sr_header(r), name, keep_keys, err, sizeof err);
+	msgpack_object rec;
+	while (!rc && sr_next_or_die(r, &rec))
+		rc = samples_add(out, &rec, sr_records_read(r), name, err, sizeof err);
+	if (!rc)
+		rc = samples_end(out, name, err, sizeof err);
+	if (rc)
+		die(rc, "%s", err);
 	sr_close(r);
 	if (f != stdin)
 		fclose(f);

@@ -14,7 +14,7 @@ typedef struct samples_set {
 	char **classes;       /* [num_classes] names in label order */
 	int64_t *counts;      /* [num_classes] records per class */
 	char **groups;        /* [num_classes] "many"/"medium"/"few" from the header, or NULL */
-	size_t n;
+	size_t n, cap;
 	uint64_t *index;      /* [n] the sample's index in the source */
 	int32_t *label;       /* [n] */
 	char **key;           /* [n] path or member name, or NULL entries when absent */
@@ -25,6 +25,15 @@ typedef struct samples_set {
 /* Read the stream at path ("-" = stdin). Dies with a message naming the stream and record on any
  * problem. keep_keys: also keep each record's "key". */
 void samples_read(const char *path, int keep_keys, samples_set *out);
+/* samples_read's checks without dying, for a stream already open (the fuzz entry point): samples_begin
+ * with the header, samples_add with each record (rn: its 1-based number, for messages), samples_end after
+ * the last. Each returns 0, or an exit code with samples_read's message in err; samples_free frees the set
+ * after samples_begin, whatever it returned. */
+int samples_begin(samples_set *out, const msgpack_object *header, const char *name, int keep_keys, char *err,
+		  size_t errsz);
+int samples_add(samples_set *out, const msgpack_object *rec, uint64_t rn, const char *name, char *err,
+		size_t errsz);
+int samples_end(samples_set *out, const char *name, char *err, size_t errsz);
 void samples_free(samples_set *s);
 /* max count / min positive count. */
 double samples_imbalance(const samples_set *s);

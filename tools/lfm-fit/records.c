@@ -37,20 +37,30 @@ static char *header_json(const msgpack_object *h)
 	return buf;
 }
 
-/* counts, classes, split and source of a plan or samples header. */
-static void read_header(record_source *s, const msgpack_object *h)
+static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* counts, classes, split and source of a plan or samples header: 0, or -1 with a message. */
+static int read_header(record_source *s, const msgpack_object *h, char *err, size_t errsz)
 {
 	const msgpack_object *cnt = mp_map_get(h, "counts");
 	if (!cnt || cnt->type != MSGPACK_OBJECT_ARRAY || cnt->via.array.size == 0)
-		die(LFM_EXIT_DATA, "%s: header has no \"counts\" array (the class counts the losses need)", s->name);
+		return fail(err, errsz, "%s: header has no \"counts\" array (the class counts the losses need)",
+			    s->name);
+	for (uint32_t k = 0; k < cnt->via.array.size; k++)
+		if (cnt->via.array.ptr[k].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			return fail(err, errsz, "%s: header \"counts\"[%u] is not a non-negative integer", s->name, k);
 	s->classes = (int)cnt->via.array.size;
 	s->counts = xmalloc_array((size_t)s->classes, sizeof *s->counts);
-	for (int k = 0; k < s->classes; k++) {
-		const msgpack_object *v = &cnt->via.array.ptr[k];
-		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-			die(LFM_EXIT_DATA, "%s: header \"counts\"[%d] is not a non-negative integer", s->name, k);
-		s->counts[k] = (float)v->via.u64;
-	}
+	for (int k = 0; k < s->classes; k++)
+		s->counts[k] = (float)cnt->via.array.ptr[k].via.u64;
 	s->class_names = xcalloc((size_t)s->classes, sizeof *s->class_names);
 	const msgpack_object *cl = mp_map_get(h, "classes");
 	if (cl && cl->type == MSGPACK_OBJECT_ARRAY && cl->via.array.size == (uint32_t)s->classes)
@@ -64,6 +74,23 @@ static void read_header(record_source *s, const msgpack_object *h)
 	if (src && src->type == MSGPACK_OBJECT_MAP)
 		s->source_hash = mp_get_str(src, "hash");
 	s->header_json = header_json(h);
+	return 0;
+}
+
+int record_source_read_plan_header(record_source *s, char *err, size_t errsz)
+{
+	const msgpack_object *h = sr_header(s->r);
+	if (read_header(s, h, err, errsz))
+		return -1;
+	int64_t epochs, samples;
+	if (mp_get_int(h, "epochs", &epochs) || epochs < 1 || epochs > 1000000)
+		return fail(err, errsz, "%s: header has no positive integer \"epochs\" (lfm-pairs writes it; the cosine "
+					"schedule needs the run's length)", s->name);
+	if (mp_get_int(h, "samples", &samples) || samples < 1)
+		return fail(err, errsz, "%s: header has no positive integer \"samples\" (records per epoch)", s->name);
+	s->epochs = (int)epochs;
+	s->per_epoch = (uint64_t)samples;
+	return 0;
 }
 
 void record_source_open_plan(record_source *s, const char *path)
@@ -73,16 +100,9 @@ void record_source_open_plan(record_source *s, const char *path)
 	s->name = strcmp(path, "-") == 0 ? "stdin" : path;
 	s->in = xfopen(path, "rb");
 	s->r = sr_open_or_die(s->in, s->name, "lfm.plan", 1);
-	const msgpack_object *h = sr_header(s->r);
-	read_header(s, h);
-	int64_t epochs, samples;
-	if (mp_get_int(h, "epochs", &epochs) || epochs < 1 || epochs > 1000000)
-		die(LFM_EXIT_DATA, "%s: header has no positive integer \"epochs\" (lfm-pairs writes it; the cosine "
-				   "schedule needs the run's length)", s->name);
-	if (mp_get_int(h, "samples", &samples) || samples < 1)
-		die(LFM_EXIT_DATA, "%s: header has no positive integer \"samples\" (records per epoch)", s->name);
-	s->epochs = (int)epochs;
-	s->per_epoch = (uint64_t)samples;
+	char err[1024];
+	if (record_source_read_plan_header(s, err, sizeof err))
+		die(LFM_EXIT_DATA, "%s", err);
 }
 
 void record_source_open_samples(record_source *s, const char *path, uint64_t seed)
@@ -94,7 +114,9 @@ void record_source_open_samples(record_source *s, const char *path, uint64_t see
 		die(LFM_EXIT_DATA, "%s: no samples", s->name);
 	if (s->smp.n > UINT32_MAX)
 		die(LFM_EXIT_DATA, "%s: %zu samples; at most 2^32 can be shuffled", s->name, s->smp.n);
-	read_header(s, &s->smp.header);
+	char err[1024];
+	if (read_header(s, &s->smp.header, err, sizeof err))
+		die(LFM_EXIT_DATA, "%s", err);
 	s->per_epoch = s->smp.n;
 	s->seed = seed;
 	s->perm = xmalloc_array(s->smp.n, sizeof *s->perm);
@@ -111,16 +133,6 @@ void record_source_bind(record_source *s, const dataset *ds, const char *data_pa
 	if (s->source_hash && id && id->hash && strcmp(s->source_hash, id->hash) != 0)
 		warn("%s was made from a source with %s; %s has %s (labels are checked record by record)", s->name,
 		     s->source_hash, data_path, id->hash);
-}
-
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 /* rn: the 1-based record number, for messages. */

@@ -44,6 +44,10 @@ typedef struct record_source {
 
 /* Open a plan (path "-" = stdin) or a samples stream; dies with a message on bad input. */
 void record_source_open_plan(record_source *s, const char *path);
+/* The plan header's checks without dying (what record_source_open_plan does once the stream is open; the
+ * fuzz entry point): with s zeroed but for from_plan = 1, name, in and r (an lfm.plan reader), reads
+ * counts, classes, epochs and samples. 0, or -1 with a message; record_source_close frees either way. */
+int record_source_read_plan_header(record_source *s, char *err, size_t errsz);
 void record_source_open_samples(record_source *s, const char *path, uint64_t seed);
 /* The dataset records refer to: checks its class count. */
 void record_source_bind(record_source *s, const dataset *ds, const char *data_path);
