@@ -8,7 +8,11 @@
 # figure can be no better than the serial part (lt-subset, which must finish before lfm-pairs can start
 # an epoch) plus the larger of lfm-pairs and lfm-mix running side by side.
 # Needs: bin/ built (make), bash, bc, Debian's python3 with numpy for the anchor and for the synthetic
-# data. RUNS (default 7) and EPOCHS (default 50) may be set in the environment.
+# data. RUNS (default 7) and EPOCHS (default 50) may be set in the environment. BASELINE=DIR (a folder
+# holding other builds of lt-subset, lfm-pairs and lfm-mix, say the last commit's) adds a row for the
+# whole pipe with those, timed run by run in turn with this build's, so both see the same load.
+# `sh bench_pairs_mix.sh` works too: the timing below needs bash's `time`, so re-run under bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -eu
 PY=${PYTHON:-/usr/bin/python3}
 EPOCHS=${EPOCHS:-50}
@@ -45,26 +49,39 @@ bin/lfm-pairs --text "$tmp/text.npy" --epochs "$EPOCHS" "$tmp/train.samples" >"$
 n=$(bin/lfm-show --head 0 "$tmp/train.samples" | sed -n 's/.*"samples":\([0-9]*\).*/\1/p')
 records=$((n * EPOCHS))
 
-# run NAME COMMAND: RUNS timings of COMMAND; prints NAME, best and median wall seconds, median CPU.
-run() {
-	local name=$1 cmd=$2 k
-	: >"$tmp/times"
-	for ((k = 0; k < RUNS; k++)); do
-		{ time bash -c "$cmd" >/dev/null 2>&1; } 2>>"$tmp/times"
-	done
+# row NAME TIMES: prints NAME, best and median wall seconds, median CPU of the timings in file TIMES.
+row() {
 	local best med cpu
-	best=$(sort -n "$tmp/times" | head -n 1 | cut -d' ' -f1)
-	med=$(cut -d' ' -f1 "$tmp/times" | sort -n | sed -n "$(((RUNS + 1) / 2))p")
-	cpu=$(awk '{ print $2 + $3 }' "$tmp/times" | sort -n | sed -n "$(((RUNS + 1) / 2))p")
-	printf '%-46s %8.3f %8.3f %8.3f %12d %12d\n' "$name" "$best" "$med" "$cpu" \
+	best=$(sort -n "$2" | head -n 1 | cut -d' ' -f1)
+	med=$(cut -d' ' -f1 "$2" | sort -n | sed -n "$(((RUNS + 1) / 2))p")
+	cpu=$(awk '{ print $2 + $3 }' "$2" | sort -n | sed -n "$(((RUNS + 1) / 2))p")
+	printf '%-46s %8.3f %8.3f %8.3f %12d %12d\n' "$1" "$best" "$med" "$cpu" \
 		"$(echo "$records / $best" | bc)" "$(echo "$records / $cpu" | bc)"
+}
+
+# run NAME COMMAND [NAME2 COMMAND2]: RUNS timings of COMMAND (in turn with COMMAND2), one row each.
+run() {
+	local k
+	: >"$tmp/times"
+	: >"$tmp/times2"
+	for ((k = 0; k < RUNS; k++)); do
+		{ time bash -c "$2" >/dev/null 2>&1; } 2>>"$tmp/times"
+		if [ $# -ge 4 ]; then { time bash -c "$4" >/dev/null 2>&1; } 2>>"$tmp/times2"; fi
+	done
+	row "$1" "$tmp/times"
+	if [ $# -ge 4 ]; then row "$3" "$tmp/times2"; fi
 }
 
 echo "pipeline: lt-subset --imbalance 100 | lfm-pairs --epochs $EPOCHS | lfm-mix > /dev/null ($n samples, $records records)"
 echo "machine: $(uname -m), $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-46s %8s %8s %8s %12s %12s\n' "variant ($RUNS runs)" "best s" "median s" "CPU s" "records/s" "per CPU s"
-run "whole pipe (wall: best; CPU: all 3 processes)" \
-	"bin/lt-subset --imbalance 100 '$data' | bin/lfm-pairs --text '$tmp/text.npy' --epochs $EPOCHS | bin/lfm-mix"
+pipe() { echo "$1/lt-subset --imbalance 100 '$data' | $1/lfm-pairs --text '$tmp/text.npy' --epochs $EPOCHS | $1/lfm-mix"; }
+if [ -n "${BASELINE:-}" ]; then
+	run "whole pipe (wall: best; CPU: all 3 processes)" "$(pipe bin)" \
+		"  the same with BASELINE's binaries, in turn" "$(pipe "$BASELINE")"
+else
+	run "whole pipe (wall: best; CPU: all 3 processes)" "$(pipe bin)"
+fi
 run "lfm-pairs | lfm-mix from a samples file" \
 	"bin/lfm-pairs --text '$tmp/text.npy' --epochs $EPOCHS '$tmp/train.samples' | bin/lfm-mix"
 run "  lt-subset alone" "bin/lt-subset --imbalance 100 '$data'"

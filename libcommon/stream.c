@@ -10,6 +10,9 @@
  * billion elements" in five bytes of garbage would reach malloc. An object that is not complete in the
  * buffer is scanned on incrementally as pieces arrive (each byte scanned once, whatever the piece size)
  * and decoded when complete. The unit test and the fuzz target compare it with msgpack_unpack.
+ * sr_next_raw hands out the record's bytes instead, found by the same scan without building objects, or,
+ * for the flat maps of small scalars that the pairs and plan streams are made of, by a shorter walk
+ * (flat_map_size) that reaches the same size; the fuzz target checks both against sr_next.
  *
  * Writing: msgpack-c's packer appends into a 1 MiB buffer that goes to the FILE in one fwrite when full;
  * the mp_pack_kv_* helpers write short keys and numbers into that buffer directly, in msgpack-c's encoding.
@@ -113,6 +116,23 @@ stream_writer *sw_open(FILE *f, const char *name)
 }
 
 msgpack_packer *sw_packer(stream_writer *w) { return &w->pk; }
+
+unsigned char *sw_reserve(stream_writer *w, size_t n)
+{
+	if (n > w->cap)
+		die(LFM_EXIT_IO, "%s: internal error: %zu bytes reserved, over the %zu-byte buffer", w->name, n,
+		    w->cap);
+	if (w->cap - w->used < n)
+		writer_flush(w);
+	return (unsigned char *)w->buf + w->used;
+}
+
+void sw_commit(stream_writer *w, size_t used)
+{
+	if (used > w->cap - w->used)
+		die(LFM_EXIT_IO, "%s: internal error: %zu bytes committed, over the buffer", w->name, used);
+	w->used += used;
+}
 
 void sw_close(stream_writer *w)
 {
@@ -527,6 +547,13 @@ out:
 
 enum { STATE_READING, STATE_END, STATE_FAILED };
 
+/* A flat record's layout (flat_map_size): len bytes, of which those under mask hold pattern. */
+#define SHAPE_MAX 128
+struct raw_shape {
+	size_t len, words; /* len 0: none yet */
+	unsigned char mask[SHAPE_MAX], pattern[SHAPE_MAX];
+};
+
 struct stream_reader {
 	FILE *f;
 	int fd;          /* >= 0: read(2) directly, so a pipe's pieces are used as they arrive */
@@ -539,6 +566,9 @@ struct stream_reader {
 	struct scan_state scan;
 	msgpack_zone zone; /* the current record's; cleared by each sr_next */
 	int zone_used;
+	int raw_valid;     /* sr_next_raw's record is buf[raw_at, raw_at + raw_len) */
+	size_t raw_at, raw_len;
+	struct raw_shape raw_shape; /* the layout of sr_next_raw's last flat record */
 	char *header_bytes;
 	msgpack_zone *header_zone;
 	msgpack_object header;
@@ -876,6 +906,7 @@ uint64_t sr_records_read(const stream_reader *r) { return r->records; }
 
 int sr_next(stream_reader *r, msgpack_object *out)
 {
+	r->raw_valid = 0;
 	if (r->state != STATE_READING)
 		return r->state == STATE_END ? 0 : -1;
 	if (r->zone_used) {
@@ -900,6 +931,133 @@ int sr_next_or_die(stream_reader *r, msgpack_object *out)
 	if (got < 0)
 		die(r->err_code, "%s", r->err);
 	return got;
+}
+
+/* Encoded size of an item that is a scalar whose size its type byte alone gives (fixint, nil, booleans,
+ * fixstr, numbers, fixext), or 0 for anything else (containers, and items with a length field). */
+static const unsigned char scalar_size[256] = {
+#define R8(x) x, x, x, x, x, x, x, x
+	R8(1), R8(1), R8(1), R8(1), R8(1), R8(1), R8(1), R8(1), R8(1), R8(1), R8(1), R8(1), R8(1), R8(1),
+	R8(1), R8(1),                 /* 0x00 - 0x7f positive fixint */
+	R8(0), R8(0), R8(0), R8(0),   /* 0x80 - 0x9f fixmap, fixarray */
+	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, /* 0xa0 - 0xbf fixstr: 1 + length */
+	17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+	1, 0, 1, 1,                   /* 0xc0 nil, 0xc1 never used, 0xc2 false, 0xc3 true */
+	0, 0, 0, 0, 0, 0,             /* 0xc4 - 0xc9 bin 8/16/32, ext 8/16/32 */
+	5, 9,                         /* 0xca float 32, 0xcb float 64 */
+	2, 3, 5, 9, 2, 3, 5, 9,       /* 0xcc - 0xd3 uint 8 - 64, int 8 - 64 */
+	3, 4, 6, 10, 18,              /* 0xd4 - 0xd8 fixext 1 - 16 */
+	0, 0, 0, 0, 0, 0, 0,          /* 0xd9 - 0xdf str 8/16/32, array 16/32, map 16/32 */
+	R8(1), R8(1), R8(1), R8(1),   /* 0xe0 - 0xff negative fixint */
+#undef R8
+};
+
+/* The size of the object at p[0..avail) when it is a fixmap of such scalars complete in the buffer (what
+ * every record of the pairs and plan streams is), else 0. Such an object is tiny and one level deep, so
+ * scan_object would accept it with this same size: this is only a faster way to the same answer.
+ * Walking item by item is a chain of dependent loads (each item's place depends on the size of the one
+ * before), ~30 ns for a pairs record; but records of a stream mostly share their layout, and a record
+ * whose type bytes (only the type: a fixint's value bits masked off) sit at the same offsets as the last
+ * one's has its size, by induction over its items. So the last layout is kept as a byte mask and
+ * pattern and a record is first compared with it a word at a time (~6 ns). */
+static size_t flat_map_size(struct raw_shape *sh, const unsigned char *p, size_t avail)
+{
+	if (sh->len && sh->words * 8 <= avail) {
+		uint64_t diff = 0;
+		for (size_t k = 0; k < sh->words; k++) {
+			uint64_t w, m, t;
+			memcpy(&w, p + 8 * k, 8);
+			memcpy(&m, sh->mask + 8 * k, 8);
+			memcpy(&t, sh->pattern + 8 * k, 8);
+			diff |= (w & m) ^ t;
+		}
+		if (diff == 0)
+			return sh->len;
+	}
+	sh->len = 0;
+	if (avail == 0 || (p[0] & 0xf0) != 0x80)
+		return 0;
+	memset(sh->mask, 0, sizeof sh->mask);
+	memset(sh->pattern, 0, sizeof sh->pattern);
+	sh->mask[0] = 0xff;
+	sh->pattern[0] = p[0];
+	size_t pos = 1;
+	for (unsigned items = 2 * (p[0] & 0x0f); items > 0; items--) {
+		if (pos >= avail)
+			return 0;
+		unsigned b = p[pos], n = scalar_size[b];
+		if (n == 0)
+			return 0;
+		if (pos < SHAPE_MAX) {
+			unsigned m = b < 0x80 ? 0x80 : b >= 0xe0 ? 0xe0 : 0xff; /* fixints: the type bits only */
+			sh->mask[pos] = (unsigned char)m;
+			sh->pattern[pos] = (unsigned char)(b & m);
+		}
+		pos += n;
+	}
+	if (pos > avail)
+		return 0;
+	if (pos <= SHAPE_MAX) {
+		sh->len = pos;
+		sh->words = (pos + 7) / 8;
+	}
+	return pos;
+}
+
+int sr_next_raw(stream_reader *r, const unsigned char **data, size_t *len)
+{
+	r->raw_valid = 0;
+	if (r->state != STATE_READING)
+		return r->state == STATE_END ? 0 : -1;
+	if (r->zone_used) {
+		msgpack_zone_clear(&r->zone);
+		r->zone_used = 0;
+	}
+	size_t n = flat_map_size(&r->raw_shape, r->buf + r->start, r->end - r->start);
+	if (n == 0) {
+		int got = reader_next_object(r, NULL, NULL, r->records + 1, &n);
+		if (got == 0)
+			r->state = STATE_END;
+		if (got <= 0)
+			return got;
+	}
+	r->raw_valid = 1;
+	r->raw_at = r->start;
+	r->raw_len = n;
+	*data = r->buf + r->start;
+	*len = n;
+	r->start += n;
+	r->records++;
+	return 1;
+}
+
+int sr_next_raw_or_die(stream_reader *r, const unsigned char **data, size_t *len)
+{
+	int got = sr_next_raw(r, data, len);
+	if (got < 0)
+		die(r->err_code, "%s", r->err);
+	return got;
+}
+
+int sr_decode_raw(stream_reader *r, msgpack_object *out)
+{
+	if (!r->raw_valid) {
+		reader_fail(r, LFM_EXIT_IO, "sr_decode_raw: no record from sr_next_raw to decode");
+		return -1;
+	}
+	if (r->zone_used)
+		msgpack_zone_clear(&r->zone);
+	r->zone_used = 1;
+	struct scan_state *s = &r->scan;
+	memset(s, 0, offsetof(struct scan_state, left));
+	if (scan_object(s, r->buf + r->raw_at, r->raw_len, &r->zone, out) != SCAN_DONE ||
+	    s->pos != r->raw_len) {
+		char whatbuf[40];
+		reader_fail(r, LFM_EXIT_IO, "out of memory decoding %s",
+			    describe(whatbuf, sizeof whatbuf, r->records));
+		return -1;
+	}
+	return 0;
 }
 
 void sr_close(stream_reader *r)
@@ -1034,6 +1192,28 @@ static void write_float(FILE *f, double v, int is_f32)
 
 static void write_json(FILE *f, const msgpack_object *o);
 
+/* The JSON text of a non-string key is kept up to KEY_TEXT_MAX bytes, then "..." marks the cut: each
+ * level of keys inside keys escapes the quotes and backslashes of the level below again, doubling the
+ * text, so 32 levels of maps used as keys (a few hundred bytes of input) would otherwise need 2^32 bytes
+ * and as many steps. */
+#define KEY_TEXT_MAX ((size_t)64 << 10)
+
+struct capped_text {
+	char *buf; /* KEY_TEXT_MAX + 3 bytes */
+	size_t len;
+	int cut;
+};
+
+static ssize_t capped_write(void *cookie, const char *p, size_t n)
+{
+	struct capped_text *c = cookie;
+	size_t room = KEY_TEXT_MAX - c->len, take = n < room ? n : room;
+	memcpy(c->buf + c->len, p, take);
+	c->len += take;
+	c->cut |= take < n;
+	return (ssize_t)n; /* the rest is dropped, not an error */
+}
+
 /* A map key as a JSON string: strings as they are, binary as base64, anything else as its JSON text. */
 static void write_key(FILE *f, const msgpack_object *k)
 {
@@ -1045,16 +1225,19 @@ static void write_key(FILE *f, const msgpack_object *k)
 		write_base64(f, k->via.bin.ptr, k->via.bin.size);
 		return;
 	}
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
+	struct capped_text c = {xmalloc(KEY_TEXT_MAX + 3), 0, 0};
+	FILE *m = fopencookie(&c, "w", (cookie_io_functions_t){.write = capped_write});
 	if (!m)
 		die(LFM_EXIT_IO, "out of memory writing JSON");
 	write_json(m, k);
 	if (fclose(m) != 0)
 		die(LFM_EXIT_IO, "out of memory writing JSON");
-	json_write_string(f, text, len);
-	free(text);
+	if (c.cut) {
+		memcpy(c.buf + c.len, "...", 3);
+		c.len += 3;
+	}
+	json_write_string(f, c.buf, c.len);
+	free(c.buf);
 }
 
 static void write_json(FILE *f, const msgpack_object *o)

@@ -7,7 +7,8 @@
  * that ends inside an object is "truncated", garbage is "malformed", both with the record number.
  *
  * Ownership (jq-like, stated once): the header stays valid until sr_close; the object returned by
- * sr_next stays valid until the next sr_next or sr_close. Copy what you keep.
+ * sr_next (or the bytes by sr_next_raw) stay valid until the next sr_next, sr_next_raw or sr_close.
+ * Copy what you keep.
  */
 #ifndef LFM_STREAM_H
 #define LFM_STREAM_H
@@ -23,6 +24,11 @@ typedef struct stream_writer stream_writer;
 stream_writer *sw_open(FILE *f, const char *name);
 msgpack_packer *sw_packer(stream_writer *w); /* pack the header map, then records, with msgpack-c */
 void sw_close(stream_writer *w);             /* flush; write errors die with LFM_EXIT_IO. Does not fclose f */
+/* For tools that encode records themselves: room for n bytes (at most 1 MiB) at the end of the buffer,
+ * flushed first if needed, then sw_commit(w, used) with used <= n appends what was written there. Nothing
+ * else may write to w in between. Saves a copy per record batch. */
+unsigned char *sw_reserve(stream_writer *w, size_t n);
+void sw_commit(stream_writer *w, size_t used);
 
 /* Packing helpers for map entries: key then value. */
 void mp_pack_cstr(msgpack_packer *pk, const char *s);
@@ -54,6 +60,16 @@ int sr_version(const stream_reader *r);
 int sr_next(stream_reader *r, msgpack_object *out);
 /* sr_next that dies on error (message names the stream and record number). */
 int sr_next_or_die(stream_reader *r, msgpack_object *out);
+/* Next record as its encoded bytes, for a reader that parses a fixed layout itself (lfm-mix): 1 with
+ * *data, *len set to one complete, well-formed msgpack object, exactly the record sr_next would return
+ * (the same checks: size, depth, malformed bytes); 0 at a clean end; -1 on error, with the same message
+ * at the same record as sr_next. The bytes stay valid until the next sr_next, sr_next_raw or sr_close.
+ * Calls to sr_next and sr_next_raw may be mixed; both count records. */
+int sr_next_raw(stream_reader *r, const unsigned char **data, size_t *len);
+int sr_next_raw_or_die(stream_reader *r, const unsigned char **data, size_t *len);
+/* The record sr_next_raw just returned, decoded as sr_next would have returned it (the fallback of a
+ * fast path), valid as long as its bytes. 0, or -1 if there is no such record or memory ran out. */
+int sr_decode_raw(stream_reader *r, msgpack_object *out);
 const char *sr_error(const stream_reader *r);
 uint64_t sr_records_read(const stream_reader *r);
 void sr_close(stream_reader *r);
@@ -73,7 +89,8 @@ int mp_str_eq(const msgpack_object *o, const char *s);
  * as the shortest decimal that reads back to the same value, always with a '.' or exponent ("1.0"); NaN
  * and infinities, which JSON lacks, as the strings "NaN", "Infinity", "-Infinity". Strings go through
  * json_write_string (invalid UTF-8 becomes U+FFFD). Map keys that are not strings are written as the
- * string of their JSON text (1 -> "1"), binary keys as their base64. */
+ * string of their JSON text (1 -> "1"), cut after 64 KiB with "..." (keys nested in keys would grow
+ * exponentially), binary keys as their base64. */
 void mp_write_json(FILE *f, const msgpack_object *o);
 
 #endif

@@ -1,9 +1,12 @@
 /* fuzz_stream.c — libFuzzer target for the msgpack stream reader: sr_open (any kind and version) and then
  * every record of arbitrary bytes, each object written as JSON (to /dev/null) and looked into with the map
- * helpers. Checks, beyond not crashing:
- *   - every object the reader accepts is the object msgpack_unpack decodes from the same bytes;
- *   - the outcome (records, final error message) is the same when the bytes arrive through a pipe in
- *     pieces of a few bytes as when they come from memory all at once.
+ * helpers. The records are read with sr_next, with sr_next_raw (the raw bytes, then sr_decode_raw), and
+ * with the two in turn. Checks, beyond not crashing:
+ *   - every object the reader accepts is the object msgpack_unpack decodes from the same bytes, and every
+ *     raw record is exactly the bytes msgpack_unpack consumes for it;
+ *   - the outcome (records, final error message) is the same for sr_next, sr_next_raw and the two in
+ *     turn, and when the bytes arrive through a pipe in pieces of a few bytes as when they come from
+ *     memory all at once.
  * Only non-dying calls are used. */
 #include <limits.h>
 #include <pthread.h>
@@ -63,8 +66,11 @@ static void look_into(const msgpack_object *o)
 	mp_str_eq(mp_map_get(o, "format"), "lfm.samples/1");
 }
 
-/* Read the whole stream from f; with data given, compare each object with msgpack-c's decoding. */
-static void read_all(FILE *f, const uint8_t *data, size_t size, struct outcome *out)
+enum read_mode { WITH_NEXT, WITH_RAW, IN_TURN };
+
+/* Read the whole stream from f in the given mode; with data given, compare each object with msgpack-c's
+ * decoding, and each raw record with the bytes msgpack-c consumes for it. */
+static void read_all(FILE *f, enum read_mode mode, const uint8_t *data, size_t size, struct outcome *out)
 {
 	memset(out, 0, sizeof *out);
 	stream_reader *r = sr_open(f, "fuzz", NULL, INT_MAX, out->err, sizeof out->err);
@@ -79,7 +85,27 @@ static void read_all(FILE *f, const uint8_t *data, size_t size, struct outcome *
 		abort();
 	msgpack_object o;
 	int got;
-	while ((got = sr_next(r, &o)) == 1) {
+	for (uint64_t k = 1;; k++) {
+		if (mode == WITH_NEXT || (mode == IN_TURN && k % 2 == 0)) {
+			if ((got = sr_next(r, &o)) != 1)
+				break;
+		} else {
+			const unsigned char *p;
+			size_t n;
+			if ((got = sr_next_raw(r, &p, &n)) != 1)
+				break;
+			/* the raw bytes are the record's: where it starts in data, and as long as msgpack-c
+			 * finds it (same_as_msgpack_c below advances off past it) */
+			if (data && (n > size - off || memcmp(p, data + off, n) != 0))
+				abort();
+			size_t start = off;
+			if (sr_decode_raw(r, &o) != 0)
+				abort(); /* only out of memory may fail here */
+			if (data && (!same_as_msgpack_c(&o, data, size, &off, &z) || off - start != n))
+				abort();
+			look_into(&o);
+			continue;
+		}
 		look_into(&o);
 		if (data && !same_as_msgpack_c(&o, data, size, &off, &z))
 			abort();
@@ -90,6 +116,11 @@ static void read_all(FILE *f, const uint8_t *data, size_t size, struct outcome *
 	snprintf(out->err, sizeof out->err, "%s", sr_error(r));
 	msgpack_zone_destroy(&z);
 	sr_close(r);
+}
+
+static int same_outcome(const struct outcome *a, const struct outcome *b)
+{
+	return a->opened == b->opened && a->records == b->records && strcmp(a->err, b->err) == 0;
 }
 
 struct feeder {
@@ -124,30 +155,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!devnull)
 			abort();
 	}
-	struct outcome whole, pieces;
-	FILE *f = fmemopen((void *)data, size, "rb");
-	if (!f)
-		return 0;
-	read_all(f, data, size, &whole);
-	fclose(f);
-
-	int p[2];
-	if (pipe(p) != 0)
-		return 0;
-	struct feeder fe = {p[1], data, size};
-	pthread_t t;
-	if (pthread_create(&t, NULL, feed, &fe) != 0) {
-		close(p[0]);
-		close(p[1]);
-		return 0;
+	struct outcome whole;
+	for (int mode = WITH_NEXT; mode <= IN_TURN; mode++) {
+		struct outcome o;
+		FILE *f = fmemopen((void *)data, size, "rb");
+		if (!f)
+			return 0;
+		read_all(f, (enum read_mode)mode, data, size, mode == WITH_NEXT ? &whole : &o);
+		fclose(f);
+		if (mode != WITH_NEXT && !same_outcome(&whole, &o))
+			abort();
 	}
-	f = fdopen(p[0], "rb");
-	if (!f)
-		abort();
-	read_all(f, NULL, 0, &pieces);
-	fclose(f);
-	pthread_join(t, NULL);
-	if (whole.opened != pieces.opened || whole.records != pieces.records || strcmp(whole.err, pieces.err))
-		abort();
+	/* through a pipe in pieces: sr_next, then sr_next_raw */
+	for (int mode = WITH_NEXT; mode <= WITH_RAW; mode++) {
+		int p[2];
+		if (pipe(p) != 0)
+			return 0;
+		struct feeder fe = {p[1], data, size};
+		pthread_t t;
+		if (pthread_create(&t, NULL, feed, &fe) != 0) {
+			close(p[0]);
+			close(p[1]);
+			return 0;
+		}
+		FILE *f = fdopen(p[0], "rb");
+		if (!f)
+			abort();
+		struct outcome pieces;
+		read_all(f, (enum read_mode)mode, NULL, 0, &pieces);
+		fclose(f);
+		pthread_join(t, NULL);
+		if (!same_outcome(&whole, &pieces))
+			abort();
+	}
 	return 0;
 }

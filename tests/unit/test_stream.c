@@ -1,6 +1,7 @@
 /* test_stream.c — msgpack streams: writer and pull reader round trips (including a pipe fed in 1–7 byte
- * pieces), header checks, truncation at every byte, garbage, bounded memory, map helpers, JSON output,
- * and the dying variants' exit codes and messages. */
+ * pieces), raw records (sr_next_raw: the written bytes, the same errors as sr_next), header checks,
+ * truncation at every byte, garbage, bounded memory, map helpers, JSON output, and the dying variants'
+ * exit codes and messages. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -461,6 +462,303 @@ static void test_decoder_agrees_with_msgpack_c(void)
 	msgpack_sbuffer_destroy(&b);
 	msgpack_sbuffer_destroy(&sb);
 	T_ASSERTF(bad < 0, "record %d decodes differently", bad);
+}
+
+/* ---- raw records ---- */
+
+/* Record k of the raw tests: mostly flat maps of small scalars (the layout sr_next_raw walks quickly and
+ * remembers), in runs that share a layout and runs that change it (integer widths, string lengths,
+ * fixint signs, floats, nil, booleans, fixext), with other objects in between: maps holding containers,
+ * str8 keys, bare scalars, arrays, empty maps. */
+static void pack_raw_record(msgpack_packer *pk, int k)
+{
+	int64_t big = (int64_t)1 << (k % 40); /* every integer width in turn */
+	switch (k % 11) {
+	case 0:
+		pack_record(pk, k);
+		return;
+	case 1:
+		msgpack_pack_int64(pk, -(int64_t)k);
+		return;
+	case 2:
+		msgpack_pack_map(pk, 0);
+		return;
+	case 3:
+		msgpack_pack_map(pk, 2);
+		msgpack_pack_str(pk, 40); /* str8 key: not a flat map's */
+		msgpack_pack_str_body(pk, "0123456789012345678901234567890123456789", 40);
+		msgpack_pack_int64(pk, k);
+		mp_pack_kv_int(pk, "z", k);
+		return;
+	case 4: {
+		msgpack_pack_map(pk, 6);
+		mp_pack_kv_int(pk, "neg", -(k % 40));
+		mp_pack_kv_f64(pk, "x", k / 7.0);
+		mp_pack_cstr(pk, "f");
+		msgpack_pack_float(pk, (float)k);
+		mp_pack_cstr(pk, k % 2 ? "nil" : "nil-but-longer");
+		msgpack_pack_nil(pk);
+		mp_pack_kv_bool(pk, "b", k & 2);
+		mp_pack_cstr(pk, "e");
+		char ext[4] = {1, 2, 3, 4};
+		msgpack_pack_ext(pk, (size_t)1 << (k % 3), 7);
+		msgpack_pack_ext_body(pk, ext, (size_t)1 << (k % 3));
+		return;
+	}
+	default: /* five of eleven: pairs records, widths changing now and then */
+		msgpack_pack_map(pk, 5);
+		mp_pack_kv_int(pk, "epoch", k / 100);
+		mp_pack_kv_int(pk, "i", k % 9 == 0 ? big : k);
+		mp_pack_kv_int(pk, "yi", k % 100);
+		mp_pack_kv_int(pk, "j", k % 13 == 0 ? -big : 3 * k);
+		mp_pack_kv_int(pk, "yj", k % 7 == 0 ? big : k % 17); /* the last item's width changes too */
+		return;
+	}
+}
+
+/* A raw-test stream: header, then nrec records; ends[k] is where object k ends (0: the header). */
+static char *make_raw_stream(int nrec, size_t *len, size_t *ends)
+{
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	pack_header(&pk, "lfm.raw/1", 3);
+	ends[0] = sb.size;
+	for (int k = 1; k <= nrec; k++) {
+		pack_raw_record(&pk, k);
+		ends[k] = sb.size;
+	}
+	*len = sb.size;
+	return msgpack_sbuffer_release(&sb);
+}
+
+/* How a reader ends: the records read, the last return value, the message. */
+struct read_outcome {
+	int opened, last;
+	uint64_t records;
+	char err[400];
+};
+
+/* Read data from f with sr_next (how = 0), sr_next_raw (1), or the two in turn (2). With ends given,
+ * every raw record must be exactly the bytes data[ends[k-1], ends[k]), and decode (sr_decode_raw) to
+ * what msgpack_unpack decodes there. Returns NULL or what went wrong. */
+static const char *read_outcome(FILE *f, int how, const char *data, const size_t *ends, struct read_outcome *out)
+{
+	memset(out, 0, sizeof *out);
+	stream_reader *r = sr_open(f, "s", NULL, INT_MAX, out->err, sizeof out->err);
+	if (!r)
+		return NULL;
+	out->opened = 1;
+	static char why[200];
+	const char *bad = NULL;
+	msgpack_zone z;
+	msgpack_zone_init(&z, 2048);
+	msgpack_sbuffer a, b;
+	msgpack_sbuffer_init(&a);
+	msgpack_sbuffer_init(&b);
+	for (uint64_t k = 1;; k++) {
+		msgpack_object o;
+		const unsigned char *p;
+		size_t n;
+		int raw = how == 1 || (how == 2 && k % 2);
+		out->last = raw ? sr_next_raw(r, &p, &n) : sr_next(r, &o);
+		if (out->last != 1)
+			break;
+		if (!raw || !ends)
+			continue;
+		if (n != ends[k] - ends[k - 1] || memcmp(p, data + ends[k - 1], n) != 0) {
+			snprintf(why, sizeof why, "record %" PRIu64 ": %zu raw bytes, expected %zu", k, n,
+				 ends[k] - ends[k - 1]);
+			bad = why;
+			break;
+		}
+		msgpack_object ref;
+		size_t off = 0;
+		msgpack_zone_clear(&z);
+		if (sr_decode_raw(r, &o) != 0 || msgpack_unpack((const char *)p, n, &off, &z, &ref) !=
+		    MSGPACK_UNPACK_SUCCESS) {
+			bad = "decode failed";
+			break;
+		}
+		repack(&o, &a);
+		repack(&ref, &b);
+		if (a.size != b.size || memcmp(a.data, b.data, a.size) != 0) {
+			snprintf(why, sizeof why, "record %" PRIu64 " decodes differently", k);
+			bad = why;
+			break;
+		}
+	}
+	out->records = sr_records_read(r);
+	snprintf(out->err, sizeof out->err, "%s", sr_error(r));
+	msgpack_zone_destroy(&z);
+	msgpack_sbuffer_destroy(&a);
+	msgpack_sbuffer_destroy(&b);
+	sr_close(r);
+	return bad;
+}
+
+static int same_outcome(const struct read_outcome *x, const struct read_outcome *y)
+{
+	return x->opened == y->opened && x->last == y->last && x->records == y->records &&
+	       strcmp(x->err, y->err) == 0;
+}
+
+/* sr_next_raw hands out each record's bytes exactly as written, from memory and through a pipe in
+ * pieces of 1..7 bytes, alone or in turn with sr_next; sr_decode_raw gives msgpack-c's object. */
+static void test_raw_records_are_the_written_bytes(void)
+{
+	enum { NREC = 2000 };
+	static size_t ends[NREC + 1];
+	size_t len;
+	char *data = make_raw_stream(NREC, &len, ends);
+	for (int how = 0; how <= 2; how++) {
+		for (int piped = 0; piped <= 1; piped++) {
+			pid_t pid = 0;
+			FILE *f = piped ? feed_pipe(data, len, 7, &pid) : mem_file(data, len);
+			struct read_outcome o;
+			const char *bad = read_outcome(f, how, data, ends, &o);
+			T_ASSERTF(bad == NULL, "how %d piped %d: %s", how, piped, bad);
+			T_ASSERTF(o.opened && o.last == 0 && o.records == NREC && o.err[0] == 0,
+				  "how %d piped %d: %d %" PRIu64 " '%s'", how, piped, o.last, o.records, o.err);
+			if (piped)
+				T_ASSERT(reap(f, pid) == 0);
+			else
+				fclose(f);
+		}
+	}
+	/* sr_decode_raw with no raw record to decode (none yet, or sr_next's since) fails rather than
+	 * decode stale bytes; it is a caller's mistake, and stops the stream */
+	for (int after_next = 0; after_next <= 1; after_next++) {
+		FILE *f = mem_file(data, len);
+		stream_reader *r = sr_open_or_die(f, "s", NULL, INT_MAX);
+		msgpack_object o;
+		const unsigned char *p;
+		size_t n;
+		if (after_next)
+			T_ASSERT(sr_next_raw(r, &p, &n) == 1 && sr_next(r, &o) == 1);
+		T_ASSERT(sr_decode_raw(r, &o) == -1 && strstr(sr_error(r), "no record from sr_next_raw"));
+		T_ASSERT(sr_next_raw(r, &p, &n) == -1);
+		sr_close(r);
+		fclose(f);
+	}
+	free(data);
+}
+
+/* Cut at every byte, garbage at every byte, and the size and depth limits: sr_next_raw reads the same
+ * records and stops with the same message as sr_next. */
+static void test_raw_errors_are_sr_next_errors(void)
+{
+	enum { NREC = 40 };
+	size_t ends[NREC + 1], len;
+	char *data = make_raw_stream(NREC, &len, ends);
+	char *copy = malloc(len + 16);
+	int checked = 0;
+	for (size_t cut = 0; cut <= len; cut++) {
+		for (int variant = 0; variant < 3; variant++) {
+			/* 0: the first cut bytes; 1: byte cut replaced by 0xc1 (never valid); 2: by 0xdd (array32
+			 * of a huge count or a truncated one) */
+			size_t n = variant == 0 ? cut : len;
+			if (variant > 0 && cut == len)
+				continue;
+			memcpy(copy, data, len);
+			if (variant > 0)
+				copy[cut] = variant == 1 ? (char)0xc1 : (char)0xdd;
+			struct read_outcome want, got;
+			FILE *f = mem_file(copy, n);
+			read_outcome(f, 0, NULL, NULL, &want);
+			fclose(f);
+			for (int how = 1; how <= 2; how++) {
+				f = mem_file(copy, n);
+				const char *bad = read_outcome(f, how, variant == 0 ? copy : NULL,
+							       variant == 0 ? ends : NULL, &got);
+				fclose(f);
+				T_ASSERTF(bad == NULL, "cut %zu variant %d how %d: %s", cut, variant, how, bad);
+				T_ASSERTF(same_outcome(&want, &got),
+					  "cut %zu variant %d how %d: sr_next %d after %" PRIu64 " '%s', raw %d after "
+					  "%" PRIu64 " '%s'", cut, variant, how, want.last, want.records, want.err,
+					  got.last, got.records, got.err);
+				checked++;
+			}
+		}
+	}
+	T_ASSERT(checked > 1000);
+	/* The limits, after a flat record whose layout the reader remembers. */
+	static const char flat[] = "\x85\xa5" "epoch\x01\xa1i\x02\xa2yi\x03\xa1j\x04\xa2yj\x05";
+	size_t flat_len = sizeof flat - 1;
+	static const char *const tails[] = {"\xdd\xff\xff\xff\xff", "\xdf\x10\x00\x00\x00", "\x91\x91\xdd\x7f\xff\xff\xff",
+					    flat, /* cut short below */
+					    "\x85\xa5" "epoch\x01\xa1i\xc1\xa2yi\x03\xa1j\x04\xa2yj\x05"};
+	const size_t tail_len[] = {5, 5, 7, flat_len - 1, flat_len};
+	char s[256];
+	size_t hlen = ends[0];
+	T_ASSERT(hlen + 2 * flat_len < sizeof s);
+	memcpy(s, data, hlen);
+	memcpy(s + hlen, flat, flat_len);
+	for (size_t t = 0; t < sizeof tail_len / sizeof *tail_len; t++) {
+		memcpy(s + hlen + flat_len, tails[t], tail_len[t]);
+		size_t n = hlen + flat_len + tail_len[t];
+		struct read_outcome want, got;
+		FILE *f = mem_file(s, n);
+		read_outcome(f, 0, NULL, NULL, &want);
+		fclose(f);
+		f = mem_file(s, n);
+		read_outcome(f, 1, NULL, NULL, &got);
+		fclose(f);
+		T_ASSERTF(want.last == -1 && want.records == 1 && same_outcome(&want, &got), "tail %zu: '%s' / '%s'", t,
+			  want.err, got.err);
+	}
+	/* 33 nested arrays */
+	memset(s + hlen, 0x91, 33);
+	s[hlen + 33] = 1;
+	struct read_outcome want, got;
+	FILE *f = mem_file(s, hlen + 34);
+	read_outcome(f, 0, NULL, NULL, &want);
+	fclose(f);
+	f = mem_file(s, hlen + 34);
+	read_outcome(f, 1, NULL, NULL, &got);
+	fclose(f);
+	T_ASSERTF(want.last == -1 && strstr(want.err, "nests deeper") && same_outcome(&want, &got), "'%s' / '%s'",
+		  want.err, got.err);
+	free(copy);
+	free(data);
+}
+
+/* sw_reserve / sw_commit write the same bytes as the packer, between packer writes and across buffer
+ * flushes. */
+static void test_writer_reserve(void)
+{
+	membuf a, b;
+	mb_open(&a);
+	mb_open(&b);
+	stream_writer *wa = sw_open(a.f, "a"), *wb = sw_open(b.f, "b");
+	msgpack_packer *pa = sw_packer(wa), *pb = sw_packer(wb);
+	for (int k = 0; k < 200000; k++) {
+		pack_record(pa, k);
+		if (k % 3) {
+			pack_record(pb, k);
+			continue;
+		}
+		/* the record packed elsewhere, then copied into reserved room */
+		msgpack_sbuffer sb;
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer pk;
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		pack_record(&pk, k);
+		unsigned char *room = sw_reserve(wb, 1000);
+		T_ASSERT(room != NULL);
+		memcpy(room, sb.data, sb.size);
+		sw_commit(wb, sb.size);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	sw_close(wa);
+	sw_close(wb);
+	mb_close(&a);
+	mb_close(&b);
+	T_ASSERTF(a.len == b.len && a.len > (2u << 20) && memcmp(a.data, b.data, a.len) == 0, "%zu vs %zu bytes",
+		  a.len, b.len);
+	free(a.data);
+	free(b.data);
 }
 
 /* ---- header checks ---- */
@@ -1027,6 +1325,67 @@ static void test_json_output(void)
 }
 
 /* Significant digits of a decimal like "-0.00123e+5" or "1200.0": leading and trailing zeros dropped. */
+/* Maps used as keys of maps, 31 deep: every level escapes the one below again, so the key text is cut
+ * (at 64 KiB, marked "...") instead of doubling 31 times; keys below the cut are written whole. */
+static void test_json_nested_keys_bounded(void)
+{
+	for (int depth = 1; depth <= 31; depth += 30) {
+		msgpack_sbuffer sb;
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer pk;
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		for (int d = 0; d < depth; d++)
+			msgpack_pack_map(&pk, 1); /* its key is the next map */
+		mp_pack_cstr(&pk, "k");
+		msgpack_pack_int(&pk, 1);
+		for (int d = 1; d < depth; d++) /* the values of the outer maps */
+			msgpack_pack_int(&pk, d);
+		msgpack_zone z;
+		msgpack_zone_init(&z, 4096);
+		msgpack_object o;
+		size_t off = 0;
+		T_ASSERT(msgpack_unpack(sb.data, sb.size, &off, &z, &o) == MSGPACK_UNPACK_SUCCESS);
+		membuf m;
+		mb_open(&m);
+		double t0 = now_s();
+		mp_write_json(m.f, &o);
+		double dt = now_s() - t0;
+		mb_close(&m);
+		if (depth == 1)
+			T_ASSERTF(strcmp(m.data, "{\"k\":1}") == 0, "'%s'", m.data);
+		else
+			T_ASSERTF(m.len < (1u << 20) && strstr(m.data, "...") && dt < 2, "%zu bytes in %.2f s", m.len, dt);
+		free(m.data);
+		msgpack_zone_destroy(&z);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	/* an array key of 20000 integers: its text, over 64 KiB, is cut and marked */
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_array(&pk, 20000);
+	for (int k = 0; k < 20000; k++)
+		msgpack_pack_int(&pk, 1000 + k);
+	msgpack_pack_nil(&pk);
+	msgpack_zone z;
+	msgpack_zone_init(&z, 4096);
+	msgpack_object o;
+	size_t off = 0;
+	T_ASSERT(msgpack_unpack(sb.data, sb.size, &off, &z, &o) == MSGPACK_UNPACK_SUCCESS);
+	membuf m;
+	mb_open(&m);
+	mp_write_json(m.f, &o);
+	mb_close(&m);
+	size_t want = 2 + (64u << 10) + 3 + 7; /* {" TEXT ... ":null} */
+	T_ASSERTF(m.len == want && strncmp(m.data, "{\"[1000,1001,", 13) == 0 &&
+		  strcmp(m.data + m.len - 10, "...\":null}") == 0, "%zu bytes: ...%s", m.len, m.data + m.len - 20);
+	free(m.data);
+	msgpack_zone_destroy(&z);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 static int sig_digits(const char *s)
 {
 	char d[64];
@@ -1160,6 +1519,9 @@ int main(int argc, char **argv)
 	T_RUN(test_big_stream_and_large_record);
 	T_RUN(test_million_records_through_a_pipe);
 	T_RUN(test_decoder_agrees_with_msgpack_c);
+	T_RUN(test_raw_records_are_the_written_bytes);
+	T_RUN(test_raw_errors_are_sr_next_errors);
+	T_RUN(test_writer_reserve);
 	T_RUN(test_header_checks);
 	T_RUN(test_missing_format_and_not_a_map);
 	T_RUN(test_empty_input);
@@ -1171,6 +1533,7 @@ int main(int argc, char **argv)
 	T_RUN(test_pack_helpers_encode_like_msgpack_c);
 	T_RUN(test_json_output);
 	T_RUN(test_json_floats_round_trip);
+	T_RUN(test_json_nested_keys_bounded);
 	T_RUN(test_dying_variants);
 	return t_summary();
 }

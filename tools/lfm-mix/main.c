@@ -5,9 +5,13 @@
  * Speed: this sits in the `lt-subset | lfm-pairs | lfm-mix` pipe at millions of records a second, so the
  * record loop avoids per-record generality: the lambdas are drawn ahead, a chunk of positions at a time
  * on a second thread (mix_lambdas.c; lx is a function of (seed, epoch, position) only, so computing ahead
- * changes nothing), the five fields are looked for where lfm-pairs puts them before falling back to a
- * search by name, and each record is encoded into one piece for the writer. */
+ * changes nothing), the five fields are read straight from each record's bytes when they are laid out as
+ * lfm-pairs writes them (sr_next_raw; anything else is decoded in full and searched by name, with the
+ * same results and messages), and each record is encoded into one piece for the writer. */
 #include <getopt.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +178,74 @@ static void pair_fields(const msgpack_object *rec, int64_t v[NFIELDS], const cha
 			    (unsigned long long)rn, field_name[f]);
 }
 
+/* A non-negative integer in one of msgpack's unsigned forms (what lfm-pairs writes) at p[*pos], not past
+ * end: 1 with *v set and *pos advanced, else 0. *wide is set when the form is wider than the value needs
+ * (msgpack-c would write it shorter). */
+static inline int raw_uint(const unsigned char *p, size_t *pos, size_t end, int64_t *v, int *wide)
+{
+	size_t at = *pos;
+	unsigned b = p[at];
+	if (b < 0x80) {
+		*v = b;
+		*pos = at + 1;
+		return 1;
+	}
+	unsigned n = b == 0xcc ? 1 : b == 0xcd ? 2 : b == 0xce ? 4 : b == 0xcf ? 8 : 0;
+	if (n == 0 || end - at - 1 < n)
+		return 0;
+	uint64_t u = 0;
+	for (unsigned k = 1; k <= n; k++)
+		u = u << 8 | p[at + k];
+	if (u > (uint64_t)INT64_MAX)
+		return 0;
+	*wide |= u < (n == 1 ? 128u : n == 2 ? 256u : n == 4 ? 65536u : (uint64_t)UINT32_MAX + 1);
+	*v = (int64_t)u;
+	*pos = at + 1 + n;
+	return 1;
+}
+
+/* The fixstr key of field f at p[*pos], not past end: 1 and *pos advanced past it, else 0. */
+static inline int raw_key(const unsigned char *p, size_t *pos, size_t end, int f)
+{
+	size_t at = *pos, n = field_len[f];
+	if (p[at] != (0xa0 | n) || end - at - 1 < n || !same_key((const char *)p + at + 1, f))
+		return 0;
+	*pos = at + 1 + n;
+	return 1;
+}
+
+/* The five fields straight from a record's bytes when it is laid out as lfm-pairs writes it: a map of
+ * five entries, the keys in order, each value in an unsigned form. RAW_NONE for anything else, which the
+ * caller then decodes in full and hands to pair_fields (same values, or pair_fields's message); else v is
+ * set and RAW_CANONICAL says that every value is in its shortest form, so the bytes after the map's
+ * first are those encode_plan_record would write for the five fields. The reader has checked that
+ * p[0..len) is one complete msgpack object; the bounds are checked anyway. */
+enum { RAW_NONE, RAW_FIELDS, RAW_CANONICAL };
+static inline int pair_fields_raw(const unsigned char *p, size_t len, int64_t v[NFIELDS])
+{
+	if (len < 1 + 2 * NFIELDS || p[0] != (0x80 | NFIELDS))
+		return RAW_NONE;
+	size_t pos = 1;
+	int wide = 0;
+	for (int f = 0; f < NFIELDS; f++)
+		if (pos >= len || !raw_key(p, &pos, len, f) || pos >= len || !raw_uint(p, &pos, len, &v[f], &wide))
+			return RAW_NONE;
+	return pos != len ? RAW_NONE : wide ? RAW_FIELDS : RAW_CANONICAL;
+}
+
+/* mix_clamp01 (mix.h) to the bit, inlined and without branches where SSE2 has them: ly is clamped often
+ * and at random, and the branches were mispredicted. maxsd(a, b) is a > b ? a : b and minsd(a, b)
+ * a < b ? a : b, exactly, so this is v < 0 ? 0 : v, then > 1 ? 1 : that (NaN and -0 pass through). */
+static inline double clamp01(double v)
+{
+#ifdef __SSE2__
+	__m128d r = _mm_max_sd(_mm_setzero_pd(), _mm_set_sd(v));
+	return _mm_cvtsd_f64(_mm_min_sd(_mm_set_sd(1.0), r));
+#else
+	return mix_clamp01(v);
+#endif
+}
+
 /* ---- writing plan records ---- */
 
 static unsigned char *put_key(unsigned char *d, const char *key, size_t n)
@@ -218,16 +290,31 @@ static unsigned char *put_f32(unsigned char *d, float f)
 	return d;
 }
 
-/* One plan record, as the msgpack-c packer would write it (at most 64 bytes). */
+static inline unsigned char *put_lambdas(unsigned char *d, float lx, float ly)
+{
+	return put_f32(put_key(put_f32(put_key(d, "lx", 2), lx), "ly", 2), ly);
+}
+
+/* One plan record, as the msgpack-c packer would write it: at most PLAN_RECORD_MAX bytes (a fixmap byte,
+ * 16 of keys, five integers of up to 9 bytes and two float32 of 5). */
+enum { PLAN_RECORD_MAX = 1 + 16 + 5 * 9 + 6 + 2 * 5 };
 static size_t encode_plan_record(unsigned char *buf, const int64_t v[NFIELDS], float lx, float ly)
 {
 	unsigned char *d = buf;
 	*d++ = 0x87; /* fixmap of 7 */
 	for (int f = 0; f < NFIELDS; f++)
 		d = put_int(put_key(d, field_name[f], field_len[f]), v[f]);
-	d = put_f32(put_key(d, "lx", 2), lx);
-	d = put_f32(put_key(d, "ly", 2), ly);
-	return (size_t)(d - buf);
+	return (size_t)(put_lambdas(d, lx, ly) - buf);
+}
+
+/* The same record when the pairs record's bytes p[0..len) hold the five fields in order and in their
+ * shortest forms (RAW_CANONICAL): those bytes, then lx and ly. */
+static inline size_t encode_plan_record_from(unsigned char *buf, const unsigned char *p, size_t len, float lx,
+					     float ly)
+{
+	buf[0] = 0x87;
+	memcpy(buf + 1, p + 1, len - 1);
+	return (size_t)(put_lambdas(buf + len, lx, ly) - buf);
 }
 
 static void write_header(msgpack_packer *pk, const options *o, const msgpack_object *h,
@@ -300,16 +387,25 @@ int main(int argc, char **argv)
 			for (int b = 0; b < C; b++)
 				shift[a * C + b] = mix_shift(o.mix.alpha, (double)counts[a], (double)counts[b]);
 	}
-	/* Records are encoded into batch and handed to the writer 64 KiB at a time. */
-	static unsigned char batch[1 << 16];
+	/* Records are encoded straight into the writer's buffer, BATCH bytes of room at a time. */
+	enum { BATCH = 1 << 16 };
+	unsigned char *batch = sw_reserve(w, BATCH);
 	size_t used = 0;
-	msgpack_object rec;
+	uint64_t l = 0, in_batch = 0; /* lambda index t / per_batch, and t % per_batch, of record t */
+	const unsigned char *raw;
+	size_t raw_len;
 	int64_t cur_epoch = -1;
-	uint64_t t = 0, rn = 0;
-	while (sr_next_or_die(r, &rec)) {
+	uint64_t rn = 0;
+	while (sr_next_raw_or_die(r, &raw, &raw_len)) {
 		rn++;
 		int64_t v[NFIELDS];
-		pair_fields(&rec, v, name, rn);
+		int layout = pair_fields_raw(raw, raw_len, v);
+		if (layout == RAW_NONE) {
+			msgpack_object rec;
+			if (sr_decode_raw(r, &rec) != 0)
+				die(LFM_EXIT_IO, "%s", sr_error(r));
+			pair_fields(&rec, v, name, rn);
+		}
 		int64_t e = v[F_EPOCH], yi = v[F_YI], yj = v[F_YJ];
 		if (yi >= C || yj >= C)
 			die(LFM_EXIT_DATA, "%s: record %llu: class %lld is outside 0 .. %d", name,
@@ -322,27 +418,34 @@ int main(int argc, char **argv)
 			    (long long)e);
 		if (e != cur_epoch) {
 			cur_epoch = e;
-			t = 0;
+			l = in_batch = 0;
 		}
 		float lx = 1, ly = 1;
 		if (o.mix.method != MIX_NONE) {
-			lx = (float)mix_lambdas_get(lambdas, (uint64_t)e, t / (uint64_t)o.per_batch);
+			lx = (float)mix_lambdas_get(lambdas, (uint64_t)e, l);
 			/* ly from the stored float32 lx, so a reader recomputing it gets the stored value */
 			if (shift)
-				ly = (float)mix_clamp01(lx - shift[yi * C + yj]);
+				ly = (float)clamp01(lx - shift[yi * C + yj]);
 			else
 				ly = (float)mix_label(&o.mix, lx, (double)counts[yi], (double)counts[yj]);
 		}
-		t++;
-		if (sizeof batch - used < 64) {
-			pk->callback(pk->data, (const char *)batch, used);
+		if (++in_batch == (uint64_t)o.per_batch) {
+			l++;
+			in_batch = 0;
+		}
+		if (BATCH - used < PLAN_RECORD_MAX) {
+			sw_commit(w, used);
+			batch = sw_reserve(w, BATCH);
 			used = 0;
 		}
-		used += encode_plan_record(batch + used, v, lx, ly);
+		if (layout == RAW_CANONICAL)
+			used += encode_plan_record_from(batch + used, raw, raw_len, lx, ly);
+		else
+			used += encode_plan_record(batch + used, v, lx, ly);
 		if (rd && rn <= (uint64_t)o.render.count)
 			render_record(rd, rn - 1, v[F_I], yi, v[F_J], yj, lx, ly);
 	}
-	pk->callback(pk->data, (const char *)batch, used);
+	sw_commit(w, used);
 	sw_close(w);
 	outfile_commit(&out);
 	if (rd)

@@ -85,7 +85,7 @@ static void parse_options(int argc, char **argv, options *o)
 }
 
 /* msgpack's smallest form of a non-negative integer, as msgpack-c's packer writes it. */
-static unsigned char *put_uint(unsigned char *d, uint64_t v)
+static inline unsigned char *put_uint(unsigned char *d, uint64_t v)
 {
 	if (v < 128) {
 		*d++ = (unsigned char)v;
@@ -98,15 +98,17 @@ static unsigned char *put_uint(unsigned char *d, uint64_t v)
 	return d;
 }
 
-static unsigned char *put_key(unsigned char *d, const char *key, size_t n)
+static inline unsigned char *put_key(unsigned char *d, const char *key, size_t n)
 {
 	*d++ = (unsigned char)(0xa0 | n); /* fixstr */
 	memcpy(d, key, n);
 	return d + n;
 }
 
-/* {"epoch", "i", "yi", "j", "yj"} in one piece (at most 57 bytes); labels are never negative. */
-static size_t encode_pair_record(unsigned char *buf, const pair_record *r)
+/* {"epoch", "i", "yi", "j", "yj"} in one piece, at most PAIR_RECORD_MAX bytes (a fixmap byte, 16 of
+ * keys, five integers of up to 9 bytes); labels are never negative. */
+enum { PAIR_RECORD_MAX = 1 + 16 + 5 * 9 };
+static inline size_t encode_pair_record(unsigned char *buf, const pair_record *r)
 {
 	unsigned char *d = buf;
 	*d++ = 0x85; /* fixmap of 5 */
@@ -246,21 +248,24 @@ int main(int argc, char **argv)
 		carry(pk, &s.header, carried[k]);
 	mp_pack_kv_command(pk, "command", argc, argv);
 
-	/* The hot loop: records are encoded into batch and handed to the writer 64 KiB at a time. */
-	static unsigned char batch[1 << 16];
+	/* The hot loop: records are encoded straight into the writer's buffer, BATCH bytes of room at a
+	 * time. */
+	enum { BATCH = 1 << 16 };
+	unsigned char *batch = sw_reserve(w, BATCH);
 	size_t used = 0;
 	for (uint32_t e = 0; e < (uint32_t)o.epochs; e++) {
 		for (size_t t = 0; t < s.n; t++) {
 			pair_record r;
 			pairs_next(&g, e, t, &r);
-			if (sizeof batch - used < 64) {
-				pk->callback(pk->data, (const char *)batch, used);
+			if (BATCH - used < PAIR_RECORD_MAX) {
+				sw_commit(w, used);
+				batch = sw_reserve(w, BATCH);
 				used = 0;
 			}
 			used += encode_pair_record(batch + used, &r);
 		}
 	}
-	pk->callback(pk->data, (const char *)batch, used);
+	sw_commit(w, used);
 	sw_close(w);
 	outfile_commit(&out);
 	pairs_free(&g);
