@@ -51,20 +51,6 @@ static int load_model(golden_ctx *g, const char *file, int towers, clip_model *m
 	return rc;
 }
 
-/* A float32 array DIR/file of the given rank (shape out); NULL after reporting a failure. */
-static float *load_f32(golden_ctx *g, const char *file, int ndim, int64_t shape[NPY_MAX_DIMS], const char *report)
-{
-	if (!golden_exists(g, file)) {
-		golden_fail(g, report, "%s missing", file);
-		return NULL;
-	}
-	char *path = golden_path(g, file);
-	size_t count;
-	float *a = npy_load_f32(path, ndim, shape, &count);
-	free(path);
-	return a;
-}
-
 /* Token ids [n, ctx] as int32. */
 static int32_t *load_tokens(golden_ctx *g, const char *file, int64_t shape[NPY_MAX_DIMS], const char *report)
 {
@@ -124,7 +110,7 @@ static void compare_features(golden_ctx *g, const char *report, const char *file
 			     int d)
 {
 	int64_t rs[NPY_MAX_DIMS];
-	float *ref = load_f32(g, file, 2, rs, report);
+	float *ref = golden_load_f32(g, file, 2, rs, report);
 	if (!ref)
 		return;
 	if (same_shape(g, report, file, n, d, rs))
@@ -203,7 +189,7 @@ void golden_check_clip_text(golden_ctx *g)
 static float *image_features(golden_ctx *g, clip_model *m, const char *report, int64_t *n_out)
 {
 	int64_t ps[NPY_MAX_DIMS];
-	float *pixels = load_f32(g, "pixels.npy", 4, ps, report);
+	float *pixels = golden_load_f32(g, "pixels.npy", 4, ps, report);
 	if (!pixels)
 		return NULL;
 	int R = m->cfg.image_resolution;
@@ -301,9 +287,9 @@ void golden_check_stage1_grads(golden_ctx *g)
 	const clip_config *c = &m.cfg;
 	int D = c->embed_dim, R = c->image_resolution;
 	int64_t xs[NPY_MAX_DIMS], ys[NPY_MAX_DIMS], ts[NPY_MAX_DIMS];
-	float *x = load_f32(g, "train_x.npy", 4, xs, rl);
-	float *y = x ? load_f32(g, "train_y.npy", 2, ys, rl) : NULL;
-	float *tf = y ? load_f32(g, "train_text_features.npy", 2, ts, rl) : NULL;
+	float *x = golden_load_f32(g, "train_x.npy", 4, xs, rl);
+	float *y = x ? golden_load_f32(g, "train_y.npy", 2, ys, rl) : NULL;
+	float *tf = y ? golden_load_f32(g, "train_text_features.npy", 2, ts, rl) : NULL;
 	if (!tf)
 		goto out;
 	int B = (int)xs[0], K = (int)ts[0];
@@ -324,7 +310,7 @@ void golden_check_stage1_grads(golden_ctx *g)
 	l2norm_forward(fn, norm, v->acts.out, (size_t)B, D);
 	matmul_forward(logits, fn, tf, NULL, (size_t)B, D, K); /* fn @ text^T */
 	int64_t ls[NPY_MAX_DIMS];
-	float *ref_logits = load_f32(g, "stage1_logits.npy", 2, ls, rl);
+	float *ref_logits = golden_load_f32(g, "stage1_logits.npy", 2, ls, rl);
 	if (ref_logits && same_shape(g, rl, "stage1_logits.npy", B, K, ls))
 		golden_report(g, rl, golden_rel_l2(logits, ref_logits, (size_t)B * K), TOL_FORWARD);
 	free(ref_logits);

@@ -45,45 +45,6 @@
 #define TOL_PARAM 1e-4
 #define STEPS 3
 
-static json_value *fit_load_reference(golden_ctx *g, const char *report)
-{
-	if (!golden_exists(g, "reference.json")) {
-		golden_fail(g, report, "reference.json missing");
-		return NULL;
-	}
-	char *path = golden_path(g, "reference.json");
-	size_t len;
-	char *text = xread_file(path, &len);
-	char err[256];
-	json_value *v = json_parse(text, len, err, sizeof err);
-	if (!v)
-		golden_fail(g, report, "reference.json: %s", err);
-	free(text);
-	free(path);
-	return v;
-}
-
-static double fit_ref_number(const json_value *root, const char *a, const char *b, double def)
-{
-	const json_value *v = json_get(root, a);
-	if (v && b)
-		v = json_get(v, b);
-	return v && v->type == JSON_NUMBER ? v->number : def;
-}
-
-static float *fit_load_f32(golden_ctx *g, const char *file, int ndim, int64_t shape[NPY_MAX_DIMS], const char *report)
-{
-	if (!golden_exists(g, file)) {
-		golden_fail(g, report, "%s missing", file);
-		return NULL;
-	}
-	char *path = golden_path(g, file);
-	size_t count;
-	float *a = npy_load_f32(path, ndim, shape, &count);
-	free(path);
-	return a;
-}
-
 /* The largest distance Adam can move a parameter in `steps` steps, per unit of lr (see the top). */
 static double adam_reach(double beta1, double beta2, int steps)
 {
@@ -119,7 +80,7 @@ void golden_check_stage1_step3(golden_ctx *g)
 {
 	const char *rloss = "stage1 losses (reference.json stage1.losses)", *rp = "stage1_params_step3.safetensors",
 		   *rk = "stage1_params_step3 key biases (max abs)";
-	json_value *ref = fit_load_reference(g, rloss);
+	json_value *ref = golden_load_reference(g, rloss);
 	if (!ref)
 		return;
 	clip_model m;
@@ -151,9 +112,9 @@ void golden_check_stage1_step3(golden_ctx *g)
 	const clip_config *c = &m.cfg;
 	int D = c->embed_dim, R = c->image_resolution;
 	int64_t xs[NPY_MAX_DIMS], ys[NPY_MAX_DIMS], ts[NPY_MAX_DIMS];
-	x = fit_load_f32(g, "train_x.npy", 4, xs, rloss);
-	y = x ? fit_load_f32(g, "train_y.npy", 2, ys, rloss) : NULL;
-	text = y ? fit_load_f32(g, "train_text_features.npy", 2, ts, rloss) : NULL;
+	x = golden_load_f32(g, "train_x.npy", 4, xs, rloss);
+	y = x ? golden_load_f32(g, "train_y.npy", 2, ys, rloss) : NULL;
+	text = y ? golden_load_f32(g, "train_text_features.npy", 2, ts, rloss) : NULL;
 	if (!text)
 		goto out;
 	int B = (int)xs[0], C = (int)ts[0];
@@ -170,9 +131,9 @@ void golden_check_stage1_step3(golden_ctx *g)
 		opt.beta1 = betas->items[0]->number;
 		opt.beta2 = betas->items[1]->number;
 	}
-	opt.eps = fit_ref_number(ref, "adam", "eps", opt.eps);
-	opt.weight_decay = fit_ref_number(ref, "adam", "weight_decay", 0);
-	double lr = fit_ref_number(ref, "stage1", "lr", NAN);
+	opt.eps = golden_ref_number(ref, "adam", "eps", opt.eps);
+	opt.weight_decay = golden_ref_number(ref, "adam", "weight_decay", 0);
+	double lr = golden_ref_number(ref, "stage1", "lr", NAN);
 	if (isnan(lr)) {
 		golden_fail(g, rloss, "reference.json has no stage1.lr");
 		goto out;

@@ -37,50 +37,6 @@
 #define TOL_FORWARD 1e-5
 #define TOL_GRAD 1e-4
 
-/* DIR/reference.json parsed; NULL after reporting a failure under `report`. */
-static json_value *load_reference(golden_ctx *g, const char *report)
-{
-	if (!golden_exists(g, "reference.json")) {
-		golden_fail(g, report, "reference.json missing");
-		return NULL;
-	}
-	char *path = golden_path(g, "reference.json");
-	size_t len;
-	char *text = xread_file(path, &len);
-	char err[256];
-	json_value *v = json_parse(text, len, err, sizeof err);
-	if (!v)
-		golden_fail(g, report, "reference.json: %s", err);
-	free(text);
-	free(path);
-	return v;
-}
-
-/* reference.json's number at a.b (b NULL: at a), or def when absent (has_default) — else NAN. */
-static double ref_number(const json_value *root, const char *a, const char *b, double def, int has_default)
-{
-	const json_value *v = json_get(root, a);
-	if (v && b)
-		v = json_get(v, b);
-	if (v && v->type == JSON_NUMBER)
-		return v->number;
-	return has_default ? def : NAN;
-}
-
-/* A float32 array DIR/file of the given rank; NULL after reporting a failure. */
-static float *load_f32(golden_ctx *g, const char *file, int ndim, int64_t shape[NPY_MAX_DIMS], const char *report)
-{
-	if (!golden_exists(g, file)) {
-		golden_fail(g, report, "%s missing", file);
-		return NULL;
-	}
-	char *path = golden_path(g, file);
-	size_t count;
-	float *a = npy_load_f32(path, ndim, shape, &count);
-	free(path);
-	return a;
-}
-
 /* fc.weight [D, D] of a safetensors file as float32; NULL after reporting. */
 static float *load_fc(golden_ctx *g, const char *file, int D)
 {
@@ -118,14 +74,14 @@ static double rel_err(double got, double want)
 void golden_check_mms(golden_ctx *g)
 {
 	const char *rl = "mms loss (reference.json mms.loss)", *rd = "mms_dlogits.npy";
-	json_value *ref = load_reference(g, rl);
+	json_value *ref = golden_load_reference(g, rl);
 	if (!ref)
 		return;
 	int64_t zs[NPY_MAX_DIMS], ys[NPY_MAX_DIMS], ts[NPY_MAX_DIMS], ds[NPY_MAX_DIMS];
-	float *z = load_f32(g, "mms_logits.npy", 2, zs, rl);
-	float *y = z ? load_f32(g, "train_y.npy", 2, ys, rl) : NULL;
-	float *t = y ? load_f32(g, "train_text_features.npy", 2, ts, rl) : NULL;
-	float *dref = t ? load_f32(g, "mms_dlogits.npy", 2, ds, rd) : NULL;
+	float *z = golden_load_f32(g, "mms_logits.npy", 2, zs, rl);
+	float *y = z ? golden_load_f32(g, "train_y.npy", 2, ys, rl) : NULL;
+	float *t = y ? golden_load_f32(g, "train_text_features.npy", 2, ts, rl) : NULL;
+	float *dref = t ? golden_load_f32(g, "mms_dlogits.npy", 2, ds, rd) : NULL;
 	if (!dref)
 		goto out;
 	int B = (int)zs[0], C = (int)zs[1];
@@ -140,9 +96,9 @@ void golden_check_mms(golden_ctx *g)
 	loss_config_defaults(&c, LOSS_MMS, C);
 	c.text_features = t;
 	c.text_dim = (int)ts[1];
-	c.mms_margin = ref_number(ref, "mms", "l", 0.3, 1);
-	c.mms_temperature = ref_number(ref, "mms", "temp", 0.01, 1);
-	double want = ref_number(ref, "mms", "loss", 0, 0);
+	c.mms_margin = golden_ref_number(ref, "mms", "l", 0.3);
+	c.mms_temperature = golden_ref_number(ref, "mms", "temp", 0.01);
+	double want = golden_ref_number(ref, "mms", "loss", NAN);
 	loss_fn L;
 	char err[256];
 	if (loss_init(&L, &c, err, sizeof err)) {
@@ -273,7 +229,7 @@ void golden_check_stage2(golden_ctx *g)
 {
 	const char *rloss = "stage2 losses (reference.json stage2.losses)", *rg = "stage2_grads_step1.safetensors",
 		   *rp = "stage2_params_step3.safetensors", *rlog = "mms_logits.npy (stage-2 model, step 3)";
-	json_value *ref = load_reference(g, rloss);
+	json_value *ref = golden_load_reference(g, rloss);
 	if (!ref)
 		return;
 	clip_model m;
@@ -305,9 +261,9 @@ void golden_check_stage2(golden_ctx *g)
 	const clip_config *c = &m.cfg;
 	int D = c->embed_dim, R = c->image_resolution;
 	int64_t xs[NPY_MAX_DIMS], ys[NPY_MAX_DIMS], ts[NPY_MAX_DIMS];
-	x = load_f32(g, "train_x.npy", 4, xs, rloss);
-	y = x ? load_f32(g, "train_y.npy", 2, ys, rloss) : NULL;
-	text = y ? load_f32(g, "train_text_features.npy", 2, ts, rloss) : NULL;
+	x = golden_load_f32(g, "train_x.npy", 4, xs, rloss);
+	y = x ? golden_load_f32(g, "train_y.npy", 2, ys, rloss) : NULL;
+	text = y ? golden_load_f32(g, "train_text_features.npy", 2, ts, rloss) : NULL;
 	if (!text)
 		goto out;
 	int B = (int)xs[0], C = (int)ts[0];
@@ -327,9 +283,9 @@ void golden_check_stage2(golden_ctx *g)
 		opt.beta1 = betas->items[0]->number;
 		opt.beta2 = betas->items[1]->number;
 	}
-	opt.eps = ref_number(ref, "adam", "eps", opt.eps, 1);
-	opt.weight_decay = ref_number(ref, "adam", "weight_decay", 0, 1);
-	opt.lr = ref_number(ref, "stage2", "lr", 0, 0);
+	opt.eps = golden_ref_number(ref, "adam", "eps", opt.eps);
+	opt.weight_decay = golden_ref_number(ref, "adam", "weight_decay", 0);
+	opt.lr = golden_ref_number(ref, "stage2", "lr", NAN);
 	if (isnan(opt.lr)) {
 		golden_fail(g, rloss, "reference.json has no stage2.lr");
 		goto out;
@@ -361,7 +317,7 @@ void golden_check_stage2(golden_ctx *g)
 		golden_report(g, rp, golden_rel_l2(res.fc_step3, pref, (size_t)D * D), TOL_GRAD);
 	if (golden_exists(g, "mms_logits.npy")) {
 		int64_t ls[NPY_MAX_DIMS];
-		float *lref = load_f32(g, "mms_logits.npy", 2, ls, rlog);
+		float *lref = golden_load_f32(g, "mms_logits.npy", 2, ls, rlog);
 		if (ls[0] != B || ls[1] != C)
 			golden_fail(g, rlog, "shape [%lld, %lld], the model gives [%d, %d]", (long long)ls[0],
 				    (long long)ls[1], B, C);

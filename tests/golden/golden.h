@@ -5,6 +5,7 @@
 #define LFM_GOLDEN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct golden_ctx {
 	const char *dir;
@@ -23,6 +24,16 @@ void golden_fail(golden_ctx *g, const char *name, const char *fmt, ...) __attrib
 double golden_rel_l2(const float *a, const float *b, size_t n);
 /* max |a - b|. */
 double golden_max_abs(const float *a, const float *b, size_t n);
+
+/* Shared loaders. Each reports a failure line under `report` and returns NULL when the file is missing
+ * or unusable. */
+struct json_value;
+/* DIR/reference.json parsed (free with json_free). */
+struct json_value *golden_load_reference(golden_ctx *g, const char *report);
+/* reference.json's number at a.b (b NULL: at a), or def when absent or not a number. */
+double golden_ref_number(const struct json_value *root, const char *a, const char *b, double def);
+/* A float32 array DIR/file of rank ndim (shape out); the npy reader dies on a malformed file. */
+float *golden_load_f32(golden_ctx *g, const char *file, int ndim, int64_t *shape, const char *report);
 
 /* The checks; each one may report several lines. Registered in golden_main.c. */
 typedef void (*golden_check_fn)(golden_ctx *g);

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "json.h"
+#include "npy.h"
 
 /* Each check lives in its own file of tests/golden/ and is listed here. */
 #define GOLDEN_CHECKS(X) /* X(name) for each check function golden_check_<name> */ \
@@ -62,6 +64,45 @@ void golden_fail(golden_ctx *g, const char *name, const char *fmt, ...)
 	fflush(stdout);
 	g->compared++;
 	g->failures++;
+}
+
+json_value *golden_load_reference(golden_ctx *g, const char *report)
+{
+	if (!golden_exists(g, "reference.json")) {
+		golden_fail(g, report, "reference.json missing");
+		return NULL;
+	}
+	char *path = golden_path(g, "reference.json");
+	size_t len;
+	char *text = xread_file(path, &len);
+	char err[256];
+	json_value *v = json_parse(text, len, err, sizeof err);
+	if (!v)
+		golden_fail(g, report, "reference.json: %s", err);
+	free(text);
+	free(path);
+	return v;
+}
+
+double golden_ref_number(const json_value *root, const char *a, const char *b, double def)
+{
+	const json_value *v = json_get(root, a);
+	if (v && b)
+		v = json_get(v, b);
+	return v && v->type == JSON_NUMBER ? v->number : def;
+}
+
+float *golden_load_f32(golden_ctx *g, const char *file, int ndim, int64_t *shape, const char *report)
+{
+	if (!golden_exists(g, file)) {
+		golden_fail(g, report, "%s missing", file);
+		return NULL;
+	}
+	char *path = golden_path(g, file);
+	size_t count;
+	float *a = npy_load_f32(path, ndim, shape, &count);
+	free(path);
+	return a;
 }
 
 double golden_rel_l2(const float *a, const float *b, size_t n)
