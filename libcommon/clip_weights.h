@@ -52,6 +52,12 @@ typedef struct clip_load_opts {
 	int towers;       /* the towers needed (CLIP_VISION, CLIP_TEXT or both); others are not loaded */
 	int vision_heads; /* 0: vision width / 64 as OpenAI */
 	int text_heads;   /* 0: text width / 64 */
+	/* NULL: the whole token embedding is loaded. Otherwise only its rows for these ids (ids outside the
+	 * vocabulary are ignored); the other rows stay 0, so the model then encodes only sequences of these
+	 * ids correctly. For a tool that tokenizes before loading (clip-embed-text): it skips converting, and
+	 * holding in memory, most of the [vocabulary, width] table. */
+	const int32_t *token_ids;
+	size_t n_token_ids;
 } clip_load_opts;
 
 /* Derive the configuration of the towers o->towers from a file's shapes; *naming and *present (the towers

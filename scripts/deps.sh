@@ -7,7 +7,7 @@ set -u
 BUILD_PKGS="build-essential pkg-config libmsgpack-dev libarchive-dev libturbojpeg0-dev libopenblas-dev libutf8proc-dev"
 # Test extras: clang for fuzzing; PyTorch, numpy and Pillow for scripts/make-golden.py (the golden check on
 # another model size) and the benchmarks' anchors.
-EXTRA_PKGS="clang libclang-rt-14-dev python3-torch python3-numpy python3-pil"
+EXTRA_PKGS="clang libclang-rt-14-dev python3-torch python3-numpy python3-pil python3-regex"
 
 want="$BUILD_PKGS"
 [ "${1:-}" = "--all" ] && want="$want $EXTRA_PKGS"

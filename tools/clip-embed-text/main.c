@@ -16,6 +16,7 @@
 #include "npy.h"
 #include "options.h"
 #include "progress.h"
+#include "safetensors.h"
 #include "stream.h"
 
 static const char usage[] =
@@ -355,12 +356,26 @@ int main(int argc, char **argv)
 	class_list classes;
 	read_classes(&o, &classes);
 	clip_tokenizer *tok = load_tokenizer(o.vocab);
-	clip_model m;
+	/* The prompts are tokenized between reading the model's shapes (the context length) and loading its
+	 * values, so that only the token embedding rows they use are converted (see clip_load_opts). */
+	st_file f;
+	st_open_or_die(o.model, &f);
 	clip_load_opts lo = {.towers = CLIP_TEXT, .text_heads = o.heads};
-	clip_model_load_or_die(&m, o.model, &lo);
-	int context = m.cfg.context_length, D = m.cfg.embed_dim;
+	clip_config cfg;
+	clip_naming naming;
+	int present;
+	char err[1024];
+	if (clip_config_from_file(&f, &lo, &cfg, &naming, &present, err, sizeof err))
+		die(LFM_EXIT_DATA, "%s", err);
+	int context = cfg.context_length, D = cfg.embed_dim;
 	size_t P = classes.n * (size_t)o.n_templates;
 	int32_t *ids = tokenize_prompts(&o, &classes, tok, context);
+	lo.token_ids = ids;
+	lo.n_token_ids = P * (size_t)context;
+	clip_model m;
+	if (clip_model_load(&m, &f, &lo, err, sizeof err))
+		die(LFM_EXIT_DATA, "%s", err);
+	st_close(&f);
 	float *feat = encode_prompts(&m, ids, P, context);
 	float *out = ensemble(feat, classes.n, o.n_templates, D, o.raw);
 	int64_t shape[2] = {(int64_t)classes.n, D};
