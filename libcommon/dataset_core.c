@@ -109,10 +109,13 @@ int dataset_try_open(dataset **out, const char *source, const dataset_options *o
 		o = *opts;
 	if (!o.split)
 		o.split = "train";
-	if (!ds_is_split_name(o.split, strlen(o.split)))
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "unknown split '%s' (train, test or val)", o.split);
 	if (o.root)
 		o.kind = DATASET_SPLIT_LIST;
+	/* "list" is the split a split-list dataset reports (and a samples stream made from one carries);
+	 * split lists ignore the split, so it is accepted for them. */
+	int list_split = strcmp(o.split, "list") == 0 && o.kind == DATASET_SPLIT_LIST;
+	if (!list_split && !ds_is_split_name(o.split, strlen(o.split)))
+		return ds_fail(err, errsz, LFM_EXIT_DATA, "unknown split '%s' (train, test or val)", o.split);
 
 	dataset *ds = xcalloc(1, sizeof *ds);
 	for (int r = 0; r < DS_MAX_REGIONS; r++)

@@ -46,6 +46,7 @@ static const char usage[] =
     "  -t, --text FILE       class text features, float32 [C, d] .npy (clip-embed-text)\n"
     "  -d, --data DATASET    the images the plan's indices refer to (as given to lt-subset)\n"
     "      --split S         the dataset split (default: the plan's \"split\", else train)\n"
+    "      --root PATH       DATA is a split list whose paths are relative to PATH (ImageNet-LT, Places-LT)\n"
     "      --stage 1|2       1: train the visual tower (default); 2: freeze it, train W_I\n"
     "  -e, --epochs N        epochs to train (default: all of the plan's; with --samples 1)\n"
     "      --lr L            initial learning rate (default 1e-6 in stage 1, 1e-2 in stage 2)\n"
@@ -92,7 +93,7 @@ enum {
 };
 
 typedef struct options {
-	const char *model, *text, *data, *split, *output, *resume, *val, *val_data, *log, *samples, *plan;
+	const char *model, *text, *data, *split, *root, *output, *resume, *val, *val_data, *log, *samples, *plan;
 	int stage, epochs, batch, threads, log_json, log_epochs_only;
 	double lr, min_lr, focal_gamma, mms_margin, mms_temperature, weight_decay;
 	loss_kind loss;
@@ -104,10 +105,11 @@ typedef struct options {
 static void parse_options(int argc, char **argv, options *o)
 {
 	enum { O_SPLIT = 256, O_STAGE, O_LR, O_MIN_LR, O_GAMMA, O_MMS_MARGIN, O_MMS_TEMP, O_WD, O_SAMPLES, O_VAL,
-	       O_VAL_DATA, O_RESUME, O_MAX_STEPS, O_LOG, O_LOG_FORMAT, O_LOG_EVERY };
+	       O_VAL_DATA, O_RESUME, O_MAX_STEPS, O_LOG, O_LOG_FORMAT, O_LOG_EVERY, O_ROOT };
 	static const struct option longopts[] = {
 	    {"model", required_argument, 0, 'm'},       {"text", required_argument, 0, 't'},
 	    {"data", required_argument, 0, 'd'},        {"split", required_argument, 0, O_SPLIT},
+	    {"root", required_argument, 0, O_ROOT},
 	    {"stage", required_argument, 0, O_STAGE},   {"epochs", required_argument, 0, 'e'},
 	    {"lr", required_argument, 0, O_LR},         {"min-lr", required_argument, 0, O_MIN_LR},
 	    {"batch", required_argument, 0, 'b'},       {"loss", required_argument, 0, 'l'},
@@ -134,6 +136,7 @@ static void parse_options(int argc, char **argv, options *o)
 		case 't': o->text = optarg; break;
 		case 'd': o->data = optarg; break;
 		case O_SPLIT: o->split = optarg; o->given |= GIVEN_SPLIT; break;
+		case O_ROOT: o->root = optarg; break;
 		case O_STAGE: o->stage = 1 + opt_choice("--stage", optarg, stages); o->given |= GIVEN_STAGE; break;
 		case 'e': o->epochs = (int)opt_int("--epochs", optarg, 1, 1000000); o->given |= GIVEN_EPOCHS; break;
 		case O_LR: o->lr = opt_double_gt("--lr", optarg, 0, 1e300); o->given |= GIVEN_LR; break;
@@ -491,7 +494,7 @@ static void validation_open(validation *v, const options *o, dataset *train_ds, 
 	if (sp && sp->type == MSGPACK_OBJECT_STR)
 		split = xasprintf("%.*s", (int)sp->via.str.size, sp->via.str.ptr);
 	if (o->val_data || (split && strcmp(split, train_split) != 0)) {
-		dataset_options dopt = {.split = split};
+		dataset_options dopt = {.split = split, .root = o->val_data ? NULL : o->root};
 		v->own_ds = dataset_open_or_die(o->val_data ? o->val_data : o->data, &dopt);
 		ds = v->own_ds;
 	}
@@ -738,7 +741,7 @@ int main(int argc, char **argv)
 		    (long long)ts[0], r.src.name, r.C);
 	const char *split = stored_split ? stored_split : o->split ? o->split : r.src.split ? r.src.split : "train";
 	r.split = xstrdup(split);
-	dataset_options dopt = {.split = r.split};
+	dataset_options dopt = {.split = r.split, .root = o->root};
 	dataset *ds = dataset_open_or_die(o->data, &dopt);
 	record_source_bind(&r.src, ds, o->data);
 	r.per_epoch = r.src.per_epoch;
