@@ -92,7 +92,7 @@ summary: $(LIB) $(TOOL_BINS)
 	@printf '  CUDA: %s\n' '$(if $(NVCC),$(NVCC) for sm_90 ($(words $(CU_SRCS)) .cu files),off (nvcc not found or CUDA=0))'
 	@printf '  fuzzing: %s\n' '$(if $(shell command -v clang 2>/dev/null),clang found (make fuzz),clang not found (make fuzz unavailable; seed corpora still replayed))'
 
-$(BUILD)/%.o: %.c $(wildcard libcommon/*.h) | $(BUILD)/.dirs
+$(BUILD)/%.o: %.c $(wildcard libcommon/*.h) tests/test.h tests/golden/golden.h | $(BUILD)/.dirs
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 

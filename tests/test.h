@@ -11,6 +11,7 @@
 #ifndef LFM_TEST_H
 #define LFM_TEST_H
 
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,43 @@ static inline int t_expect_exit(void (*fn)(void *), void *arg, char *errbuf, siz
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);
+}
+
+/* A scratch folder for the test program, made on first use; t_tmpdir_remove() deletes it and everything
+ * in it (call it at the end of main). */
+static char t_tmpdir_buf[64];
+static inline const char *t_tmpdir(void)
+{
+	if (!t_tmpdir_buf[0]) {
+		strcpy(t_tmpdir_buf, "/tmp/lfm-test.XXXXXX");
+		if (!mkdtemp(t_tmpdir_buf)) {
+			perror("mkdtemp");
+			exit(3);
+		}
+	}
+	return t_tmpdir_buf;
+}
+
+/* "TMPDIR/name" in one of eight rotating buffers, so one call can take several paths. */
+static inline char *t_tmp_path(const char *name)
+{
+	static char buf[8][512];
+	static int slot;
+	slot = (slot + 1) % 8;
+	snprintf(buf[slot], sizeof buf[slot], "%s/%s", t_tmpdir(), name);
+	return buf[slot];
+}
+
+static inline int t_remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static inline void t_tmpdir_remove(void)
+{
+	if (t_tmpdir_buf[0])
+		nftw(t_tmpdir_buf, t_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Path of the shared golden folder, or NULL when the clone has no ../shared (a user's clone). */

@@ -19,17 +19,6 @@
 #include "safetensors.h"
 #include "../test.h"
 
-static char tmpdir[] = "/tmp/lfm-test-clip.XXXXXX";
-
-static char *tmp_path(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-	return buf[k];
-}
-
 /* A small CLIP with two heads of 32 channels (so loading needs the head override). */
 static clip_config tiny_config(void)
 {
@@ -258,7 +247,7 @@ static void test_save_load(void)
 	for (int naming = 0; naming < 2; naming++)
 		for (int d = 0; d < 3; d++) {
 			m.naming = naming ? CLIP_NAMING_HF : CLIP_NAMING_OPENAI;
-			char *path = tmp_path("m.safetensors");
+			char *path = t_tmp_path("m.safetensors");
 			clip_model_save(&m, CLIP_BOTH, dts[d], path, NULL);
 			clip_model back;
 			char err[512];
@@ -294,7 +283,7 @@ static void test_checkpoint(void)
 {
 	clip_model full, v;
 	tiny_model(&full, 11);
-	char *path = tmp_path("ckpt.safetensors");
+	char *path = t_tmp_path("ckpt.safetensors");
 	full.naming = CLIP_NAMING_HF;
 	clip_model_save(&full, CLIP_VISION, DT_F32, path, NULL);
 	clip_load_opts o = {.towers = CLIP_VISION, .vision_heads = 2};
@@ -381,7 +370,7 @@ static void test_load_errors(void)
 {
 	clip_model m;
 	tiny_model(&m, 10);
-	char *path = tmp_path("bad.safetensors");
+	char *path = t_tmp_path("bad.safetensors");
 	write_altered(&m, path, "visual.transformer.resblocks.1.attn.out_proj.weight", NULL, CLIP_BOTH);
 	expect_load_error(path, 1,
 			  (const char *[]){path, "tensor 'visual.transformer.resblocks.1.attn.out_proj.weight' missing",
@@ -392,7 +381,7 @@ static void test_load_errors(void)
 					   "[256] expected", NULL});
 	write_altered(&m, path, NULL, "visual.proj", CLIP_BOTH);
 	expect_load_error(path, 1, (const char *[]){"'visual.proj'", "[10] found", "[64, embed] expected", NULL});
-	expect_load_error(tmp_path("absent.safetensors"), 3, (const char *[]){"absent.safetensors", NULL});
+	expect_load_error(t_tmp_path("absent.safetensors"), 3, (const char *[]){"absent.safetensors", NULL});
 	/* a text-only file: fine for the text tower, an error for the vision tower */
 	write_altered(&m, path, NULL, NULL, CLIP_TEXT);
 	expect_load_error(path, 1, (const char *[]){"no vision tower", "visual.conv1.weight", NULL});
@@ -496,10 +485,6 @@ static void test_golden_namings(void)
 int main(void)
 {
 	lfm_init("test_clip_model");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
 	T_RUN(test_vision_backward_fd);
 	T_RUN(test_encode_image);
 	T_RUN(test_text_tower);
@@ -511,9 +496,6 @@ int main(void)
 		T_RUN(test_golden_namings);
 	else
 		test_golden_namings();
-	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	free(cmd);
+	t_tmpdir_remove();
 	return t_summary();
 }

@@ -25,18 +25,8 @@
 #include "image.h"
 #include "../test.h"
 
-static char tmpdir[] = "/tmp/lfm-test-dataset.XXXXXX";
 static const char *const CIFAR10_NAMES[10] = {"airplane", "automobile", "bird", "cat", "deer",
 					      "dog", "frog", "horse", "ship", "truck"};
-
-static char *tpath(const char *name)
-{
-	static char buf[8][512];
-	static int slot;
-	slot = (slot + 1) % 8;
-	snprintf(buf[slot], sizeof buf[slot], "%s/%s", tmpdir, name);
-	return buf[slot];
-}
 
 /* ---- writing archives ------------------------------------------------------------------------- */
 
@@ -390,7 +380,7 @@ static void test_lt_choose_reproducible(void)
 
 static void test_cifar10_table7_from_tarball(void)
 {
-	const char *tgz = tpath("cifar-10-binary.tar.gz");
+	const char *tgz = t_tmp_path("cifar-10-binary.tar.gz");
 	make_cifar10_tarball(tgz, "gz", 10000);
 	char err[512];
 	dataset *ds = open_ds(tgz, "train", 1, err, sizeof err);
@@ -429,7 +419,7 @@ static void test_cifar10_table7_from_tarball(void)
 
 static void test_cifar100_table7_from_tarball(void)
 {
-	const char *tgz = tpath("cifar-100-binary.tar.gz");
+	const char *tgz = t_tmp_path("cifar-100-binary.tar.gz");
 	make_cifar100_tarball(tgz, 50000, 10000);
 	char err[512];
 	dataset *ds = open_ds(tgz, "train", 1, err, sizeof err);
@@ -448,7 +438,7 @@ static void test_cifar100_table7_from_tarball(void)
 /* Small CIFAR-10 sets in every form give the same samples and pixels. */
 static void test_cifar_forms_agree(void)
 {
-	const char *forms[3] = {tpath("small-c10.tar.gz"), tpath("small-c10.tar"), tpath("small-c10")};
+	const char *forms[3] = {t_tmp_path("small-c10.tar.gz"), t_tmp_path("small-c10.tar"), t_tmp_path("small-c10")};
 	make_cifar10_tarball(forms[0], "gz", 30);
 	make_cifar10_tarball(forms[1], "tar", 30);
 	/* unpacked: dir/cifar-10-batches-bin/... */
@@ -501,7 +491,7 @@ static void test_cifar_bad_input(void)
 {
 	char err[512];
 	/* a truncated batch file, in a directory */
-	const char *dir = tpath("trunc-c10");
+	const char *dir = t_tmp_path("trunc-c10");
 	mkdirs(dir);
 	uint8_t rec[3073 * 3];
 	for (size_t r = 0; r < 3; r++)
@@ -533,24 +523,24 @@ static void test_cifar_bad_input(void)
 	rc = dataset_try_open(&ds, dir, &o, err, sizeof err);
 	T_ASSERTF(rc == LFM_EXIT_DATA && strstr(err, "data_batch_2.bin is missing"), "%s", err);
 	/* a wrong number of class names */
-	unlink(tpath("trunc-c10/data_batch_3.bin"));
+	unlink(t_tmp_path("trunc-c10/data_batch_3.bin"));
 	snprintf(p, sizeof p, "%s/batches.meta.txt", dir);
 	write_file(p, "a\nb\n", 4);
 	rc = dataset_try_open(&ds, dir, &o, err, sizeof err);
 	T_ASSERTF(rc == LFM_EXIT_DATA && strstr(err, "2 class names for CIFAR-10's 10 classes"), "%s", err);
 	/* a truncated tarball */
-	const char *tgz = tpath("small-c10.tar.gz");
+	const char *tgz = t_tmp_path("small-c10.tar.gz");
 	struct stat st;
 	T_ASSERT(stat(tgz, &st) == 0);
 	char *whole;
 	size_t len;
 	T_ASSERT(ds_read_whole_file(tgz, 1 << 30, &whole, &len, err, sizeof err) == 0);
-	write_file(tpath("cut.tar.gz"), whole, len / 2);
+	write_file(t_tmp_path("cut.tar.gz"), whole, len / 2);
 	free(whole);
-	rc = dataset_try_open(&ds, tpath("cut.tar.gz"), NULL, err, sizeof err);
+	rc = dataset_try_open(&ds, t_tmp_path("cut.tar.gz"), NULL, err, sizeof err);
 	T_ASSERTF(rc == LFM_EXIT_DATA && strstr(err, "cut.tar.gz") && strstr(err, "truncated"), "%d %s", rc, err);
 	/* missing source: I/O */
-	rc = dataset_try_open(&ds, tpath("nonexistent.tar.gz"), NULL, err, sizeof err);
+	rc = dataset_try_open(&ds, t_tmp_path("nonexistent.tar.gz"), NULL, err, sizeof err);
 	T_ASSERTF(rc == LFM_EXIT_IO && strstr(err, "nonexistent.tar.gz: No such file"), "%s", err);
 }
 
@@ -559,7 +549,7 @@ static void open_or_die_missing(void *arg) { dataset_open_or_die((const char *)a
 static void test_open_or_die_exit_code(void)
 {
 	char err[512];
-	int st = t_expect_exit(open_or_die_missing, tpath("no-such-dir"), err, sizeof err);
+	int st = t_expect_exit(open_or_die_missing, t_tmp_path("no-such-dir"), err, sizeof err);
 	T_ASSERTF(st == LFM_EXIT_IO && strstr(err, "no-such-dir"), "status %d: %s", st, err);
 }
 
@@ -616,8 +606,8 @@ static void make_folder(const char *archive, const char *filter, const char *dir
 
 static void test_image_folder_forms(void)
 {
-	const char *srcs[5] = {tpath("folder.tar"), tpath("folder.tar.gz"), tpath("folder.zip"),
-			       tpath("folder.tar.zst"), tpath("folder-dir")};
+	const char *srcs[5] = {t_tmp_path("folder.tar"), t_tmp_path("folder.tar.gz"), t_tmp_path("folder.zip"),
+			       t_tmp_path("folder.tar.zst"), t_tmp_path("folder-dir")};
 	make_folder(srcs[0], "tar", NULL);
 	make_folder(srcs[1], "gz", NULL);
 	make_folder(srcs[2], "zip", NULL);
@@ -633,7 +623,7 @@ static void test_image_folder_forms(void)
 	char err[512];
 	for (int f = 0; f < 5; f++) {
 		dataset_options o = {.split = "train"};
-		dataset_options cache = {.split = "train", .cache_dir = tmpdir};
+		dataset_options cache = {.split = "train", .cache_dir = t_tmpdir()};
 		for (int pass = 0; pass < 2; pass++) {
 			dataset *ds = dataset_open(srcs[f], pass ? &cache : &o, err, sizeof err);
 			T_ASSERTF(ds, "%s: %s", srcs[f], err);
@@ -667,8 +657,8 @@ static void test_image_folder_forms(void)
 	dataset *ds = dataset_open(srcs[1], &o, err, sizeof err);
 	T_ASSERT(ds && dataset_count(ds) == 2 && dataset_label(ds, 1) == 1);
 	dataset_close(ds);
-	write_file(tpath("classes.txt"), "zebra\nant\n", 10);
-	o = (dataset_options){.split = "train", .classes_file = tpath("classes.txt")};
+	write_file(t_tmp_path("classes.txt"), "zebra\nant\n", 10);
+	o = (dataset_options){.split = "train", .classes_file = t_tmp_path("classes.txt")};
 	ds = dataset_open(srcs[0], &o, err, sizeof err);
 	T_ASSERTF(ds && dataset_count(ds) == 5 && dataset_label(ds, 0) == 0 &&
 			  strcmp(dataset_key(ds, 0), "train/zebra/a.JPG") == 0,
@@ -685,7 +675,7 @@ static void test_image_folder_forms(void)
 
 static void test_jpeg_check_and_missing_files(void)
 {
-	const char *dir = tpath("checkdir");
+	const char *dir = t_tmp_path("checkdir");
 	char p[700];
 	snprintf(p, sizeof p, "%s/val/c", dir);
 	mkdirs(p);
@@ -735,7 +725,7 @@ static void test_jpeg_check_and_missing_files(void)
 
 static void test_webdataset(void)
 {
-	const char *tar = tpath("shard.tar");
+	const char *tar = t_tmp_path("shard.tar");
 	writer w;
 	w_open(&w, tar, "tar");
 	size_t n;
@@ -753,7 +743,7 @@ static void test_webdataset(void)
 	w_file(&w, "s2.jpeg", j, n);
 	w_close(&w);
 	/* the same compressed: the test/ images must be found though the split is train */
-	const char *tgz = tpath("shard.tar.gz");
+	const char *tgz = t_tmp_path("shard.tar.gz");
 	w_open(&w, tgz, "gz");
 	w_file(&w, "test/x/s1.jpg", j, n);
 	w_file(&w, "test/x/s1.cls", "3\n", 2);
@@ -781,7 +771,7 @@ static void test_webdataset(void)
 	dataset_sample_free(&s);
 	dataset_close(ds);
 	/* a sample without a label */
-	const char *bad = tpath("bad-shard.tar");
+	const char *bad = t_tmp_path("bad-shard.tar");
 	w_open(&w, bad, "tar");
 	w_file(&w, "a.jpg", j, n);
 	w_file(&w, "a.cls", "0", 1);
@@ -800,12 +790,12 @@ static void test_webdataset(void)
 static void test_split_list_roots(void)
 {
 	/* the folder made by test_image_folder_forms, as a directory and as archives */
-	const char *list = tpath("list.txt");
+	const char *list = t_tmp_path("list.txt");
 	const char *text = "train/zebra/b.jpg 1\ntrain/ant/2.jpg 0\n\ntest/moth/t2.jpg 1\n";
 	write_file(list, text, strlen(text));
 	char root_dir[600];
-	snprintf(root_dir, sizeof root_dir, "%s/top", tpath("folder-dir"));
-	const char *roots[3] = {root_dir, tpath("folder.tar"), tpath("folder.tar.gz")};
+	snprintf(root_dir, sizeof root_dir, "%s/top", t_tmp_path("folder-dir"));
+	const char *roots[3] = {root_dir, t_tmp_path("folder.tar"), t_tmp_path("folder.tar.gz")};
 	char err[512];
 	for (int r = 0; r < 3; r++) {
 		dataset_options o = {.root = roots[r]};
@@ -827,7 +817,7 @@ static void test_split_list_roots(void)
 		dataset_close(ds);
 	}
 	/* without a root: labels and keys only; class names from the folders when they agree */
-	const char *l2 = tpath("list2.txt");
+	const char *l2 = t_tmp_path("list2.txt");
 	write_file(l2, "a/x/1.jpg 0\na/y/2.jpg 1\nb/x/3.jpg 0\n", 36);
 	dataset_options o = {.kind = DATASET_SPLIT_LIST};
 	dataset *ds = dataset_open(l2, &o, err, sizeof err);
@@ -837,9 +827,9 @@ static void test_split_list_roots(void)
 	T_ASSERTF(ds && dataset_get_kind(ds) == DATASET_SPLIT_LIST, "%s", err);
 	dataset_close(ds);
 	/* a listed file missing from a root archive */
-	const char *l3 = tpath("list3.txt");
+	const char *l3 = t_tmp_path("list3.txt");
 	write_file(l3, "train/ant/2.jpg 0\ntrain/ant/99.jpg 0\n", 37);
-	o = (dataset_options){.root = tpath("folder.tar.gz")};
+	o = (dataset_options){.root = t_tmp_path("folder.tar.gz")};
 	int rc = dataset_try_open(&ds, l3, &o, err, sizeof err);
 	T_ASSERTF(rc == LFM_EXIT_IO && strstr(err, "train/ant/99.jpg") && strstr(err, "not in the archive"), "%s",
 		  err);
@@ -855,9 +845,9 @@ static void test_split_list_roots(void)
 	T_ASSERTF(rc == LFM_EXIT_IO && strstr(err, "99.jpg"), "%s", err);
 	dataset_close(ds);
 	/* a class list bounds the labels */
-	write_file(tpath("two.txt"), "a\nb\n", 4);
+	write_file(t_tmp_path("two.txt"), "a\nb\n", 4);
 	write_file(l3, "x/1.jpg 0\nx/2.jpg 2\n", 20);
-	o = (dataset_options){.kind = DATASET_SPLIT_LIST, .classes_file = tpath("two.txt")};
+	o = (dataset_options){.kind = DATASET_SPLIT_LIST, .classes_file = t_tmp_path("two.txt")};
 	rc = dataset_try_open(&ds, l3, &o, err, sizeof err);
 	T_ASSERTF(rc == LFM_EXIT_DATA && strstr(err, "line 2: label 2 is out of range 0..1"), "%s", err);
 }
@@ -891,7 +881,7 @@ static void *reader(void *p)
 
 static void test_concurrent_reads(void)
 {
-	const char *srcs[2] = {tpath("small-c10.tar"), tpath("small-c10")};
+	const char *srcs[2] = {t_tmp_path("small-c10.tar"), t_tmp_path("small-c10")};
 	char err[256];
 	for (int f = 0; f < 2; f++) {
 		dataset *ds = open_ds(srcs[f], "train", 0, err, sizeof err);
@@ -955,18 +945,9 @@ static void test_shared_places_lt_list(void)
 	dataset_close(ds);
 }
 
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
 int main(void)
 {
 	lfm_init("test_dataset");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 3;
-	}
 	T_RUN(test_sha256_known_answers);
 	T_RUN(test_split_list_parser);
 	T_RUN(test_cifar_parser_pieces_and_errors);
@@ -984,6 +965,6 @@ int main(void)
 	T_RUN(test_concurrent_reads);
 	T_RUN(test_shared_cifar10_jpeg_lt100);
 	T_RUN(test_shared_places_lt_list);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	t_tmpdir_remove();
 	return t_summary();
 }

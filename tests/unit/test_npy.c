@@ -14,8 +14,6 @@
 #include "npy.h"
 #include "../test.h"
 
-static char tmpdir[] = "/tmp/lfm-test-npy.XXXXXX";
-
 /* A .npy image: magic, version, header length (2 bytes for v1, 4 for v2/v3), header text, data. */
 static unsigned char *make_npy(int major, const char *header, const void *data, size_t datalen, size_t *len)
 {
@@ -31,15 +29,6 @@ static unsigned char *make_npy(int major, const char *header, const void *data, 
 	if (datalen)
 		memcpy(b + 8 + lensz + hl, data, datalen);
 	return b;
-}
-
-static char *tmp_path(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-	return buf[k];
 }
 
 static void write_file(const char *path, const void *data, size_t n)
@@ -310,7 +299,7 @@ static void test_save_load_round_trip_every_dtype(void)
 		src[i] = (unsigned char)(i * 37 + 11);
 	for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
 		for (size_t si = 0; si < sizeof ranks / sizeof ranks[0]; si++) {
-			const char *path = tmp_path("rt.npy");
+			const char *path = t_tmp_path("rt.npy");
 			npy_save(path, types[ti], ranks[si], shapes[si], src);
 			size_t len;
 			char *buf = xread_file(path, &len);
@@ -335,13 +324,13 @@ static void test_save_load_round_trip_every_dtype(void)
 		}
 	/* The header is exactly what NumPy writes for these shapes. */
 	const int64_t s1[1] = {8};
-	npy_save(tmp_path("h.npy"), DT_F32, 1, s1, src);
+	npy_save(t_tmp_path("h.npy"), DT_F32, 1, s1, src);
 	size_t len;
-	char *buf = xread_file(tmp_path("h.npy"), &len);
+	char *buf = xread_file(t_tmp_path("h.npy"), &len);
 	T_ASSERT(strncmp(buf + 10, "{'descr': '<f4', 'fortran_order': False, 'shape': (8,), }", 57) == 0);
 	free(buf);
 	/* No temporary file is left beside the output. */
-	DIR *d = opendir(tmpdir);
+	DIR *d = opendir(t_tmpdir());
 	struct dirent *e;
 	int stray = 0;
 	while ((e = readdir(d)))
@@ -371,24 +360,24 @@ static void test_load_f32_converts(void)
 {
 	const int64_t shape[2] = {2, 3};
 	const uint16_t h[6] = {0x3c00, 0xc000, 0x3800, 0x0001, 0x7bff, 0x8000}; /* 1 -2 .5 2^-24 65504 -0 */
-	npy_save(tmp_path("h16.npy"), DT_F16, 2, shape, h);
+	npy_save(t_tmp_path("h16.npy"), DT_F16, 2, shape, h);
 	int64_t got_shape[NPY_MAX_DIMS];
 	size_t count;
-	float *f = npy_load_f32(tmp_path("h16.npy"), 2, got_shape, &count);
+	float *f = npy_load_f32(t_tmp_path("h16.npy"), 2, got_shape, &count);
 	T_ASSERT(count == 6 && got_shape[0] == 2 && got_shape[1] == 3 && got_shape[2] == 0);
 	T_ASSERT(f[0] == 1 && f[1] == -2 && f[2] == 0.5f && f[3] == ldexpf(1, -24) && f[4] == 65504 &&
 		 f[5] == 0 && signbit(f[5]));
 	free(f);
 	const int64_t n[1] = {3};
 	const int64_t iv[3] = {-5, 0, 1 << 20};
-	npy_save(tmp_path("i64.npy"), DT_I64, 1, n, iv);
-	f = npy_load_f32(tmp_path("i64.npy"), -1, NULL, NULL);
+	npy_save(t_tmp_path("i64.npy"), DT_I64, 1, n, iv);
+	f = npy_load_f32(t_tmp_path("i64.npy"), -1, NULL, NULL);
 	T_ASSERT(f[0] == -5 && f[1] == 0 && f[2] == (float)(1 << 20));
 	free(f);
 	/* bfloat16 files written by npy_save load back through the loaders ('<u2' is bfloat16 here). */
 	const uint16_t b[3] = {f32_to_bf16(0.1f), f32_to_bf16(-7.0f), f32_to_bf16(1e30f)};
-	npy_save(tmp_path("b16.npy"), DT_BF16, 1, n, b);
-	f = npy_load_f32(tmp_path("b16.npy"), 1, NULL, &count);
+	npy_save(t_tmp_path("b16.npy"), DT_BF16, 1, n, b);
+	f = npy_load_f32(t_tmp_path("b16.npy"), 1, NULL, &count);
 	T_ASSERT(count == 3 && f[0] == bf16_to_f32(b[0]) && f[1] == -7.0f && f[2] == bf16_to_f32(b[2]));
 	free(f);
 }
@@ -448,7 +437,7 @@ static void test_load_dies_naming_the_file(void)
 		{"empty.npy", 0, "", 0, "not a .npy file"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		const char *path = tmp_path(cases[i].name);
+		const char *path = t_tmp_path(cases[i].name);
 		if (cases[i].npy) {
 			unsigned char zeros[16] = {0};
 			size_t len;
@@ -466,12 +455,12 @@ static void test_load_dies_naming_the_file(void)
 		T_ASSERTF(strstr(err, want) != NULL, "stderr '%s', wanted '%s'", err, want);
 	}
 	char err[1024];
-	int st = t_expect_exit(do_load, tmp_path("missing.npy"), err, sizeof err);
+	int st = t_expect_exit(do_load, t_tmp_path("missing.npy"), err, sizeof err);
 	T_ASSERTF(st == LFM_EXIT_IO && strstr(err, "missing.npy"), "status %d: %s", st, err);
 	const int64_t shape[2] = {2, 2};
 	const float v[4] = {0};
-	npy_save(tmp_path("rank2.npy"), DT_F32, 2, shape, v);
-	st = t_expect_exit(do_load_f32_rank3, tmp_path("rank2.npy"), err, sizeof err);
+	npy_save(t_tmp_path("rank2.npy"), DT_F32, 2, shape, v);
+	st = t_expect_exit(do_load_f32_rank3, t_tmp_path("rank2.npy"), err, sizeof err);
 	T_ASSERTF(st == LFM_EXIT_DATA && strstr(err, "rank2.npy: expected a 3-dimensional array, found shape [2, 2]"),
 		  "status %d: %s", st, err);
 }
@@ -490,9 +479,9 @@ static void test_load_from_stdin(void)
 {
 	const int64_t shape[2] = {2, 2};
 	const float v[4] = {1, 2, 3, 4};
-	npy_save(tmp_path("stdin.npy"), DT_F32, 2, shape, v);
+	npy_save(t_tmp_path("stdin.npy"), DT_F32, 2, shape, v);
 	char err[1024];
-	int st = t_expect_exit(do_load_stdin, tmp_path("stdin.npy"), err, sizeof err);
+	int st = t_expect_exit(do_load_stdin, t_tmp_path("stdin.npy"), err, sizeof err);
 	T_ASSERTF(st == 0, "status %d: %s", st, err);
 }
 
@@ -510,26 +499,9 @@ static void test_save_failure_dies(void)
 	T_ASSERTF(st == LFM_EXIT_IO && strstr(err, "/nonexistent-dir/x.npy"), "status %d: %s", st, err);
 }
 
-static void cleanup(void)
-{
-	DIR *d = opendir(tmpdir);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			unlink(tmp_path(e->d_name));
-	closedir(d);
-	rmdir(tmpdir);
-}
-
 int main(int argc, char **argv)
 {
 	lfm_init(argv[0]);
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
 	T_RUN(test_parse_v1_basic);
 	T_RUN(test_header_dict_variants);
 	T_RUN(test_versions_2_and_3);
@@ -547,6 +519,6 @@ int main(int argc, char **argv)
 	T_RUN(test_load_dies_naming_the_file);
 	T_RUN(test_load_from_stdin);
 	T_RUN(test_save_failure_dies);
-	cleanup();
+	t_tmpdir_remove();
 	return t_summary();
 }

@@ -16,17 +16,6 @@
 #include "tensor_dtype.h"
 #include "../test.h"
 
-static char tmpdir[] = "/tmp/lfm-test-st.XXXXXX";
-
-static char *tmp_path(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-	return buf[k];
-}
-
 /* A safetensors image: 8-byte little-endian length, the header text as given, datalen bytes 0, 1, 2... */
 static unsigned char *make_st(const char *header, size_t datalen, size_t *len)
 {
@@ -232,7 +221,7 @@ static void test_writer_round_trip_every_dtype(void)
 	st_writer_meta(w, "stage", "1");
 	st_writer_meta(w, "config", "{\"a\": \"b\\n\"}");
 	st_writer_meta(w, "stage", "2"); /* replaces */
-	const char *path = tmp_path("w.safetensors");
+	const char *path = t_tmp_path("w.safetensors");
 	st_writer_save(w, path);
 	st_writer_free(w);
 
@@ -270,18 +259,18 @@ static void test_writer_round_trip_every_dtype(void)
 	w = st_writer_new();
 	st_writer_add(w, "b", DT_F16, 1, shape, src[1]);
 	st_writer_add(w, "a", DT_F32, 1, shape, src[0]);
-	st_writer_save(w, tmp_path("1.safetensors"));
-	st_writer_save(w, tmp_path("2.safetensors"));
+	st_writer_save(w, t_tmp_path("1.safetensors"));
+	st_writer_save(w, t_tmp_path("2.safetensors"));
 	st_writer_free(w);
 	size_t l1, l2;
-	char *r1 = xread_file(tmp_path("1.safetensors"), &l1), *r2 = xread_file(tmp_path("2.safetensors"), &l2);
+	char *r1 = xread_file(t_tmp_path("1.safetensors"), &l1), *r2 = xread_file(t_tmp_path("2.safetensors"), &l2);
 	T_ASSERT(l1 == l2 && memcmp(r1, r2, l1) == 0);
 	/* {"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{...[8,12]}} */
 	T_ASSERT(strstr(r1 + 8, "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}") != NULL);
 	T_ASSERT(strstr(r1 + 8, "\"b\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[8,12]}") != NULL);
 	free(r1);
 	free(r2);
-	DIR *d = opendir(tmpdir);
+	DIR *d = opendir(t_tmpdir());
 	struct dirent *e;
 	int stray = 0;
 	while ((e = readdir(d)))
@@ -291,9 +280,9 @@ static void test_writer_round_trip_every_dtype(void)
 
 	/* An empty writer makes a valid empty file: "{}" padded to 8. */
 	w = st_writer_new();
-	st_writer_save(w, tmp_path("empty.safetensors"));
+	st_writer_save(w, t_tmp_path("empty.safetensors"));
 	st_writer_free(w);
-	T_ASSERT(st_open(tmp_path("empty.safetensors"), &f, err, sizeof err) == 0 && f.n_tensors == 0);
+	T_ASSERT(st_open(t_tmp_path("empty.safetensors"), &f, err, sizeof err) == 0 && f.n_tensors == 0);
 	T_ASSERT(f.map_len == 16);
 	st_close(&f);
 }
@@ -314,10 +303,10 @@ static void test_to_f32(void)
 	st_writer_add(w, "i64", DT_I64, 1, shape, i64);
 	st_writer_add(w, "u8", DT_U8, 1, shape, u8);
 	st_writer_add(w, "bool", DT_BOOL, 1, shape, bools);
-	st_writer_save(w, tmp_path("c.safetensors"));
+	st_writer_save(w, t_tmp_path("c.safetensors"));
 	st_writer_free(w);
 	st_file f;
-	st_open_or_die(tmp_path("c.safetensors"), &f);
+	st_open_or_die(t_tmp_path("c.safetensors"), &f);
 	float *v = st_to_f32(st_find(&f, "f32"), NULL);
 	T_ASSERT(v[0] == 1.5f && v[1] == 0 && signbit(v[1]) && v[2] == 3e38f);
 	free(v);
@@ -390,28 +379,28 @@ static void test_open_special_inputs(void)
 	st_writer_add(w, "a", DT_F32, 1, shape, v);
 	st_writer_add(w, "b", DT_F32, 1, shape, v);
 	st_writer_add(w, "c", DT_F32, 1, shape, v);
-	st_writer_save(w, tmp_path("three.safetensors"));
+	st_writer_save(w, t_tmp_path("three.safetensors"));
 	st_writer_free(w);
 	char err[1024];
-	int st = t_expect_exit(do_open_stdin, tmp_path("three.safetensors"), err, sizeof err);
+	int st = t_expect_exit(do_open_stdin, t_tmp_path("three.safetensors"), err, sizeof err);
 	T_ASSERTF(st == 0, "status %d: %s", st, err);
 
 	float *big = calloc(700000, sizeof *big);
 	const int64_t bshape[1] = {700000};
 	w = st_writer_new();
 	st_writer_add(w, "big", DT_F32, 1, bshape, big);
-	st_writer_save(w, tmp_path("big.safetensors"));
+	st_writer_save(w, t_tmp_path("big.safetensors"));
 	st_writer_free(w);
 	free(big);
-	st = t_expect_exit(do_open_pipe, tmp_path("big.safetensors"), err, sizeof err);
+	st = t_expect_exit(do_open_pipe, t_tmp_path("big.safetensors"), err, sizeof err);
 	T_ASSERTF(st == 0, "status %d: %s", st, err);
 
 	st_file f;
-	write_file(tmp_path("empty"), "", 0);
-	T_ASSERT(st_open(tmp_path("empty"), &f, err, sizeof err) != 0);
+	write_file(t_tmp_path("empty"), "", 0);
+	T_ASSERT(st_open(t_tmp_path("empty"), &f, err, sizeof err) != 0);
 	T_ASSERTF(strstr(err, "empty: truncated: 0 bytes"), "%s", err);
-	T_ASSERT(st_open(tmpdir, &f, err, sizeof err) != 0 && strstr(err, "is a directory"));
-	T_ASSERT(st_open(tmp_path("missing"), &f, err, sizeof err) != 0);
+	T_ASSERT(st_open(t_tmpdir(), &f, err, sizeof err) != 0 && strstr(err, "is a directory"));
+	T_ASSERT(st_open(t_tmp_path("missing"), &f, err, sizeof err) != 0);
 	T_ASSERTF(strstr(err, "missing: cannot open: No such file or directory"), "%s", err);
 }
 
@@ -437,7 +426,7 @@ static void test_open_or_die_exit_codes(void)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		size_t len;
 		unsigned char *b = make_st(cases[i].header, cases[i].datalen, &len);
-		const char *path = tmp_path(cases[i].name);
+		const char *path = t_tmp_path(cases[i].name);
 		write_file(path, b, len);
 		free(b);
 		char err[1024], want[700];
@@ -450,18 +439,18 @@ static void test_open_or_die_exit_codes(void)
 	unsigned char b[100] = {0};
 	uint64_t n = 12345678;
 	memcpy(b, &n, 8);
-	write_file(tmp_path("past.safetensors"), b, sizeof b);
+	write_file(t_tmp_path("past.safetensors"), b, sizeof b);
 	char err[1024];
-	int st = t_expect_exit(do_open_or_die, tmp_path("past.safetensors"), err, sizeof err);
+	int st = t_expect_exit(do_open_or_die, t_tmp_path("past.safetensors"), err, sizeof err);
 	T_ASSERTF(st == LFM_EXIT_DATA &&
 			  strstr(err, "past.safetensors: header length 12345678 points past the end of the file (size 100)"),
 		  "status %d: %s", st, err);
-	write_file(tmp_path("short.safetensors"), "\x10\0\0", 3);
-	st = t_expect_exit(do_open_or_die, tmp_path("short.safetensors"), err, sizeof err);
+	write_file(t_tmp_path("short.safetensors"), "\x10\0\0", 3);
+	st = t_expect_exit(do_open_or_die, t_tmp_path("short.safetensors"), err, sizeof err);
 	T_ASSERTF(st == LFM_EXIT_DATA && strstr(err, "short.safetensors: truncated: 3 bytes"), "status %d: %s", st, err);
-	st = t_expect_exit(do_open_or_die, tmp_path("nope.safetensors"), err, sizeof err);
+	st = t_expect_exit(do_open_or_die, t_tmp_path("nope.safetensors"), err, sizeof err);
 	T_ASSERTF(st == LFM_EXIT_IO && strstr(err, "nope.safetensors: cannot open"), "status %d: %s", st, err);
-	st = t_expect_exit(do_open_or_die, tmpdir, err, sizeof err);
+	st = t_expect_exit(do_open_or_die, (void *)t_tmpdir(), err, sizeof err);
 	T_ASSERTF(st == LFM_EXIT_IO, "status %d: %s", st, err);
 }
 
@@ -630,26 +619,9 @@ static void test_dtype_names(void)
 	T_ASSERT(dtype_from_name("F8_E4M3", &t) == -1 && dtype_from_name("", &t) == -1 && dtype_from_name("f32", &t) == -1);
 }
 
-static void cleanup(void)
-{
-	DIR *d = opendir(tmpdir);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			unlink(tmp_path(e->d_name));
-	closedir(d);
-	rmdir(tmpdir);
-}
-
 int main(int argc, char **argv)
 {
 	lfm_init(argv[0]);
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
 	T_RUN(test_parse_valid);
 	T_RUN(test_zero_size_and_empty);
 	T_RUN(test_refusals);
@@ -671,6 +643,6 @@ int main(int argc, char **argv)
 #endif
 	T_RUN(test_bf16_exhaustive);
 	T_RUN(test_dtype_names);
-	cleanup();
+	t_tmpdir_remove();
 	return t_summary();
 }
