@@ -155,6 +155,16 @@ static inline void t_tmpdir_remove(void)
 		nftw(t_tmpdir_buf, t_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Write n bytes to path, or stop the test program (a broken scratch folder is not a test result). */
+static inline void t_write_file(const char *path, const void *data, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) {
+		perror(path);
+		exit(3);
+	}
+}
+
 /* Path of the shared golden folder, or NULL when the clone has no ../shared (a user's clone). */
 static inline const char *t_golden_dir(void)
 {

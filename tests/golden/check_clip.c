@@ -29,28 +29,6 @@
 #define TOL_FORWARD 1e-5
 #define TOL_GRAD 1e-4
 
-/* Load towers from DIR/file; 0, or -1 after reporting a failure under `report`. */
-static int load_model(golden_ctx *g, const char *file, int towers, clip_model *m, const char *report)
-{
-	if (!golden_exists(g, file)) {
-		golden_fail(g, report, "%s missing", file);
-		return -1;
-	}
-	char *path = golden_path(g, file);
-	st_file f;
-	char err[1024];
-	int rc = st_open(path, &f, err, sizeof err);
-	if (rc == 0) {
-		clip_load_opts o = {.towers = towers};
-		rc = clip_model_load(m, &f, &o, err, sizeof err);
-		st_close(&f);
-	}
-	if (rc)
-		golden_fail(g, report, "%s", err);
-	free(path);
-	return rc;
-}
-
 /* Token ids [n, ctx] as int32. */
 static int32_t *load_tokens(golden_ctx *g, const char *file, int64_t shape[NPY_MAX_DIMS], const char *report)
 {
@@ -158,7 +136,7 @@ void golden_check_clip_text(golden_ctx *g)
 {
 	const char *report = "text_features.npy (text_tokens.npy)";
 	clip_model m;
-	if (load_model(g, "model.safetensors", CLIP_TEXT, &m, report))
+	if (golden_load_model(g, "model.safetensors", CLIP_TEXT, &m, report))
 		return;
 	int64_t n;
 	float *feat = text_features_of_tokens(g, &m, report, &n);
@@ -210,7 +188,7 @@ void golden_check_clip_image(golden_ctx *g)
 {
 	const char *report = "image_features.npy (pixels.npy)";
 	clip_model m;
-	if (load_model(g, "model.safetensors", CLIP_VISION, &m, report))
+	if (golden_load_model(g, "model.safetensors", CLIP_VISION, &m, report))
 		return;
 	int64_t n;
 	float *feat = image_features(g, &m, report, &n);
@@ -225,7 +203,7 @@ void golden_check_clip_hf(golden_ctx *g)
 	const char *rt = "model-hf: text_features.npy", *ri = "model-hf: image_features.npy";
 	const char *same = "model-hf = model.safetensors (max abs diff)";
 	clip_model hf, oa;
-	if (load_model(g, "model-hf.safetensors", CLIP_BOTH, &hf, rt))
+	if (golden_load_model(g, "model-hf.safetensors", CLIP_BOTH, &hf, rt))
 		return;
 	if (hf.naming != CLIP_NAMING_HF)
 		golden_fail(g, rt, "model-hf.safetensors was not read with Hugging Face names");
@@ -236,7 +214,7 @@ void golden_check_clip_hf(golden_ctx *g)
 	float *fi = image_features(g, &hf, ri, &ni);
 	if (fi)
 		compare_features(g, ri, "image_features.npy", fi, ni, hf.cfg.embed_dim);
-	if (ft && fi && load_model(g, "model.safetensors", CLIP_BOTH, &oa, same) == 0) {
+	if (ft && fi && golden_load_model(g, "model.safetensors", CLIP_BOTH, &oa, same) == 0) {
 		int64_t n2 = 0, n3 = 0;
 		float *ot = text_features_of_tokens(g, &oa, same, &n2);
 		float *oi = image_features(g, &oa, same, &n3);
@@ -282,7 +260,7 @@ void golden_check_stage1_grads(golden_ctx *g)
 {
 	const char *rl = "stage1_logits.npy", *rg = "stage1_grads_step1.safetensors";
 	clip_model m;
-	if (load_model(g, "model.safetensors", CLIP_VISION, &m, rl))
+	if (golden_load_model(g, "model.safetensors", CLIP_VISION, &m, rl))
 		return;
 	const clip_config *c = &m.cfg;
 	int D = c->embed_dim, R = c->image_resolution;

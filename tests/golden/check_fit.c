@@ -89,25 +89,8 @@ void golden_check_stage1_step3(golden_ctx *g)
 	float *x = NULL, *y = NULL, *text = NULL;
 	fit_state s;
 	char err[1024];
-	if (!golden_exists(g, "model.safetensors")) {
-		golden_fail(g, rloss, "model.safetensors missing");
+	if (golden_load_model(g, "model.safetensors", CLIP_VISION, &m, rloss))
 		goto out;
-	}
-	{
-		char *path = golden_path(g, "model.safetensors");
-		st_file f;
-		int rc = st_open(path, &f, err, sizeof err);
-		free(path);
-		if (rc == 0) {
-			clip_load_opts o = {.towers = CLIP_VISION};
-			rc = clip_model_load(&m, &f, &o, err, sizeof err);
-			st_close(&f);
-		}
-		if (rc) {
-			golden_fail(g, rloss, "%s", err);
-			goto out;
-		}
-	}
 	have_model = 1;
 	const clip_config *c = &m.cfg;
 	int D = c->embed_dim, R = c->image_resolution;

@@ -237,24 +237,8 @@ void golden_check_stage2(golden_ctx *g)
 	int have_model = 0;
 	float *x = NULL, *y = NULL, *text = NULL, *feat = NULL, *gref = NULL, *pref = NULL;
 	stage2_result res = {{0}, NULL, NULL, NULL};
-	if (!golden_exists(g, "model.safetensors")) {
-		golden_fail(g, rloss, "model.safetensors missing");
+	if (golden_load_model(g, "model.safetensors", CLIP_VISION, &m, rloss))
 		goto out;
-	}
-	char *path = golden_path(g, "model.safetensors");
-	st_file f;
-	char err[1024];
-	int rc = st_open(path, &f, err, sizeof err);
-	free(path);
-	if (rc == 0) {
-		clip_load_opts o = {.towers = CLIP_VISION};
-		rc = clip_model_load(&m, &f, &o, err, sizeof err);
-		st_close(&f);
-	}
-	if (rc) {
-		golden_fail(g, rloss, "%s", err);
-		goto out;
-	}
 	have_model = 1;
 	if (overlay_vision(g, &m, "stage1_params_step3.safetensors", rloss) < 0)
 		goto out;
@@ -290,6 +274,7 @@ void golden_check_stage2(golden_ctx *g)
 		golden_fail(g, rloss, "reference.json has no stage2.lr");
 		goto out;
 	}
+	char err[1024];
 	if (golden_stage2_from_features(feat, B, D, text, C, y, &opt, &res, err, sizeof err)) {
 		golden_fail(g, rloss, "%s", err);
 		goto out;

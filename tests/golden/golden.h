@@ -35,6 +35,10 @@ double golden_ref_number(const struct json_value *root, const char *a, const cha
 /* A float32 array DIR/file of rank ndim (shape out); the npy reader dies on a malformed file. */
 float *golden_load_f32(golden_ctx *g, const char *file, int ndim, int64_t *shape, const char *report);
 
+/* The towers `towers` (CLIP_TEXT, CLIP_VISION, CLIP_BOTH) of DIR/file into *m; 0, or -1 after reporting. */
+struct clip_model;
+int golden_load_model(golden_ctx *g, const char *file, int towers, struct clip_model *m, const char *report);
+
 /* The checks; each one may report several lines. Registered in golden_main.c. */
 typedef void (*golden_check_fn)(golden_ctx *g);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clip_weights.h"
 #include "errors.h"
 #include "json.h"
 #include "npy.h"
@@ -103,6 +104,27 @@ float *golden_load_f32(golden_ctx *g, const char *file, int ndim, int64_t *shape
 	float *a = npy_load_f32(path, ndim, shape, &count);
 	free(path);
 	return a;
+}
+
+int golden_load_model(golden_ctx *g, const char *file, int towers, clip_model *m, const char *report)
+{
+	if (!golden_exists(g, file)) {
+		golden_fail(g, report, "%s missing", file);
+		return -1;
+	}
+	char *path = golden_path(g, file);
+	st_file f;
+	char err[1024];
+	int rc = st_open(path, &f, err, sizeof err);
+	if (rc == 0) {
+		clip_load_opts o = {.towers = towers};
+		rc = clip_model_load(m, &f, &o, err, sizeof err);
+		st_close(&f);
+	}
+	if (rc)
+		golden_fail(g, report, "%s", err);
+	free(path);
+	return rc;
 }
 
 double golden_rel_l2(const float *a, const float *b, size_t n)

@@ -78,15 +78,6 @@ static void w_close(writer *w)
 	archive_write_free(w->a);
 }
 
-static void write_file(const char *path, const void *d, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(d, 1, n, f) != n || fclose(f) != 0) {
-		fprintf(stderr, "cannot write %s\n", path);
-		exit(3);
-	}
-}
-
 static void mkdirs(const char *path)
 {
 	char buf[1024];
@@ -454,12 +445,12 @@ static void test_cifar_forms_agree(void)
 			snprintf(p, sizeof p, "%s/data_batch_%d.bin", dir, b);
 		else
 			snprintf(p, sizeof p, "%s/test_batch.bin", dir);
-		write_file(p, rec, sizeof rec);
+		t_write_file(p, rec, sizeof rec);
 	}
 	char p[700];
 	snprintf(p, sizeof p, "%s/batches.meta.txt", dir);
 	const char *meta = "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n";
-	write_file(p, meta, strlen(meta));
+	t_write_file(p, meta, strlen(meta));
 	char err[512];
 	for (int f = 0; f < 3; f++) {
 		dataset *ds = open_ds(forms[f], "train", 0, err, sizeof err);
@@ -498,9 +489,9 @@ static void test_cifar_bad_input(void)
 		cifar_record(rec + r * 3073, r, 0);
 	char p[700];
 	snprintf(p, sizeof p, "%s/data_batch_1.bin", dir);
-	write_file(p, rec, sizeof rec - 10);
+	t_write_file(p, rec, sizeof rec - 10);
 	snprintf(p, sizeof p, "%s/batches.meta.txt", dir);
-	write_file(p, "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n", 20);
+	t_write_file(p, "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n", 20);
 	dataset_options o = {0};
 	int rc;
 	dataset *ds;
@@ -516,16 +507,16 @@ static void test_cifar_bad_input(void)
 	dataset_close(ds);
 	/* a gap in the batches */
 	snprintf(p, sizeof p, "%s/data_batch_1.bin", dir);
-	write_file(p, rec, 3073);
+	t_write_file(p, rec, 3073);
 	snprintf(p, sizeof p, "%s/data_batch_3.bin", dir);
-	write_file(p, rec, 3073);
+	t_write_file(p, rec, 3073);
 	o.skip_bad = 0;
 	rc = dataset_try_open(&ds, dir, &o, err, sizeof err);
 	T_ASSERTF(rc == LFM_EXIT_DATA && strstr(err, "data_batch_2.bin is missing"), "%s", err);
 	/* a wrong number of class names */
 	unlink(t_tmp_path("trunc-c10/data_batch_3.bin"));
 	snprintf(p, sizeof p, "%s/batches.meta.txt", dir);
-	write_file(p, "a\nb\n", 4);
+	t_write_file(p, "a\nb\n", 4);
 	rc = dataset_try_open(&ds, dir, &o, err, sizeof err);
 	T_ASSERTF(rc == LFM_EXIT_DATA && strstr(err, "2 class names for CIFAR-10's 10 classes"), "%s", err);
 	/* a truncated tarball */
@@ -535,7 +526,7 @@ static void test_cifar_bad_input(void)
 	char *whole;
 	size_t len;
 	T_ASSERT(ds_read_whole_file(tgz, 1 << 30, &whole, &len, err, sizeof err) == 0);
-	write_file(t_tmp_path("cut.tar.gz"), whole, len / 2);
+	t_write_file(t_tmp_path("cut.tar.gz"), whole, len / 2);
 	free(whole);
 	rc = dataset_try_open(&ds, t_tmp_path("cut.tar.gz"), NULL, err, sizeof err);
 	T_ASSERTF(rc == LFM_EXIT_DATA && strstr(err, "cut.tar.gz") && strstr(err, "truncated"), "%d %s", rc, err);
@@ -596,7 +587,7 @@ static void make_folder(const char *archive, const char *filter, const char *dir
 			snprintf(d, sizeof d, "%s", p);
 			*strrchr(d, '/') = 0;
 			mkdirs(d);
-			write_file(p, j, n);
+			t_write_file(p, j, n);
 		}
 		free(j);
 	}
@@ -657,7 +648,7 @@ static void test_image_folder_forms(void)
 	dataset *ds = dataset_open(srcs[1], &o, err, sizeof err);
 	T_ASSERT(ds && dataset_count(ds) == 2 && dataset_label(ds, 1) == 1);
 	dataset_close(ds);
-	write_file(t_tmp_path("classes.txt"), "zebra\nant\n", 10);
+	t_write_file(t_tmp_path("classes.txt"), "zebra\nant\n", 10);
 	o = (dataset_options){.split = "train", .classes_file = t_tmp_path("classes.txt")};
 	ds = dataset_open(srcs[0], &o, err, sizeof err);
 	T_ASSERTF(ds && dataset_count(ds) == 5 && dataset_label(ds, 0) == 0 &&
@@ -682,18 +673,18 @@ static void test_jpeg_check_and_missing_files(void)
 	size_t n;
 	uint8_t *j = jpeg_of(3, &n);
 	snprintf(p, sizeof p, "%s/val/c/good.jpg", dir);
-	write_file(p, j, n);
+	t_write_file(p, j, n);
 	snprintf(p, sizeof p, "%s/val/c/cut.jpg", dir);
-	write_file(p, j, n - 40);
+	t_write_file(p, j, n - 40);
 	snprintf(p, sizeof p, "%s/val/c/garbage.jpg", dir);
-	write_file(p, "not a jpeg at all", 17);
+	t_write_file(p, "not a jpeg at all", 17);
 	uint8_t *bad_header = malloc(n);
 	memcpy(bad_header, j, n);
 	memset(bad_header + 2, 0xFF, 30); /* markers destroyed */
 	snprintf(p, sizeof p, "%s/val/c/header.jpg", dir);
-	write_file(p, bad_header, n);
+	t_write_file(p, bad_header, n);
 	snprintf(p, sizeof p, "%s/val/c/gone.jpg", dir);
-	write_file(p, j, n);
+	t_write_file(p, j, n);
 	free(bad_header);
 	free(j);
 	dataset_options o = {.split = "val"};
@@ -792,7 +783,7 @@ static void test_split_list_roots(void)
 	/* the folder made by test_image_folder_forms, as a directory and as archives */
 	const char *list = t_tmp_path("list.txt");
 	const char *text = "train/zebra/b.jpg 1\ntrain/ant/2.jpg 0\n\ntest/moth/t2.jpg 1\n";
-	write_file(list, text, strlen(text));
+	t_write_file(list, text, strlen(text));
 	char root_dir[600];
 	snprintf(root_dir, sizeof root_dir, "%s/top", t_tmp_path("folder-dir"));
 	const char *roots[3] = {root_dir, t_tmp_path("folder.tar"), t_tmp_path("folder.tar.gz")};
@@ -818,7 +809,7 @@ static void test_split_list_roots(void)
 	}
 	/* without a root: labels and keys only; class names from the folders when they agree */
 	const char *l2 = t_tmp_path("list2.txt");
-	write_file(l2, "a/x/1.jpg 0\na/y/2.jpg 1\nb/x/3.jpg 0\n", 36);
+	t_write_file(l2, "a/x/1.jpg 0\na/y/2.jpg 1\nb/x/3.jpg 0\n", 36);
 	dataset_options o = {.kind = DATASET_SPLIT_LIST};
 	dataset *ds = dataset_open(l2, &o, err, sizeof err);
 	T_ASSERT(ds && strcmp(dataset_class_name(ds, 0), "x") == 0 && strcmp(dataset_class_name(ds, 1), "y") == 0);
@@ -828,7 +819,7 @@ static void test_split_list_roots(void)
 	dataset_close(ds);
 	/* a listed file missing from a root archive */
 	const char *l3 = t_tmp_path("list3.txt");
-	write_file(l3, "train/ant/2.jpg 0\ntrain/ant/99.jpg 0\n", 37);
+	t_write_file(l3, "train/ant/2.jpg 0\ntrain/ant/99.jpg 0\n", 37);
 	o = (dataset_options){.root = t_tmp_path("folder.tar.gz")};
 	int rc = dataset_try_open(&ds, l3, &o, err, sizeof err);
 	T_ASSERTF(rc == LFM_EXIT_IO && strstr(err, "train/ant/99.jpg") && strstr(err, "not in the archive"), "%s",
@@ -845,8 +836,8 @@ static void test_split_list_roots(void)
 	T_ASSERTF(rc == LFM_EXIT_IO && strstr(err, "99.jpg"), "%s", err);
 	dataset_close(ds);
 	/* a class list bounds the labels */
-	write_file(t_tmp_path("two.txt"), "a\nb\n", 4);
-	write_file(l3, "x/1.jpg 0\nx/2.jpg 2\n", 20);
+	t_write_file(t_tmp_path("two.txt"), "a\nb\n", 4);
+	t_write_file(l3, "x/1.jpg 0\nx/2.jpg 2\n", 20);
 	o = (dataset_options){.kind = DATASET_SPLIT_LIST, .classes_file = t_tmp_path("two.txt")};
 	rc = dataset_try_open(&ds, l3, &o, err, sizeof err);
 	T_ASSERTF(rc == LFM_EXIT_DATA && strstr(err, "line 2: label 2 is out of range 0..1"), "%s", err);

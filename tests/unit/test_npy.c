@@ -31,15 +31,6 @@ static unsigned char *make_npy(int major, const char *header, const void *data, 
 	return b;
 }
 
-static void write_file(const char *path, const void *data, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) {
-		perror(path);
-		exit(99);
-	}
-}
-
 static void test_parse_v1_basic(void)
 {
 	float v[6] = {0, 1.5f, -2, 3, 4, 5};
@@ -442,10 +433,10 @@ static void test_load_dies_naming_the_file(void)
 			unsigned char zeros[16] = {0};
 			size_t len;
 			unsigned char *b = make_npy(1, cases[i].header, zeros, cases[i].datalen, &len);
-			write_file(path, b, len);
+			t_write_file(path, b, len);
 			free(b);
 		} else {
-			write_file(path, cases[i].header, strlen(cases[i].header));
+			t_write_file(path, cases[i].header, strlen(cases[i].header));
 		}
 		char err[1024];
 		int st = t_expect_exit(do_load, (void *)path, err, sizeof err);

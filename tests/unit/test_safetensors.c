@@ -30,15 +30,6 @@ static unsigned char *make_st(const char *header, size_t datalen, size_t *len)
 	return b;
 }
 
-static void write_file(const char *path, const void *data, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) {
-		perror(path);
-		exit(99);
-	}
-}
-
 static void test_parse_valid(void)
 {
 	const char *h = "{\"__metadata__\":{\"format\":\"pt\",\"note\":\"caf\\u00e9\"},"
@@ -396,7 +387,7 @@ static void test_open_special_inputs(void)
 	T_ASSERTF(st == 0, "status %d: %s", st, err);
 
 	st_file f;
-	write_file(t_tmp_path("empty"), "", 0);
+	t_write_file(t_tmp_path("empty"), "", 0);
 	T_ASSERT(st_open(t_tmp_path("empty"), &f, err, sizeof err) != 0);
 	T_ASSERTF(strstr(err, "empty: truncated: 0 bytes"), "%s", err);
 	T_ASSERT(st_open(t_tmpdir(), &f, err, sizeof err) != 0 && strstr(err, "is a directory"));
@@ -427,7 +418,7 @@ static void test_open_or_die_exit_codes(void)
 		size_t len;
 		unsigned char *b = make_st(cases[i].header, cases[i].datalen, &len);
 		const char *path = t_tmp_path(cases[i].name);
-		write_file(path, b, len);
+		t_write_file(path, b, len);
 		free(b);
 		char err[1024], want[700];
 		int st = t_expect_exit(do_open_or_die, (void *)path, err, sizeof err);
@@ -439,13 +430,13 @@ static void test_open_or_die_exit_codes(void)
 	unsigned char b[100] = {0};
 	uint64_t n = 12345678;
 	memcpy(b, &n, 8);
-	write_file(t_tmp_path("past.safetensors"), b, sizeof b);
+	t_write_file(t_tmp_path("past.safetensors"), b, sizeof b);
 	char err[1024];
 	int st = t_expect_exit(do_open_or_die, t_tmp_path("past.safetensors"), err, sizeof err);
 	T_ASSERTF(st == LFM_EXIT_DATA &&
 			  strstr(err, "past.safetensors: header length 12345678 points past the end of the file (size 100)"),
 		  "status %d: %s", st, err);
-	write_file(t_tmp_path("short.safetensors"), "\x10\0\0", 3);
+	t_write_file(t_tmp_path("short.safetensors"), "\x10\0\0", 3);
 	st = t_expect_exit(do_open_or_die, t_tmp_path("short.safetensors"), err, sizeof err);
 	T_ASSERTF(st == LFM_EXIT_DATA && strstr(err, "short.safetensors: truncated: 3 bytes"), "status %d: %s", st, err);
 	st = t_expect_exit(do_open_or_die, t_tmp_path("nope.safetensors"), err, sizeof err);
