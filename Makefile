@@ -78,9 +78,25 @@ CUDA_TEST_SRCS := $(sort $(wildcard tests/cuda/cuda_*.c))
 ifneq ($(NVCC),)
   CU_OBJS    := $(CU_SRCS:%.cu=$(BUILD)/%.o)
   CUDA_LIB   := $(BUILD)/liblfm_cuda.a
-  CUDA_HOME  := $(patsubst %/bin/nvcc,%,$(NVCC))
-  CUDA_LIBS  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
-  CUDA_TESTS := $(CUDA_TEST_SRCS:tests/cuda/%.c=$(BUILD)/tests/%)
+  # nvcc may be a wrapper script outside the toolkit (/usr/local/bin/nvcc exec'ing the real one), so
+  # ask nvcc itself where its toolkit is (its dry run prints TOP=), and look for the libraries in each
+  # place toolkits put them.
+  CUDA_HOME  ?= $(shell $(NVCC) -dryrun -x cu -c /dev/null -o /dev/null 2>&1 | \
+                  sed -n 's/^\#\$$ TOP=//p' | head -n 1)
+  ifeq ($(strip $(CUDA_HOME)),)
+    CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+  else
+    CUDA_HOME := $(abspath $(CUDA_HOME))
+  endif
+  CUDA_LIBDIR ?= $(firstword $(foreach d,lib64 lib targets/x86_64-linux/lib,\
+                   $(if $(wildcard $(CUDA_HOME)/$(d)/libcublas.so),$(CUDA_HOME)/$(d))))
+  ifneq ($(and $(CUDA_LIBDIR),$(wildcard $(CUDA_LIBDIR)/libcudnn.so)),)
+    CUDA_LIBS  := -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcudnn -lcublas -lcudart -lstdc++
+    CUDA_TESTS := $(CUDA_TEST_SRCS:tests/cuda/%.c=$(BUILD)/tests/%)
+  else
+    # The .cu files still compile; only the linked CUDA test programs need the libraries.
+    CUDA_LIBS_MISSING := 1
+  endif
 endif
 
 .PHONY: all check check-asan check-cuda check-golden-other fuzz demo install uninstall clean summary bench
@@ -89,7 +105,7 @@ all: $(LIB) $(TOOL_BINS) tests/golden-check $(CUDA_LIB) $(CUDA_TESTS) summary
 summary: $(LIB) $(TOOL_BINS)
 	@printf 'lfm-tools %s: %d tools in bin/ (%s)\n' '$(VERSION)' $(words $(TOOLS)) '$(TOOLS)'
 	@printf '  libraries: %s\n' '$(PKGS)'
-	@printf '  CUDA: %s\n' '$(if $(NVCC),$(NVCC) for sm_90 ($(words $(CU_SRCS)) .cu files),off (nvcc not found or CUDA=0))'
+	@printf '  CUDA: %s\n' '$(if $(NVCC),$(NVCC) for sm_90 ($(words $(CU_SRCS)) .cu files; toolkit $(CUDA_HOME)$(if $(CUDA_LIBS_MISSING),; cuBLAS/cuDNN libraries not found: CUDA tests not linked,; libraries $(CUDA_LIBDIR))),off (nvcc not found or CUDA=0))'
 	@printf '  fuzzing: %s\n' '$(if $(shell command -v clang 2>/dev/null),clang found (make fuzz),clang not found (make fuzz unavailable; seed corpora still replayed))'
 
 $(BUILD)/%.o: %.c $(wildcard libcommon/*.h) tests/test.h tests/golden/golden.h | $(BUILD)/.dirs
@@ -176,6 +192,7 @@ check-golden-other: all
 
 check-cuda: all
 	@if [ -z "$(NVCC)" ]; then echo "check-cuda: nvcc not found"; exit 2; fi
+	@if [ -n "$(CUDA_LIBS_MISSING)" ]; then echo "check-cuda: cuBLAS/cuDNN not found under $(CUDA_HOME) (set CUDA_LIBDIR=)"; exit 2; fi
 	@sh tests/run.sh $(BUILD) cuda
 
 demo: all
