@@ -10,7 +10,8 @@
  *     matmul_forward calls it: inp[N,C] @ weight[OC,C]^T) with their FLOP-weighted rate: the speed the
  *     tower's products could reach on this machine;
  *   - the tower's forward (clip_vision_forward, inference activations) and forward + backward (training
- *     activations, clip_vision_backward of a fixed dL/dfeatures).
+ *     activations, clip_vision_backward of a fixed dL/dfeatures), with OpenBLAS's threads and, for more
+ *     than one thread, image-parallel on a pool (clip_vision_set_pool, one OpenBLAS thread: lfm-fit's way).
  * Each figure is the best of repeated runs over at least SECONDS (default 2) of wall clock; the CPU
  * seconds of the process (all threads) in that run are shown too: on a machine shared with other work,
  * cpu/wall tells how much of the wall time the process got, and images per CPU second is the rate per
@@ -34,6 +35,7 @@
 #include "clip_config.h"
 #include "clip_init.h"
 #include "clip_model.h"
+#include "thread_pool.h"
 #include "clip_weights.h"
 #include "errors.h"
 #include "options.h"
@@ -267,6 +269,18 @@ int main(int argc, char **argv)
 		printf("%-36s %10.1f ms/batch %8.2f images/s %7.1f GFLOP/s  %3.0f%% of sgemm  cpu/wall %.2f  "
 		       "%.2f images/cpu-s\n\n", "vision tower forward", tf.wall * 1e3, B / tf.wall, gf * 1e-9,
 		       100 * gf / shape_rate[ti], tf.cpu / tf.wall, B / tf.cpu);
+		if (nt > 1) { /* the same threads as slices of images (clip_vision_set_pool), as lfm-fit runs it */
+			thread_pool *pool = thread_pool_new(nt);
+			clip_vision_set_pool(v, pool);
+			openblas_set_num_threads(1);
+			tf = best_of(run_forward, &ctx, seconds);
+			gf = B * fwd / tf.wall;
+			printf("%-36s %10.1f ms/batch %8.2f images/s %7.1f GFLOP/s  %3.0f%% of sgemm  cpu/wall %.2f  "
+			       "%.2f images/cpu-s\n\n", "  image-parallel (lfm-fit's way)", tf.wall * 1e3, B / tf.wall,
+			       gf * 1e-9, 100 * gf / shape_rate[ti], tf.cpu / tf.wall, B / tf.cpu);
+			clip_vision_set_pool(v, NULL);
+			thread_pool_free(pool);
+		}
 		fflush(stdout);
 	}
 	/* ... then forward + backward (training activations: every layer's kept) */
@@ -280,6 +294,18 @@ int main(int argc, char **argv)
 		printf("%d thread%s: %-24s %10.1f ms/batch %8.2f images/s %7.1f GFLOP/s  %3.0f%% of sgemm  cpu/wall %.2f  "
 		       "%.2f images/cpu-s\n", nt, nt == 1 ? " " : "s", "forward + backward", tt.wall * 1e3, B / tt.wall,
 		       gf * 1e-9, 100 * gf / shape_rate[ti], tt.cpu / tt.wall, B / tt.cpu);
+		if (nt > 1) {
+			thread_pool *pool = thread_pool_new(nt);
+			clip_vision_set_pool(v, pool);
+			openblas_set_num_threads(1);
+			tt = best_of(run_train_step, &ctx, seconds);
+			gf = B * (fwd + bwd) / tt.wall;
+			printf("%d threads: %-24s %10.1f ms/batch %8.2f images/s %7.1f GFLOP/s  %3.0f%% of sgemm  "
+			       "cpu/wall %.2f  %.2f images/cpu-s\n", nt, "  image-parallel", tt.wall * 1e3, B / tt.wall,
+			       gf * 1e-9, 100 * gf / shape_rate[ti], tt.cpu / tt.wall, B / tt.cpu);
+			clip_vision_set_pool(v, NULL);
+			thread_pool_free(pool);
+		}
 		fflush(stdout);
 	}
 	free(pixels);

@@ -204,6 +204,7 @@ void clip_vision_free(clip_vision *v)
 	free(v->m_memory);
 	free(v->v_memory);
 	free(v->act_memory);
+	free(v->slice_grads);
 	memset(v, 0, sizeof *v);
 }
 
@@ -328,33 +329,95 @@ static void block_forward(const clip_blocks *p, const clip_block_acts *a, const 
 	residual_forward(a->res3, a->res2, a->res3, NW);
 }
 
-void clip_vision_forward(clip_vision *v, const float *pixels, int B)
+/* ---- image slices ----
+ * Every activation array is laid out image by image ([B, T, ...] rows, [B, NH, T, T] attention), so the
+ * images [b0, b0 + nb) of a batch own one contiguous range of each, and a slice of images runs the tower
+ * alone with the same layer functions on offset pointers. */
+
+/* Images of slice k of S over a batch of B: contiguous, sizes differing by at most one. */
+static void slice_range(int B, int S, int k, int *b0, int *nb)
+{
+	*b0 = (int)((long)B * k / S);
+	*nb = (int)((long)B * (k + 1) / S) - *b0;
+}
+
+static int slice_count(const clip_vision *v, int B)
+{
+	int P = thread_pool_size(v->pool);
+	return v->pool && P > 1 ? (B < P ? B : P) : 1;
+}
+
+/* Block activations for the rows of images from b0 on, within a layer slot of the whole batch. */
+static clip_block_acts block_acts_images(const clip_block_acts *x, int b0, int T, int W, int NH)
+{
+	size_t r = (size_t)b0 * T, w = (size_t)W, at = (size_t)b0 * NH * T * T;
+	return (clip_block_acts){
+		.ln1 = x->ln1 + r * w, .ln1_mean = x->ln1_mean + r, .ln1_rstd = x->ln1_rstd + r,
+		.qkv = x->qkv + r * 3 * w, .att = x->att + at, .atty = x->atty + r * w, .res2 = x->res2 + r * w,
+		.ln2 = x->ln2 + r * w, .ln2_mean = x->ln2_mean + r, .ln2_rstd = x->ln2_rstd + r,
+		.fch = x->fch + r * 4 * w, .fch_gelu = x->fch_gelu + r * 4 * w, .res3 = x->res3 + r * w,
+	};
+}
+
+/* The tower's forward on images [b0, b0 + nb) of a batch of B. */
+static void forward_images(clip_vision *v, const float *pixels, int B, int b0, int nb)
 {
 	const clip_config *c = &v->cfg;
+	const clip_vision_params *p = &v->params;
+	const clip_vision_acts *a = &v->acts;
+	int W = c->vision_width, T = clip_vision_tokens(c), NH = c->vision_heads, D = c->embed_dim;
+	int R = c->image_resolution, pd = clip_patch_dim(c);
+	size_t N = (size_t)B * T, att = (size_t)B * NH * T * T, w = (size_t)W, G2 = (size_t)T - 1;
+	size_t b = (size_t)b0, r = b * T, n = (size_t)nb * T;
+
+	float *patches = a->patches + b * G2 * pd, *patch_out = a->patch_out + b * G2 * w;
+	patch_unfold(patches, pixels + b * 3 * R * R, nb, R, c->patch_size);
+	patch_embed_forward(patch_out, patches, p->conv1, (size_t)nb * G2, pd, W);
+	vision_embed_forward(a->embed + r * w, patch_out, p->class_emb, p->pos_emb, nb, T, W);
+	layernorm_forward(a->ln_pre + r * w, a->ln_pre_mean + r, a->ln_pre_rstd + r, a->embed + r * w,
+			  p->ln_pre_w, p->ln_pre_b, n, W);
+	const float *x = a->ln_pre + r * w;
+	for (int l = 0; l < c->vision_layers; l++) {
+		clip_blocks bp = clip_blocks_layer(&p->blocks, l, W);
+		clip_block_acts slot = block_acts_slot(&a->blocks, v->act_training ? l : 0, N, W, att);
+		clip_block_acts ba = block_acts_images(&slot, b0, T, W, NH);
+		block_forward(&bp, &ba, x, nb, T, W, NH);
+		x = ba.res3;
+	}
+	for (int i = 0; i < nb; i++)
+		memcpy(a->cls + (b + i) * w, x + (size_t)i * T * w, w * sizeof(float));
+	layernorm_forward(a->ln_post + b * w, a->ln_post_mean + b, a->ln_post_rstd + b, a->cls + b * w,
+			  p->ln_post_w, p->ln_post_b, (size_t)nb, W);
+	projection_forward(a->out + b * D, a->ln_post + b * w, p->proj, (size_t)nb, W, D);
+}
+
+typedef struct slice_job {
+	clip_vision *v;
+	const float *pixels;
+	int B, S, layer;
+} slice_job;
+
+static void forward_slice(void *ctx, size_t k, int worker)
+{
+	(void)worker;
+	const slice_job *j = ctx;
+	int b0, nb;
+	slice_range(j->B, j->S, (int)k, &b0, &nb);
+	forward_images(j->v, j->pixels, j->B, b0, nb);
+}
+
+void clip_vision_forward(clip_vision *v, const float *pixels, int B)
+{
 	if (B <= 0 || B > v->act_batch)
 		die(LFM_EXIT_IO, "internal error: vision forward of %d images with activations for %d", B,
 		    v->act_batch);
-	const clip_vision_params *p = &v->params;
-	clip_vision_acts *a = &v->acts;
-	int W = c->vision_width, T = clip_vision_tokens(c), NH = c->vision_heads, D = c->embed_dim;
-	size_t N = (size_t)B * T, att = (size_t)B * NH * T * T;
-
-	patch_unfold(a->patches, pixels, B, c->image_resolution, c->patch_size);
-	patch_embed_forward(a->patch_out, a->patches, p->conv1, (size_t)B * (T - 1), clip_patch_dim(c), W);
-	vision_embed_forward(a->embed, a->patch_out, p->class_emb, p->pos_emb, B, T, W);
-	layernorm_forward(a->ln_pre, a->ln_pre_mean, a->ln_pre_rstd, a->embed, p->ln_pre_w, p->ln_pre_b, N, W);
-	const float *x = a->ln_pre;
-	for (int l = 0; l < c->vision_layers; l++) {
-		clip_blocks bp = clip_blocks_layer(&p->blocks, l, W);
-		clip_block_acts ba = block_acts_slot(&a->blocks, v->act_training ? l : 0, N, W, att);
-		block_forward(&bp, &ba, x, B, T, W, NH);
-		x = ba.res3;
+	int S = slice_count(v, B);
+	if (S == 1) {
+		forward_images(v, pixels, B, 0, B);
+	} else {
+		slice_job j = {v, pixels, B, S, 0};
+		thread_pool_for(v->pool, (size_t)S, forward_slice, &j);
 	}
-	for (int b = 0; b < B; b++)
-		memcpy(a->cls + (size_t)b * W, x + (size_t)b * T * W, (size_t)W * sizeof(float));
-	layernorm_forward(a->ln_post, a->ln_post_mean, a->ln_post_rstd, a->cls, p->ln_post_w, p->ln_post_b,
-			  (size_t)B, W);
-	projection_forward(a->out, a->ln_post, p->proj, (size_t)B, W, D);
 	v->fwd_batch = B;
 	v->fwd_training = v->act_training;
 }
@@ -383,6 +446,197 @@ static void block_backward(const clip_blocks *p, const clip_blocks *g, const cli
 	layernorm_backward(s->dres, g->ln1_w, g->ln1_b, s->dln, inp, p->ln1_w, a->ln1_mean, a->ln1_rstd, N, W);
 }
 
+/* Backward scratch for the rows of images from b0 on. */
+static clip_vision_acts scratch_images(const clip_vision_acts *a, int b0, int T, int W, int NH)
+{
+	clip_vision_acts s = *a;
+	size_t r = (size_t)b0 * T, w = (size_t)W;
+	s.dres += r * w;
+	s.dln += r * w;
+	s.datty += r * w;
+	s.dqkv += r * 3 * w;
+	s.dfch += r * 4 * w;
+	s.dfch_gelu += r * 4 * w;
+	s.datt += (size_t)b0 * NH * T * T;
+	return s;
+}
+
+/* Backward of block l on images [b0, b0 + nb) of the batch, accumulating into the layer gradients g. */
+static void block_backward_images(const clip_vision *v, int l, const clip_blocks *g, int b0, int nb)
+{
+	const clip_config *c = &v->cfg;
+	const clip_vision_acts *a = &v->acts;
+	int B = v->fwd_batch, W = c->vision_width, T = clip_vision_tokens(c), NH = c->vision_heads;
+	size_t N = (size_t)B * T, att = (size_t)B * NH * T * T;
+	clip_blocks bp = clip_blocks_layer(&v->params.blocks, l, W);
+	clip_block_acts slot = block_acts_slot(&a->blocks, l, N, W, att);
+	clip_block_acts ba = block_acts_images(&slot, b0, T, W, NH);
+	const float *inp;
+	if (l) {
+		clip_block_acts prev = block_acts_slot(&a->blocks, l - 1, N, W, att);
+		inp = prev.res3 + (size_t)b0 * T * W;
+	} else {
+		inp = a->ln_pre + (size_t)b0 * T * W;
+	}
+	clip_vision_acts sc = scratch_images(a, b0, T, W, NH);
+	block_backward(&bp, g, &ba, &sc, inp, nb, T, W, NH);
+}
+
+/* The stem's weight gradients: where the parameter table puts conv1, class_emb, pos_emb, ln_pre_w and
+ * ln_pre_b (first, one after the other), so they form one range [0, count) of a gradient block. */
+#define STEM_TENSORS 5
+static size_t stem_point(clip_vision_params *g, float *memory, const clip_config *c)
+{
+	clip_param_info info[CLIP_VISION_TENSORS];
+	clip_vision_param_info(c, info);
+	float **m[STEM_TENSORS] = {&g->conv1, &g->class_emb, &g->pos_emb, &g->ln_pre_w, &g->ln_pre_b};
+	for (int i = 0; i < STEM_TENSORS; i++)
+		*m[i] = memory + info[i].offset;
+	return info[STEM_TENSORS].offset;
+}
+
+/* ln_pre, the embeddings and the patch embedding backward on images [b0, b0 + nb); a->dres holds
+ * dL/d(ln_pre output). */
+static void stem_backward_images(const clip_vision *v, const clip_vision_params *g, int b0, int nb)
+{
+	const clip_config *c = &v->cfg;
+	const clip_vision_params *p = &v->params;
+	const clip_vision_acts *a = &v->acts;
+	int W = c->vision_width, T = clip_vision_tokens(c), pd = clip_patch_dim(c);
+	size_t w = (size_t)W, G2 = (size_t)T - 1, b = (size_t)b0, r = b * T, n = (size_t)nb * T;
+	memset(a->dln + r * w, 0, n * w * sizeof(float));
+	layernorm_backward(a->dln + r * w, g->ln_pre_w, g->ln_pre_b, a->dres + r * w, a->embed + r * w, p->ln_pre_w,
+			   a->ln_pre_mean + r, a->ln_pre_rstd + r, n, W);
+	float *dpatch_out = a->dpatch_out + b * G2 * w;
+	memset(dpatch_out, 0, (size_t)nb * G2 * w * sizeof(float));
+	vision_embed_backward(dpatch_out, g->class_emb, g->pos_emb, a->dln + r * w, nb, T, W);
+	patch_embed_backward(g->conv1, dpatch_out, a->patches + b * G2 * pd, (size_t)nb * G2, pd, W);
+}
+
+/* One layer's gradient tensors in a slab laid out as a one-layer table; returns the floats it holds. */
+static size_t blocks_point_slab(clip_blocks *b, float *slab, int W, size_t count[CLIP_BLOCK_TENSORS],
+				size_t offset[CLIP_BLOCK_TENSORS])
+{
+	clip_param_info info[CLIP_BLOCK_TENSORS];
+	info_builder ib = {info, 0, 0};
+	add_blocks_info(&ib, 1, W);
+	float **m[CLIP_BLOCK_TENSORS];
+	block_members(b, m);
+	for (int i = 0; i < CLIP_BLOCK_TENSORS; i++) {
+		*m[i] = slab ? slab + info[i].offset : NULL;
+		if (count)
+			count[i] = info[i].count;
+		if (offset)
+			offset[i] = info[i].offset;
+	}
+	return ib.offset;
+}
+
+/* Slice k > 0's private gradient slab. */
+static float *slice_slab(const clip_vision *v, int k)
+{
+	return v->slice_grads + (size_t)(k - 1) * v->slice_grad_floats;
+}
+
+/* Phase `layer` (a block, or -1 for the stem) of the backward on slice k: slice 0 accumulates into the
+ * tower's gradients, every other slice into its own zeroed slab. */
+static void backward_slice(void *ctx, size_t k, int worker)
+{
+	(void)worker;
+	const slice_job *j = ctx;
+	const clip_vision *v = j->v;
+	int b0, nb, W = v->cfg.vision_width;
+	slice_range(j->B, j->S, (int)k, &b0, &nb);
+	if (j->layer >= 0) {
+		clip_blocks g;
+		if (k == 0) {
+			g = clip_blocks_layer(&v->grads.blocks, j->layer, W);
+		} else {
+			size_t n = blocks_point_slab(&g, slice_slab(v, (int)k), W, NULL, NULL);
+			memset(slice_slab(v, (int)k), 0, n * sizeof(float));
+		}
+		block_backward_images(v, j->layer, &g, b0, nb);
+	} else {
+		clip_vision_params g = v->grads;
+		if (k > 0) {
+			size_t n = stem_point(&g, slice_slab(v, (int)k), &v->cfg);
+			memset(slice_slab(v, (int)k), 0, n * sizeof(float));
+		}
+		stem_backward_images(v, &g, b0, nb);
+	}
+}
+
+/* dst[i] += slab_1[i] + ... (in slice order) for the tensors of a phase, in chunks. */
+#define REDUCE_CHUNK ((size_t)1 << 16)
+typedef struct reduce_job {
+	const clip_vision *v;
+	int S, n;
+	float *dst[CLIP_BLOCK_TENSORS];
+	size_t offset[CLIP_BLOCK_TENSORS], count[CLIP_BLOCK_TENSORS];
+	size_t first_chunk[CLIP_BLOCK_TENSORS + 1];
+} reduce_job;
+
+static void reduce_chunk(void *ctx, size_t k, int worker)
+{
+	(void)worker;
+	const reduce_job *j = ctx;
+	int t = 0;
+	while (k >= j->first_chunk[t + 1])
+		t++;
+	size_t from = (k - j->first_chunk[t]) * REDUCE_CHUNK;
+	size_t len = j->count[t] - from < REDUCE_CHUNK ? j->count[t] - from : REDUCE_CHUNK;
+	float *dst = j->dst[t] + from;
+	for (int s = 1; s < j->S; s++) {
+		const float *src = slice_slab(j->v, s) + j->offset[t] + from;
+		for (size_t i = 0; i < len; i++)
+			dst[i] += src[i];
+	}
+}
+
+static void reduce_phase(clip_vision *v, int S, int layer)
+{
+	reduce_job j = {.v = v, .S = S};
+	if (layer >= 0) {
+		clip_blocks g = clip_blocks_layer(&v->grads.blocks, layer, v->cfg.vision_width), unused;
+		float **m[CLIP_BLOCK_TENSORS];
+		block_members(&g, m);
+		blocks_point_slab(&unused, NULL, v->cfg.vision_width, j.count, j.offset);
+		for (int i = 0; i < CLIP_BLOCK_TENSORS; i++)
+			j.dst[i] = *m[i];
+		j.n = CLIP_BLOCK_TENSORS;
+	} else {
+		clip_vision_params unused;
+		j.dst[0] = v->grad_memory;
+		j.offset[0] = 0;
+		j.count[0] = stem_point(&unused, v->grad_memory, &v->cfg);
+		j.n = 1;
+	}
+	for (int i = 0; i < j.n; i++)
+		j.first_chunk[i + 1] = j.first_chunk[i] + (j.count[i] + REDUCE_CHUNK - 1) / REDUCE_CHUNK;
+	thread_pool_for(v->pool, j.first_chunk[j.n], reduce_chunk, &j);
+}
+
+void clip_vision_set_pool(clip_vision *v, thread_pool *pool)
+{
+	v->pool = pool;
+	free(v->slice_grads);
+	v->slice_grads = NULL;
+	v->slice_grad_floats = 0;
+}
+
+/* Private slabs for up to S slices (allocated once, on the first sliced backward). */
+static void ensure_slice_grads(clip_vision *v)
+{
+	if (v->slice_grads)
+		return;
+	clip_blocks unused;
+	clip_vision_params unused_params;
+	size_t block = blocks_point_slab(&unused, NULL, v->cfg.vision_width, NULL, NULL);
+	size_t stem = stem_point(&unused_params, v->param_memory, &v->cfg);
+	v->slice_grad_floats = block > stem ? block : stem;
+	v->slice_grads = alloc_floats((size_t)(thread_pool_size(v->pool) - 1) * v->slice_grad_floats);
+}
+
 void clip_vision_backward(clip_vision *v, const float *dfeatures)
 {
 	const clip_config *c = &v->cfg;
@@ -391,9 +645,10 @@ void clip_vision_backward(clip_vision *v, const float *dfeatures)
 	int B = v->fwd_batch;
 	const clip_vision_params *p = &v->params, *g = &v->grads;
 	clip_vision_acts *a = &v->acts;
-	int W = c->vision_width, T = clip_vision_tokens(c), NH = c->vision_heads, D = c->embed_dim;
-	size_t N = (size_t)B * T, NW = N * W, BW = (size_t)B * W, att = (size_t)B * NH * T * T;
+	int W = c->vision_width, T = clip_vision_tokens(c), D = c->embed_dim;
+	size_t NW = (size_t)B * T * W, BW = (size_t)B * W;
 
+	/* the head: B rows, a negligible share of the work */
 	memset(a->dln_post, 0, BW * sizeof(float));
 	projection_backward(a->dln_post, g->proj, dfeatures, a->ln_post, p->proj, (size_t)B, W, D);
 	memset(a->dcls, 0, BW * sizeof(float));
@@ -402,19 +657,19 @@ void clip_vision_backward(clip_vision *v, const float *dfeatures)
 	memset(a->dres, 0, NW * sizeof(float));
 	for (int b = 0; b < B; b++)
 		memcpy(a->dres + (size_t)b * T * W, a->dcls + (size_t)b * W, (size_t)W * sizeof(float));
-	for (int l = c->vision_layers - 1; l >= 0; l--) {
-		clip_blocks bp = clip_blocks_layer(&p->blocks, l, W);
-		clip_blocks bg = clip_blocks_layer(&g->blocks, l, W);
-		clip_block_acts ba = block_acts_slot(&a->blocks, l, N, W, att);
-		const float *inp = l ? block_acts_slot(&a->blocks, l - 1, N, W, att).res3 : a->ln_pre;
-		block_backward(&bp, &bg, &ba, a, inp, B, T, W, NH);
+
+	int S = slice_count(v, B);
+	if (S > 1)
+		ensure_slice_grads(v);
+	for (int phase = c->vision_layers - 1; phase >= -1; phase--) {
+		slice_job j = {v, NULL, B, S, phase};
+		if (S == 1) {
+			backward_slice(&j, 0, 0);
+		} else {
+			thread_pool_for(v->pool, (size_t)S, backward_slice, &j);
+			reduce_phase(v, S, phase);
+		}
 	}
-	memset(a->dln, 0, NW * sizeof(float));
-	layernorm_backward(a->dln, g->ln_pre_w, g->ln_pre_b, a->dres, a->embed, p->ln_pre_w, a->ln_pre_mean,
-			   a->ln_pre_rstd, N, W);
-	memset(a->dpatch_out, 0, (size_t)B * (T - 1) * W * sizeof(float));
-	vision_embed_backward(a->dpatch_out, g->class_emb, g->pos_emb, a->dln, B, T, W);
-	patch_embed_backward(g->conv1, a->dpatch_out, a->patches, (size_t)B * (T - 1), clip_patch_dim(c), W);
 }
 
 #define ENCODE_IMAGE_BATCH 32

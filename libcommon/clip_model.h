@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "clip_config.h"
+#include "thread_pool.h"
 
 /* The residual attention blocks of one tower, L layers stacked; W = the tower's width. */
 typedef struct clip_blocks {
@@ -127,6 +128,10 @@ typedef struct clip_vision {
 	clip_vision_acts acts;
 	int fwd_batch;    /* batch of the last forward */
 	int fwd_training; /* whether that forward kept what the backward needs */
+	/* image-parallel execution (clip_vision_set_pool); NULL: the caller's thread and OpenBLAS's threads */
+	thread_pool *pool;
+	size_t slice_grad_floats; /* floats of one slice's private gradient slab */
+	float *slice_grads;       /* (pool size - 1) slabs: one block's (or the stem's) weight gradients */
 } clip_vision;
 
 /* Allocate the parameters (zeroed) for cfg's vision tower. */
@@ -144,6 +149,16 @@ void clip_vision_zero_grad(clip_vision *v);
 /* Backward of the last forward (which must have been a training one) given dL/dfeatures [B, D];
  * accumulates into v->grads. */
 void clip_vision_backward(clip_vision *v, const float *dfeatures);
+/* Run forward and backward image-parallel on pool (NULL: back to one thread): the batch is cut into one
+ * contiguous slice of images per participant, and each slice runs every layer on its own rows with
+ * single-threaded matrix products, so the LayerNorms, QuickGELUs, residuals and per-head attention
+ * products run in parallel too, not only the big products (OpenBLAS's own threads leave those to one
+ * thread, a fifth of a forward's time on ViT-B/32). The caller sets OpenBLAS to one thread
+ * (openblas_set_num_threads(1)) while a pool is set. Weight gradients of a block are summed per slice
+ * (slice 0 into v->grads, the others into private slabs, then added in slice order), so a result depends
+ * on the pool's size through rounding only and is the same on every run with that size. The pool must not
+ * be running another job during forward and backward; it is not owned. */
+void clip_vision_set_pool(clip_vision *v, thread_pool *pool);
 /* Features [n, D] of n images, in batches of up to 32 (forward only, one layer's activations). */
 void clip_encode_image(clip_vision *v, const float *pixels, size_t n, float *out);
 

@@ -157,6 +157,79 @@ static void test_encode_image(void)
 	clip_model_free(&m);
 }
 
+/* Image-parallel execution (clip_vision_set_pool) against the single-threaded tower: the features, every
+ * gradient (slices summed through the private slabs) and the inference path, for pools of 2, 3 and 8
+ * participants on 5 images (uneven slices; more participants than images); the same pool twice gives the
+ * same bits. The forward of an image does not depend on its slice but for the products' rounding, and
+ * the gradients are sums of the same terms in another order: 1e-5 relative to the tensor's scale. */
+static void test_vision_slices(void)
+{
+	clip_model ref, m;
+	tiny_model(&ref, 11);
+	tiny_model(&m, 11);
+	int B = 5, D = ref.cfg.embed_dim;
+	float *pixels = random_pixels(B, ref.cfg.image_resolution, 12);
+	float *w = random_pixels(1, 8, 13); /* 192 >= B * D */
+	clip_vision *rv = &ref.vision, *v = &m.vision;
+	clip_vision_alloc_training(rv);
+	clip_vision_alloc_acts(rv, B, 1);
+	clip_vision_zero_grad(rv);
+	clip_vision_forward(rv, pixels, B);
+	clip_vision_backward(rv, w);
+	size_t n = rv->num_params;
+	double gscale = 0;
+	for (size_t i = 0; i < n; i++)
+		gscale = fmax(gscale, fabs(rv->grad_memory[i]));
+	T_ASSERT(gscale > 0);
+	float *first = xmalloc_array(n, sizeof *first);
+	static const int sizes[] = {2, 3, 8};
+	for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
+		thread_pool *pool = thread_pool_new(sizes[t]);
+		clip_vision_set_pool(v, pool);
+		clip_vision_alloc_training(v);
+		clip_vision_alloc_acts(v, B, 1);
+		for (int rep = 0; rep < 2; rep++) {
+			clip_vision_zero_grad(v);
+			clip_vision_forward(v, pixels, B);
+			for (size_t i = 0; i < (size_t)B * D; i++)
+				T_ASSERTF(fabsf(v->acts.out[i] - rv->acts.out[i]) <= 1e-5f * (1 + fabsf(rv->acts.out[i])),
+					  "pool %d: feature %zu: %g vs %g", sizes[t], i, v->acts.out[i], rv->acts.out[i]);
+			clip_vision_backward(v, w);
+			double worst = 0;
+			size_t at = 0;
+			for (size_t i = 0; i < n; i++) {
+				double e = fabs((double)v->grad_memory[i] - rv->grad_memory[i]);
+				if (e > worst) {
+					worst = e;
+					at = i;
+				}
+			}
+			T_ASSERTF(worst <= 1e-5 * gscale, "pool %d: gradient %zu off by %g (scale %g)", sizes[t], at,
+				  worst, gscale);
+			if (rep == 0)
+				memcpy(first, v->grad_memory, n * sizeof *first);
+			else
+				T_ASSERTF(memcmp(first, v->grad_memory, n * sizeof *first) == 0,
+					  "pool %d: two runs differ", sizes[t]);
+		}
+		float feats[5 * 16];
+		clip_model_free(&m); /* inference activations on a fresh tower with the same weights */
+		tiny_model(&m, 11);
+		clip_vision_set_pool(v, pool);
+		clip_encode_image(v, pixels, (size_t)B, feats);
+		for (size_t i = 0; i < (size_t)B * D; i++)
+			T_ASSERTF(fabsf(feats[i] - rv->acts.out[i]) <= 1e-5f * (1 + fabsf(rv->acts.out[i])),
+				  "pool %d: encode_image %zu: %g vs %g", sizes[t], i, feats[i], rv->acts.out[i]);
+		clip_vision_set_pool(v, NULL);
+		thread_pool_free(pool);
+	}
+	free(first);
+	free(pixels);
+	free(w);
+	clip_model_free(&ref);
+	clip_model_free(&m);
+}
+
 /* The text tower as OpenAI computes it, one prompt at a time from the layer functions: every position up
  * to and including the EOT (argmax) with causal attention, ln_final at the EOT, the projection. */
 static void naive_text(const clip_text *t, const int32_t *ids, int stride, float *out)
@@ -487,6 +560,7 @@ int main(void)
 	lfm_init("test_clip_model");
 	T_RUN(test_vision_backward_fd);
 	T_RUN(test_encode_image);
+	T_RUN(test_vision_slices);
 	T_RUN(test_text_tower);
 	T_RUN(test_save_load);
 	T_RUN(test_checkpoint);

@@ -440,14 +440,16 @@ int main(int argc, char **argv)
 	if (o.per_class)
 		outfile_open(&per_class, o.per_class, "w");
 
-	thread_pool *pool = thread_pool_new(o.threads);
-	if (o.threads > 0) /* otherwise OpenBLAS's own default (OPENBLAS_NUM_THREADS, or every core) */
-		openblas_set_num_threads(o.threads);
+	/* decoding on one pool while the tower runs image-parallel on the other, each slice's products on one
+	 * OpenBLAS thread (clip_vision_set_pool: faster than OpenBLAS's threads alone) */
+	thread_pool *pool = thread_pool_new(o.threads), *compute = thread_pool_new(o.threads);
+	openblas_set_num_threads(1);
 	int B = o.batch;
 	float *logits = xmalloc_array((size_t)B, (size_t)C * sizeof *logits);
 	float *scores = xmalloc_array((size_t)B, sizeof *scores);
 	int32_t *preds = xmalloc_array(s.n ? s.n : 1, sizeof *preds);
 	clip_vision *v = &m.clip.vision;
+	clip_vision_set_pool(v, compute);
 	clip_vision_alloc_acts(v, B, 0);
 	/* the next batch is decoded and preprocessed on the pool while the model runs on this one */
 	batch_loader *bl = batch_loader_new(ds, R, pool, B);
@@ -512,6 +514,8 @@ int main(int argc, char **argv)
 	free(preds);
 	free(scores);
 	free(logits);
+	clip_vision_set_pool(v, NULL);
+	thread_pool_free(compute);
 	thread_pool_free(pool);
 	dataset_close(ds);
 	cosine_head_free(&head);

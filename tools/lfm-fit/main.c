@@ -58,7 +58,7 @@ static const char usage[] =
     "      --mms-temperature T  MMS temperature (default 0.01)\n"
     "      --weight-decay W  Adam's L2 weight decay (default 0)\n"
     "  -s, --seed S          seed of the flips (and of --samples' shuffles) (default 0)\n"
-    "  -j, --threads N       threads for matrix products, decoding and Adam (default: all CPUs)\n"
+    "  -j, --threads N       threads for the model (image slices), decoding and Adam (default: all CPUs)\n"
     "      --samples FILE    train without a plan: the samples stream shuffled each epoch, no mixing\n"
     "      --val FILE        after each epoch, top-1 and loss on this samples stream (a validation\n"
     "                        split, never the test set), in the log's epoch records\n"
@@ -703,7 +703,7 @@ int main(int argc, char **argv)
 			    o->resume, cst ? cst : "?", rpath, resume_step);
 		int stored_threads = apply_stored_options(o, opts, rpath, &stored_split);
 		if (stored_threads != o->threads)
-			warn("the run used %d threads, this one %d: matrix products may round differently, so the losses "
+			warn("the run used %d threads, this one %d: the batches are sliced differently over the threads, so the losses "
 			     "will match the uninterrupted run's closely but not bit for bit",
 			     stored_threads, o->threads);
 		const char *origin = st_meta(&r.source, "model");
@@ -758,6 +758,10 @@ int main(int argc, char **argv)
 
 	/* the step */
 	thread_pool *compute = thread_pool_new(o->threads), *loaders = thread_pool_new(o->threads);
+	/* The tower runs image-parallel on the compute pool, each slice's products on one OpenBLAS thread:
+	 * faster than OpenBLAS's threads alone, which leave the rest of each layer to one core (bench/RESULTS.md). */
+	clip_vision_set_pool(&r.model.vision, compute);
+	openblas_set_num_threads(1);
 	loss_config lc;
 	loss_config_defaults(&lc, o->loss, r.C);
 	lc.counts = r.src.counts;
@@ -930,6 +934,7 @@ int main(int argc, char **argv)
 	batch_release(&pend[0]);
 	batch_release(&pend[1]);
 	fit_free(&r.fs);
+	clip_vision_set_pool(&r.model.vision, NULL);
 	thread_pool_free(compute);
 	thread_pool_free(loaders);
 	record_source_close(&r.src);
