@@ -154,6 +154,18 @@ static void run_train_step(void *ctx)
 	clip_vision_backward(t->v, t->dfeat);
 }
 
+/* best_of with the tower image-parallel on a pool of nt threads, one OpenBLAS thread per slice. */
+static timing best_of_image_parallel(clip_vision *v, int nt, bench_fn fn, void *ctx, double seconds)
+{
+	thread_pool *pool = thread_pool_new(nt);
+	clip_vision_set_pool(v, pool);
+	openblas_set_num_threads(1);
+	timing t = best_of(fn, ctx, seconds);
+	clip_vision_set_pool(v, NULL);
+	thread_pool_free(pool);
+	return t;
+}
+
 static void parse_threads(const char *s, int *list, int *n)
 {
 	*n = 0;
@@ -270,16 +282,11 @@ int main(int argc, char **argv)
 		       "%.2f images/cpu-s\n\n", "vision tower forward", tf.wall * 1e3, B / tf.wall, gf * 1e-9,
 		       100 * gf / shape_rate[ti], tf.cpu / tf.wall, B / tf.cpu);
 		if (nt > 1) { /* the same threads as slices of images (clip_vision_set_pool), as lfm-fit runs it */
-			thread_pool *pool = thread_pool_new(nt);
-			clip_vision_set_pool(v, pool);
-			openblas_set_num_threads(1);
-			tf = best_of(run_forward, &ctx, seconds);
+			tf = best_of_image_parallel(v, nt, run_forward, &ctx, seconds);
 			gf = B * fwd / tf.wall;
 			printf("%-36s %10.1f ms/batch %8.2f images/s %7.1f GFLOP/s  %3.0f%% of sgemm  cpu/wall %.2f  "
 			       "%.2f images/cpu-s\n\n", "  image-parallel (lfm-fit's way)", tf.wall * 1e3, B / tf.wall,
 			       gf * 1e-9, 100 * gf / shape_rate[ti], tf.cpu / tf.wall, B / tf.cpu);
-			clip_vision_set_pool(v, NULL);
-			thread_pool_free(pool);
 		}
 		fflush(stdout);
 	}
@@ -295,16 +302,11 @@ int main(int argc, char **argv)
 		       "%.2f images/cpu-s\n", nt, nt == 1 ? " " : "s", "forward + backward", tt.wall * 1e3, B / tt.wall,
 		       gf * 1e-9, 100 * gf / shape_rate[ti], tt.cpu / tt.wall, B / tt.cpu);
 		if (nt > 1) {
-			thread_pool *pool = thread_pool_new(nt);
-			clip_vision_set_pool(v, pool);
-			openblas_set_num_threads(1);
-			tt = best_of(run_train_step, &ctx, seconds);
+			tt = best_of_image_parallel(v, nt, run_train_step, &ctx, seconds);
 			gf = B * (fwd + bwd) / tt.wall;
 			printf("%d threads: %-24s %10.1f ms/batch %8.2f images/s %7.1f GFLOP/s  %3.0f%% of sgemm  "
 			       "cpu/wall %.2f  %.2f images/cpu-s\n", nt, "  image-parallel", tt.wall * 1e3, B / tt.wall,
 			       gf * 1e-9, 100 * gf / shape_rate[ti], tt.cpu / tt.wall, B / tt.cpu);
-			clip_vision_set_pool(v, NULL);
-			thread_pool_free(pool);
 		}
 		fflush(stdout);
 	}

@@ -226,25 +226,23 @@ void clip_vision_zero_grad(clip_vision *v)
 		memset(v->grad_memory, 0, v->num_params * sizeof(float));
 }
 
-/* The block activations of slot s within the stacked arrays. */
+/* Block activations from token row r0 (and attention entry at0) on: the slot of a layer within the
+ * stacked arrays, or the rows of some images within a slot. */
+static clip_block_acts block_acts_at(const clip_block_acts *x, size_t r0, size_t at0, int W)
+{
+	size_t r = r0, w = (size_t)W;
+	return (clip_block_acts){
+		.ln1 = x->ln1 + r * w, .ln1_mean = x->ln1_mean + r, .ln1_rstd = x->ln1_rstd + r,
+		.qkv = x->qkv + r * 3 * w, .att = x->att + at0, .atty = x->atty + r * w, .res2 = x->res2 + r * w,
+		.ln2 = x->ln2 + r * w, .ln2_mean = x->ln2_mean + r, .ln2_rstd = x->ln2_rstd + r,
+		.fch = x->fch + r * 4 * w, .fch_gelu = x->fch_gelu + r * 4 * w, .res3 = x->res3 + r * w,
+	};
+}
+
+/* The block activations of slot s (N token rows, att attention entries per slot). */
 static clip_block_acts block_acts_slot(const clip_block_acts *all, int s, size_t N, int W, size_t att)
 {
-	size_t S = (size_t)s, w = (size_t)W;
-	return (clip_block_acts){
-		.ln1 = all->ln1 + S * N * w,
-		.ln1_mean = all->ln1_mean + S * N,
-		.ln1_rstd = all->ln1_rstd + S * N,
-		.qkv = all->qkv + S * N * 3 * w,
-		.att = all->att + S * att,
-		.atty = all->atty + S * N * w,
-		.res2 = all->res2 + S * N * w,
-		.ln2 = all->ln2 + S * N * w,
-		.ln2_mean = all->ln2_mean + S * N,
-		.ln2_rstd = all->ln2_rstd + S * N,
-		.fch = all->fch + S * N * 4 * w,
-		.fch_gelu = all->fch_gelu + S * N * 4 * w,
-		.res3 = all->res3 + S * N * w,
-	};
+	return block_acts_at(all, (size_t)s * N, (size_t)s * att, W);
 }
 
 void clip_vision_alloc_acts(clip_vision *v, int batch, int training)
@@ -348,15 +346,9 @@ static int slice_count(const clip_vision *v, int B)
 }
 
 /* Block activations for the rows of images from b0 on, within a layer slot of the whole batch. */
-static clip_block_acts block_acts_images(const clip_block_acts *x, int b0, int T, int W, int NH)
+static clip_block_acts block_acts_images(const clip_block_acts *slot, int b0, int T, int W, int NH)
 {
-	size_t r = (size_t)b0 * T, w = (size_t)W, at = (size_t)b0 * NH * T * T;
-	return (clip_block_acts){
-		.ln1 = x->ln1 + r * w, .ln1_mean = x->ln1_mean + r, .ln1_rstd = x->ln1_rstd + r,
-		.qkv = x->qkv + r * 3 * w, .att = x->att + at, .atty = x->atty + r * w, .res2 = x->res2 + r * w,
-		.ln2 = x->ln2 + r * w, .ln2_mean = x->ln2_mean + r, .ln2_rstd = x->ln2_rstd + r,
-		.fch = x->fch + r * 4 * w, .fch_gelu = x->fch_gelu + r * 4 * w, .res3 = x->res3 + r * w,
-	};
+	return block_acts_at(slot, (size_t)b0 * T, (size_t)b0 * NH * T * T, W);
 }
 
 /* The tower's forward on images [b0, b0 + nb) of a batch of B. */
