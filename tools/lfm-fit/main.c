@@ -658,7 +658,6 @@ int main(int argc, char **argv)
 	options *o = &r.o;
 	parse_options(argc, argv, o);
 	install_signals(o->output);
-	openblas_set_num_threads(o->threads);
 	r.command = command_line(argc, argv);
 	r.last_saved_step = -1;
 
