@@ -2,15 +2,10 @@
  * every step follows the Python semantics, including the corners where Python, its `regex` module and
  * utf8proc disagree:
  *
- * - ftfy.fix_text is not applied. OpenAI's basic_clean calls it first; for ordinary text (every prompt of
- *   the golden tokens.tsv) it is the identity, but it would change mojibake ("Ã©" -> "é"), curly quotes
- *   (uncurl_quotes: ’ -> '), full-width forms (Ａ -> A), ligatures (ﬁ -> fi), terminal escapes, control
- *   characters, and it normalises to NFC. Such texts may tokenize differently here.
- * - html.unescape (CPython's, applied twice): the character-reference grammar
- *   &(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?), the full HTML5 named table with the legacy
- *   names that need no ';' and the longest-prefix rule ("&ampx" -> "&x"), and the numeric rules (NUL and
- *   surrogates -> U+FFFD, 0x80..0x9F as Windows-1252, control and non-characters dropped). The tables are
- *   generated from CPython's own html module (html_entities.c). One difference: CPython (3.11+) raises
+ * - ftfy.fix_text (clip_ftfy.h): every step of ftfy 6.3's default configuration (HTML entities, C1
+ *   controls, ligatures, character width, curly quotes, line breaks, terminal escapes, control characters,
+ *   NFC) EXCEPT its mojibake repair (fix_encoding: "cafÃ©" stays as it is here, ftfy makes it "café").
+ * - html.unescape (CPython's, applied twice; html_unescape.h). One difference: CPython (3.11+) raises
  *   ValueError for a decimal reference of more than 4,300 digits; here it is a number too large (U+FFFD).
  * - White space: str.strip() strips str.isspace() characters, which include U+001C..U+001F; the `regex`
  *   module's \s (in whitespace_clean's \s+ and in the split pattern) is Unicode White_Space, which does
@@ -47,7 +42,8 @@
 #include <unistd.h>
 #include <utf8proc.h>
 
-#include "html_entities.h"
+#include "clip_ftfy.h"
+#include "html_unescape.h"
 
 #ifndef LFM_DATADIR
 #define LFM_DATADIR "/usr/local/share/lfm"
@@ -253,136 +249,6 @@ static size_t py_lower(const uint32_t *s, size_t n, uint32_t *out)
 		} else {
 			out[m++] = (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
 		}
-	}
-	return m;
-}
-
-/* ---- html.unescape ------------------------------------------------------------------------------------ */
-
-static int entity_cmp(const uint32_t *name, size_t len, const char *key)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char k = (unsigned char)key[i];
-		if (k == 0)
-			return 1;
-		if (name[i] != k)
-			return name[i] < k ? -1 : 1;
-	}
-	return key[len] ? -1 : 0;
-}
-
-static const html_entity *entity_find(const uint32_t *name, size_t len)
-{
-	size_t lo = 0, hi = html_entities_count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = entity_cmp(name, len, html_entities[mid].name);
-		if (c == 0)
-			return &html_entities[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
-}
-
-/* _replace_charref for a number (values past U+10FFFF arrive as 0x110000). Returns 0 or 1 code point. */
-static size_t numeric_charref(uint32_t num, uint32_t *out)
-{
-	for (size_t i = 0; i < html_invalid_charrefs_count; i++)
-		if (html_invalid_charrefs[i].number == num) {
-			*out = html_invalid_charrefs[i].cp;
-			return 1;
-		}
-	if ((num >= 0xD800 && num <= 0xDFFF) || num > 0x10FFFF) {
-		*out = 0xFFFD;
-		return 1;
-	}
-	size_t lo = 0, hi = html_invalid_codepoints_count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (html_invalid_codepoints[mid] == num)
-			return 0;
-		if (html_invalid_codepoints[mid] < num)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*out = num;
-	return 1;
-}
-
-static int hexval(uint32_t c)
-{
-	if (c >= '0' && c <= '9')
-		return (int)(c - '0');
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-		return (int)((c | 0x20) - 'a' + 10);
-	return -1;
-}
-
-/* html.unescape(s[0..n)) into out (never longer than the input). Returns the length. */
-static size_t html_unescape(const uint32_t *s, size_t n, uint32_t *out)
-{
-	size_t m = 0, i = 0;
-	while (i < n) {
-		if (s[i] != '&') {
-			out[m++] = s[i++];
-			continue;
-		}
-		size_t j = i + 1;
-		if (j < n && s[j] == '#') {
-			int hex = j + 2 < n && (s[j + 1] | 0x20) == 'x' && hexval(s[j + 2]) >= 0;
-			int dec = j + 1 < n && s[j + 1] >= '0' && s[j + 1] <= '9';
-			if (!hex && !dec) { /* "&#" not followed by a number: no reference */
-				out[m++] = s[i++];
-				continue;
-			}
-			size_t k = hex ? j + 2 : j + 1;
-			uint32_t num = 0;
-			for (; k < n; k++) {
-				int d = hex ? hexval(s[k]) : (s[k] >= '0' && s[k] <= '9' ? (int)(s[k] - '0') : -1);
-				if (d < 0)
-					break;
-				uint64_t v = (uint64_t)num * (hex ? 16 : 10) + (uint64_t)d;
-				num = v > 0x10FFFF ? 0x110000 : (uint32_t)v; /* saturate: any larger value reads the same */
-			}
-			if (k < n && s[k] == ';')
-				k++;
-			m += numeric_charref(num, out + m);
-			i = k;
-			continue;
-		}
-		/* A name: 1..32 characters other than \t \n \f space < & # ;, then an optional ';'. */
-		size_t e = j;
-		while (e < n && e - j < 32 && s[e] != '\t' && s[e] != '\n' && s[e] != '\f' && s[e] != ' ' &&
-		       s[e] != '<' && s[e] != '&' && s[e] != '#' && s[e] != ';')
-			e++;
-		if (e == j) {
-			out[m++] = s[i++];
-			continue;
-		}
-		if (e < n && s[e] == ';')
-			e++;
-		size_t len = e - j;
-		const html_entity *ent = entity_find(s + j, len);
-		size_t x = len;
-		for (size_t p = len - 1; !ent && p >= 2; p--) { /* the longest prefix that is a name */
-			ent = entity_find(s + j, p);
-			x = p;
-		}
-		if (ent) {
-			out[m++] = ent->cp[0];
-			if (ent->cp[1])
-				out[m++] = ent->cp[1];
-			for (size_t q = j + x; q < e; q++)
-				out[m++] = s[q];
-		} else {
-			for (size_t q = i; q < e; q++)
-				out[m++] = s[q];
-		}
-		i = e;
 	}
 	return m;
 }
@@ -615,11 +481,35 @@ int clip_tokenize(const clip_tokenizer *t, const char *text, size_t len, int32_t
 			set_err(err, errsz, "invalid UTF-8 at byte %zu", pos);
 			goto done;
 		}
-		amp |= a[n] == '&';
 		n++;
 		pos += k;
 	}
-	/* basic_clean: html.unescape(html.unescape(text)).strip() (ftfy.fix_text not applied). */
+	/* basic_clean: html.unescape(html.unescape(ftfy.fix_text(text))).strip(). ftfy may lengthen the text
+	 * (ﬃ -> ffi), so the buffers grow to its result. */
+	uint32_t *fixed;
+	size_t fn;
+	if (clip_ftfy_fix_text(a, n, &fixed, &fn)) {
+		set_err(err, errsz, "out of memory for a text of %zu bytes", len);
+		goto done;
+	}
+	if (fn > cap) {
+		uint32_t *grown = realloc(buf, fn * 4 * sizeof *buf);
+		if (!grown) {
+			free(fixed);
+			set_err(err, errsz, "out of memory for a text of %zu bytes", len);
+			goto done;
+		}
+		buf = grown;
+		cap = fn;
+		a = buf;
+		b = buf + cap;
+		low = buf + 2 * cap;
+	}
+	memcpy(a, fixed, fn * sizeof *a);
+	free(fixed);
+	n = fn;
+	for (size_t i = 0; i < n && !amp; i++)
+		amp = a[i] == '&';
 	if (amp) {
 		n = html_unescape(a, n, b);
 		n = html_unescape(b, n, a);
