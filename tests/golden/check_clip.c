@@ -263,21 +263,14 @@ void golden_check_stage1_grads(golden_ctx *g)
 	if (golden_load_model(g, "model.safetensors", CLIP_VISION, &m, rl))
 		return;
 	const clip_config *c = &m.cfg;
-	int D = c->embed_dim, R = c->image_resolution;
-	int64_t xs[NPY_MAX_DIMS], ys[NPY_MAX_DIMS], ts[NPY_MAX_DIMS];
-	float *x = golden_load_f32(g, "train_x.npy", 4, xs, rl);
-	float *y = x ? golden_load_f32(g, "train_y.npy", 2, ys, rl) : NULL;
-	float *tf = y ? golden_load_f32(g, "train_text_features.npy", 2, ts, rl) : NULL;
-	if (!tf)
-		goto out;
-	int B = (int)xs[0], K = (int)ts[0];
-	if (xs[1] != 3 || xs[2] != R || xs[3] != R || ys[0] != B || ys[1] != K || ts[1] != D) {
-		golden_fail(g, rl, "train_x [%lld, 3, %lld, %lld], train_y [%lld, %lld], train_text_features "
-				   "[%lld, %lld] do not fit a model of resolution %d and width %d",
-			    (long long)xs[0], (long long)xs[2], (long long)xs[3], (long long)ys[0], (long long)ys[1],
-			    (long long)ts[0], (long long)ts[1], R, D);
-		goto out;
+	int D = c->embed_dim;
+	golden_batch gb;
+	if (golden_load_batch(g, c, &gb, rl)) {
+		clip_model_free(&m);
+		return;
 	}
+	const float *x = gb.x, *y = gb.y, *tf = gb.text;
+	int B = gb.B, K = gb.C;
 	clip_vision *v = &m.vision;
 	clip_vision_alloc_training(v);
 	clip_vision_alloc_acts(v, B, 1);
@@ -366,9 +359,6 @@ void golden_check_stage1_grads(golden_ctx *g)
 	free(dlogits);
 	free(dfn);
 	free(dfeat);
-out:
-	free(x);
-	free(y);
-	free(tf);
+	golden_batch_free(&gb);
 	clip_model_free(&m);
 }

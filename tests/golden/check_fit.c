@@ -86,6 +86,7 @@ void golden_check_stage1_step3(golden_ctx *g)
 	clip_model m;
 	memset(&m, 0, sizeof m);
 	int have_model = 0, have_fit = 0;
+	golden_batch gb = {0}; /* x, y and text below are its arrays */
 	float *x = NULL, *y = NULL, *text = NULL;
 	fit_state s;
 	char err[1024];
@@ -93,19 +94,12 @@ void golden_check_stage1_step3(golden_ctx *g)
 		goto out;
 	have_model = 1;
 	const clip_config *c = &m.cfg;
-	int D = c->embed_dim, R = c->image_resolution;
-	int64_t xs[NPY_MAX_DIMS], ys[NPY_MAX_DIMS], ts[NPY_MAX_DIMS];
-	x = golden_load_f32(g, "train_x.npy", 4, xs, rloss);
-	y = x ? golden_load_f32(g, "train_y.npy", 2, ys, rloss) : NULL;
-	text = y ? golden_load_f32(g, "train_text_features.npy", 2, ts, rloss) : NULL;
-	if (!text)
+	if (golden_load_batch(g, c, &gb, rloss))
 		goto out;
-	int B = (int)xs[0], C = (int)ts[0];
-	if (xs[1] != 3 || xs[2] != R || xs[3] != R || ys[0] != B || ys[1] != C || ts[1] != D) {
-		golden_fail(g, rloss, "train_x, train_y, train_text_features do not fit a model of resolution %d and width %d",
-			    R, D);
-		goto out;
-	}
+	x = gb.x;
+	y = gb.y;
+	text = gb.text;
+	int B = gb.B, C = gb.C;
 	adam_config opt;
 	adam_config_defaults(&opt);
 	const json_value *adam = json_get(ref, "adam"), *betas = adam ? json_get(adam, "betas") : NULL;
@@ -237,8 +231,6 @@ out:
 		fit_free(&s);
 	if (have_model)
 		clip_model_free(&m);
-	free(x);
-	free(y);
-	free(text);
+	golden_batch_free(&gb);
 	json_free(ref);
 }

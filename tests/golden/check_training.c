@@ -235,6 +235,7 @@ void golden_check_stage2(golden_ctx *g)
 	clip_model m;
 	memset(&m, 0, sizeof m);
 	int have_model = 0;
+	golden_batch gb = {0}; /* x, y and text below are its arrays */
 	float *x = NULL, *y = NULL, *text = NULL, *feat = NULL, *gref = NULL, *pref = NULL;
 	stage2_result res = {{0}, NULL, NULL, NULL};
 	if (golden_load_model(g, "model.safetensors", CLIP_VISION, &m, rloss))
@@ -243,19 +244,13 @@ void golden_check_stage2(golden_ctx *g)
 	if (overlay_vision(g, &m, "stage1_params_step3.safetensors", rloss) < 0)
 		goto out;
 	const clip_config *c = &m.cfg;
-	int D = c->embed_dim, R = c->image_resolution;
-	int64_t xs[NPY_MAX_DIMS], ys[NPY_MAX_DIMS], ts[NPY_MAX_DIMS];
-	x = golden_load_f32(g, "train_x.npy", 4, xs, rloss);
-	y = x ? golden_load_f32(g, "train_y.npy", 2, ys, rloss) : NULL;
-	text = y ? golden_load_f32(g, "train_text_features.npy", 2, ts, rloss) : NULL;
-	if (!text)
+	int D = c->embed_dim;
+	if (golden_load_batch(g, c, &gb, rloss))
 		goto out;
-	int B = (int)xs[0], C = (int)ts[0];
-	if (xs[1] != 3 || xs[2] != R || xs[3] != R || ys[0] != B || ys[1] != C || ts[1] != D) {
-		golden_fail(g, rloss, "train_x, train_y, train_text_features do not fit a model of resolution %d and width %d",
-			    R, D);
-		goto out;
-	}
+	x = gb.x;
+	y = gb.y;
+	text = gb.text;
+	int B = gb.B, C = gb.C;
 	feat = xmalloc_array((size_t)B * D, sizeof *feat);
 	clip_encode_image(&m.vision, x, (size_t)B, feat);
 
@@ -314,9 +309,7 @@ out:
 	free(res.grad_step1);
 	free(res.fc_step3);
 	free(res.logits);
-	free(x);
-	free(y);
-	free(text);
+	golden_batch_free(&gb);
 	free(feat);
 	free(gref);
 	free(pref);

@@ -39,6 +39,17 @@ float *golden_load_f32(golden_ctx *g, const char *file, int ndim, int64_t *shape
 struct clip_model;
 int golden_load_model(golden_ctx *g, const char *file, int towers, struct clip_model *m, const char *report);
 
+/* The golden training batch: train_x [B,3,R,R], train_y [B,C] (soft targets), train_text_features [C,D],
+ * checked against the model's resolution R and embedding width D. */
+typedef struct golden_batch {
+	float *x, *y, *text;
+	int B, C;
+} golden_batch;
+struct clip_config;
+/* 0, or -1 after reporting under `report` (nothing left allocated). */
+int golden_load_batch(golden_ctx *g, const struct clip_config *c, golden_batch *b, const char *report);
+void golden_batch_free(golden_batch *b);
+
 /* The checks; each one may report several lines. Registered in golden_main.c. */
 typedef void (*golden_check_fn)(golden_ctx *g);
 

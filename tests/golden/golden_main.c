@@ -127,6 +127,39 @@ int golden_load_model(golden_ctx *g, const char *file, int towers, clip_model *m
 	return rc;
 }
 
+int golden_load_batch(golden_ctx *g, const clip_config *c, golden_batch *b, const char *report)
+{
+	memset(b, 0, sizeof *b);
+	int D = c->embed_dim, R = c->image_resolution;
+	int64_t xs[NPY_MAX_DIMS], ys[NPY_MAX_DIMS], ts[NPY_MAX_DIMS];
+	b->x = golden_load_f32(g, "train_x.npy", 4, xs, report);
+	b->y = b->x ? golden_load_f32(g, "train_y.npy", 2, ys, report) : NULL;
+	b->text = b->y ? golden_load_f32(g, "train_text_features.npy", 2, ts, report) : NULL;
+	if (!b->text) {
+		golden_batch_free(b);
+		return -1;
+	}
+	if (xs[1] != 3 || xs[2] != R || xs[3] != R || ys[0] != xs[0] || ys[1] != ts[0] || ts[1] != D) {
+		golden_fail(g, report, "train_x [%lld, 3, %lld, %lld], train_y [%lld, %lld], train_text_features "
+				       "[%lld, %lld] do not fit a model of resolution %d and width %d",
+			    (long long)xs[0], (long long)xs[2], (long long)xs[3], (long long)ys[0], (long long)ys[1],
+			    (long long)ts[0], (long long)ts[1], R, D);
+		golden_batch_free(b);
+		return -1;
+	}
+	b->B = (int)xs[0];
+	b->C = (int)ts[0];
+	return 0;
+}
+
+void golden_batch_free(golden_batch *b)
+{
+	free(b->x);
+	free(b->y);
+	free(b->text);
+	memset(b, 0, sizeof *b);
+}
+
 double golden_rel_l2(const float *a, const float *b, size_t n)
 {
 	double num = 0, den = 0;
