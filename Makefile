@@ -8,7 +8,7 @@
 #   make install PREFIX=/usr/local DESTDIR=   /   make uninstall
 #   make CUDA=0       CPU-only even when nvcc is present; WERROR=1 turns warnings into errors
 #
-# Sources are discovered, not listed: libcommon/*.c make the library, tools/NAME/*.c make bin/NAME,
+# Sources are discovered, not listed: libcommon/*/*.c make the library, tools/NAME/*.c make bin/NAME,
 # tests/unit/test_*.c make one test program each, tests/golden/*.c make tests/golden-check,
 # tests/fuzz/fuzz_*.c are fuzz targets, cuda/*.cu make build/liblfm_cuda.a. Adding a file needs no edit here.
 
@@ -60,7 +60,7 @@ ifeq ($(WERROR),1)
 endif
 
 # ---- sources ------------------------------------------------------------------------------------
-LIB_SRCS   := $(sort $(wildcard libcommon/*.c))
+LIB_SRCS   := $(sort $(wildcard libcommon/*/*.c))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libcommon.a
 TOOLS      := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
@@ -108,9 +108,13 @@ summary: $(LIB) $(TOOL_BINS)
 	@printf '  CUDA: %s\n' '$(if $(NVCC),$(NVCC) for sm_90 ($(words $(CU_SRCS)) .cu files; toolkit $(CUDA_HOME)$(if $(CUDA_LIBS_MISSING),; cuBLAS/cuDNN libraries not found: CUDA tests not linked,; libraries $(CUDA_LIBDIR))),off (nvcc not found or CUDA=0))'
 	@printf '  fuzzing: %s\n' '$(if $(shell command -v clang 2>/dev/null),clang found (make fuzz),clang not found (make fuzz unavailable; seed corpora still replayed))'
 
-$(BUILD)/%.o: %.c $(wildcard libcommon/*.h) tests/test.h tests/golden/golden.h | $(BUILD)/.dirs
+# Header dependencies are written by the compilers themselves (-MMD -MP: BUILD/x.d beside BUILD/x.o) and
+# read back below, so an object rebuilds exactly when a header it includes changes.
+DEPFLAGS := -MMD -MP
+
+$(BUILD)/%.o: %.c | $(BUILD)/.dirs
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/.dirs:
 	@mkdir -p $(BUILD) bin
@@ -146,9 +150,9 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 bench: $(BENCH_BINS) $(TOOL_BINS)
 
-$(BUILD)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h libcommon/*.h) | $(BUILD)/.dirs
+$(BUILD)/cuda/%.o: cuda/%.cu | $(BUILD)/.dirs
 	@mkdir -p $(dir $@)
-	$(NVCC) $(CUDA_GENCODE) $(NVCCFLAGS) $(NVCC_WARN) -Ilibcommon -Icuda -c $< -o $@
+	$(NVCC) $(CUDA_GENCODE) $(NVCCFLAGS) $(NVCC_WARN) -Ilibcommon -Icuda $(DEPFLAGS) -c $< -o $@
 $(BUILD)/tests/cuda_%: tests/cuda/cuda_%.c $(CUDA_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Icuda -I$(CUDA_HOME)/include $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CUDA_LIBS) $(LDLIBS_ALL)
@@ -222,3 +226,6 @@ clean:
 	rm -rf $(BUILD) build-asan build-fuzz bin tests/golden-check
 
 .SECONDARY:
+
+# The dependency files of every object built so far (none on a first build: then everything builds).
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

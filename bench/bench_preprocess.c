@@ -22,10 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "image.h"
-#include "options.h"
-#include "thread_pool.h"
+#include "base/errors.h"
+#include "data/image.h"
+#include "base/options.h"
+#include "base/thread_pool.h"
 
 static double clock_s(clockid_t id)
 {

@@ -1,4 +1,4 @@
-/* bench_vision_cpu — CLIP's vision tower on the CPU (libcommon/clip_model.c, float32, OpenBLAS sgemm):
+/* bench_vision_cpu — CLIP's vision tower on the CPU (libcommon/cpu/clip_model.c, float32, OpenBLAS sgemm):
  * forward and forward+backward images/s and GFLOP/s, next to the machine's measured sgemm rate.
  *
  *   build/bench/bench_vision_cpu [-a ARCH] [-b BATCH] [-t THREADS,...] [-m SECONDS]
@@ -32,14 +32,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clip_config.h"
-#include "clip_init.h"
-#include "clip_model.h"
-#include "thread_pool.h"
-#include "clip_weights.h"
-#include "errors.h"
-#include "options.h"
-#include "rng.h"
+#include "model/clip_config.h"
+#include "model/clip_init.h"
+#include "cpu/clip_model.h"
+#include "base/thread_pool.h"
+#include "model/clip_weights.h"
+#include "base/errors.h"
+#include "base/options.h"
+#include "base/rng.h"
 
 static double clock_s(clockid_t id)
 {

@@ -400,7 +400,7 @@ def stage1_logits(visual, x, text):
 
 
 def mms_loss(logits, y, text, l=MMS_L, temp=MMS_TEMP):
-    """The official MarginMetricSoftmax with soft labels split over their top-2 classes (libcommon/losses.h)."""
+    """The official MarginMetricSoftmax with soft labels split over their top-2 classes (libcommon/train/losses.h)."""
     t = text / text.norm(dim=-1, keepdim=True)
     offsets = l * (1 - t @ t.t())
     w, lab = torch.topk(y, 2, dim=1)

@@ -217,6 +217,15 @@ same_records() { # NAME FILE1 FILE2
 	records "$2" >"$T/r1"; records "$3" >"$T/r2"
 	if cmp -s "$T/r1" "$T/r2"; then ok "$1"; else notok "$1" "$(diff "$T/r1" "$T/r2" | head -n 3 | tr '\n' '|')"; fi
 }
+# The same predictions, scores within 1e-5: another batch size changes the shapes of the products, and on
+# some CPUs (OpenBLAS's AVX2 kernels) a row's rounding depends on how the rows are blocked.
+close_records() { # NAME FILE1 FILE2
+	records "$2" | sed 's/"[a-z]*"://g; s/[{}]//g; s/,/ /g' >"$T/r1"
+	records "$3" | sed 's/"[a-z]*"://g; s/[{}]//g; s/,/ /g' >"$T/r2"
+	bad=$(paste -d ' ' "$T/r1" "$T/r2" | awk '{ d = $4 - $8; if (d < 0) d = -d;
+		if (NF != 8 || $1 != $5 || $2 != $6 || $3 != $7 || d > 1e-5) { print NR ": " $0; exit } }')
+	if [ -z "$bad" ] && [ "$(wc -l <"$T/r1")" -eq "$(wc -l <"$T/r2")" ]; then ok "$1"; else notok "$1" "record $bad"; fi
+}
 "$EVAL" -m "$T/fc-id.st" -t "$T/text.npy" -d "$DATA" -p "$T/id.mp" "$T/test.mp" >"$T/out" 2>"$T/err"
 same_records "fc.weight = I predicts as zero-shot" "$T/zs.mp" "$T/id.mp"
 "$SHOW" --head 0 "$T/id.mp" | grep -q '"zero_shot":false' && ok "fc.weight applied (header)" || notok "fc.weight applied (header)" "zero_shot not false"
@@ -231,9 +240,9 @@ same_records "--no-fc ignores fc.weight" "$T/zs.mp" "$T/nofc.mp"
 
 # ---- threads, batch, stdin ----------------------------------------------------------------------------
 "$EVAL" -m "$T/tiny.st" -t "$T/text.npy" -d "$DATA" -j 1 -b 1 -p "$T/b1.mp" "$T/test.mp" >/dev/null 2>"$T/err"
-same_records "--threads 1 --batch 1 = defaults" "$T/zs.mp" "$T/b1.mp"
+close_records "--threads 1 --batch 1 = defaults" "$T/zs.mp" "$T/b1.mp"
 "$EVAL" -m "$T/tiny.st" -t "$T/text.npy" -d "$DATA" -j 2 -b 7 -p "$T/b7.mp" <"$T/test.mp" >/dev/null 2>"$T/err"
-same_records "--threads 2 --batch 7, stdin = defaults" "$T/zs.mp" "$T/b7.mp"
+close_records "--threads 2 --batch 7, stdin = defaults" "$T/zs.mp" "$T/b7.mp"
 
 # ---- the table of command lines -------------------------------------------------------------------------
 E="$EVAL -m $T/tiny.st -t $T/text.npy -d $DATA"

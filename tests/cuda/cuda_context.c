@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cuda_context.h"
-#include "errors.h"
+#include "base/errors.h"
 #include "../test.h"
 
 static void test_open_describe_sync(void)

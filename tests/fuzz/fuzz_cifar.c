@@ -1,4 +1,4 @@
-/* fuzz_cifar.c — the CIFAR batch-file parser (libcommon/dataset_cifar.c) over a memory buffer.
+/* fuzz_cifar.c — the CIFAR batch-file parser (libcommon/data/dataset_cifar.c) over a memory buffer.
  *
  * Input: one control byte, then the batch file's bytes. The control byte picks CIFAR-10 or CIFAR-100
  * records (1 or 2 label bytes), skip_bad, whether pixels are kept, and the size of the pieces the bytes
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset_internal.h"
+#include "data/dataset_internal.h"
 
 #define CHECK(c) \
 	do { \

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clip_model.h"
-#include "clip_weights.h"
-#include "safetensors.h"
+#include "cpu/clip_model.h"
+#include "model/clip_weights.h"
+#include "io/safetensors.h"
 
 /* Forward passes only for models this small (bounds time and memory per input). */
 #define SMALL_PARAMS 200000

@@ -35,8 +35,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "dataset_internal.h"
-#include "image.h"
+#include "data/dataset_internal.h"
+#include "data/image.h"
 
 #define CHECK(c) \
 	do { \

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image.h"
+#include "data/image.h"
 
 #define N 32
 #define MAX_FUZZ_PIXELS (4L << 20)

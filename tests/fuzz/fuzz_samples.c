@@ -1,4 +1,4 @@
-/* fuzz_samples.c — reading a samples stream (lfm.samples/1, libcommon/samples.c) through the non-dying
+/* fuzz_samples.c — reading a samples stream (lfm.samples/1, libcommon/io/samples.c) through the non-dying
  * core of samples_read: samples_begin (header: classes, groups, the deep copy), samples_add (each
  * record), samples_end (the header's counts against the records').
  *
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "samples.h"
-#include "stream.h"
+#include "io/samples.h"
+#include "io/stream.h"
 
 #define CHECK(c) \
 	do { \

@@ -1,4 +1,4 @@
-/* fuzz_split_list.c — the split-list parser and the class-name parser (libcommon/dataset_list.c,
+/* fuzz_split_list.c — the split-list parser and the class-name parser (libcommon/data/dataset_list.c,
  * dataset_index.c) over a memory buffer.
  *
  * Input: one control byte (the number of classes bounding labels, 0 = unbounded; skip_bad in the top
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset_internal.h"
+#include "data/dataset_internal.h"
 
 #define CHECK(c) \
 	do { \

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "stream.h"
+#include "io/stream.h"
 
 static FILE *devnull;
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clip_tokenizer.h"
+#include "text/clip_tokenizer.h"
 
 static void check(int ok)
 {

@@ -17,14 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clip_layers.h"
-#include "clip_model.h"
-#include "clip_tokenizer.h"
-#include "clip_weights.h"
-#include "errors.h"
+#include "cpu/clip_layers.h"
+#include "cpu/clip_model.h"
+#include "text/clip_tokenizer.h"
+#include "model/clip_weights.h"
+#include "base/errors.h"
 #include "golden.h"
-#include "npy.h"
-#include "safetensors.h"
+#include "io/npy.h"
+#include "io/safetensors.h"
 
 #define TOL_FORWARD 1e-5
 #define TOL_GRAD 1e-4

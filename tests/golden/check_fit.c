@@ -30,16 +30,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adam.h"
-#include "clip_model.h"
-#include "clip_weights.h"
-#include "errors.h"
-#include "fit_step.h"
+#include "train/adam.h"
+#include "cpu/clip_model.h"
+#include "model/clip_weights.h"
+#include "base/errors.h"
+#include "train/fit_step.h"
 #include "golden.h"
-#include "json.h"
-#include "losses.h"
-#include "npy.h"
-#include "safetensors.h"
+#include "base/json.h"
+#include "train/losses.h"
+#include "io/npy.h"
+#include "io/safetensors.h"
 
 #define TOL_FORWARD 1e-5
 #define TOL_PARAM 1e-4

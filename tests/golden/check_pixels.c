@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "golden.h"
-#include "image.h"
-#include "npy.h"
+#include "data/image.h"
+#include "io/npy.h"
 
 #define MAX_IMAGES 64
 

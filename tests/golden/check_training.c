@@ -23,16 +23,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adam.h"
-#include "clip_model.h"
-#include "clip_weights.h"
-#include "cosine_head.h"
-#include "errors.h"
+#include "train/adam.h"
+#include "cpu/clip_model.h"
+#include "model/clip_weights.h"
+#include "train/cosine_head.h"
+#include "base/errors.h"
 #include "golden.h"
-#include "json.h"
-#include "losses.h"
-#include "npy.h"
-#include "safetensors.h"
+#include "base/json.h"
+#include "train/losses.h"
+#include "io/npy.h"
+#include "io/safetensors.h"
 
 #define TOL_FORWARD 1e-5
 #define TOL_GRAD 1e-4

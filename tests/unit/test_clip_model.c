@@ -10,13 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clip_init.h"
-#include "clip_layers.h"
-#include "clip_model.h"
-#include "clip_weights.h"
-#include "errors.h"
-#include "rng.h"
-#include "safetensors.h"
+#include "model/clip_init.h"
+#include "cpu/clip_layers.h"
+#include "cpu/clip_model.h"
+#include "model/clip_weights.h"
+#include "base/errors.h"
+#include "base/rng.h"
+#include "io/safetensors.h"
 #include "../test.h"
 
 /* A small CLIP with two heads of 32 channels (so loading needs the head override). */

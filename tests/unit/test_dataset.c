@@ -18,11 +18,11 @@
 #include <turbojpeg.h>
 #include <unistd.h>
 
-#include "dataset.h"
-#include "dataset_internal.h"
-#include "dataset_lt.h"
-#include "errors.h"
-#include "image.h"
+#include "data/dataset.h"
+#include "data/dataset_internal.h"
+#include "data/dataset_lt.h"
+#include "base/errors.h"
+#include "data/image.h"
 #include "../test.h"
 
 static const char *const CIFAR10_NAMES[10] = {"airplane", "automobile", "bird", "cat", "deer",

@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "options.h"
+#include "base/errors.h"
+#include "base/options.h"
 #include "../test.h"
 
 static char tmpdir[] = "/tmp/lfm-test-errors.XXXXXX";

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "evaluate.h"
-#include "json.h"
-#include "rng.h"
+#include "base/errors.h"
+#include "train/evaluate.h"
+#include "base/json.h"
+#include "base/rng.h"
 #include "../test.h"
 
 /* ---- the independent reference ------------------------------------------------------------------- */

@@ -11,16 +11,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "batch_loader.h"
-#include "checkpoint.h"
-#include "clip_init.h"
-#include "clip_weights.h"
-#include "dataset.h"
-#include "errors.h"
-#include "fit_step.h"
-#include "image.h"
-#include "rng.h"
-#include "safetensors.h"
+#include "data/batch_loader.h"
+#include "model/checkpoint.h"
+#include "model/clip_init.h"
+#include "model/clip_weights.h"
+#include "data/dataset.h"
+#include "base/errors.h"
+#include "train/fit_step.h"
+#include "data/image.h"
+#include "base/rng.h"
+#include "io/safetensors.h"
 #include "../test.h"
 
 #define DEMO "data/cifar10-lt/test.tar.gz"

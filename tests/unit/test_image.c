@@ -13,10 +13,10 @@
 #include <string.h>
 #include <turbojpeg.h>
 
-#include "errors.h"
-#include "image.h"
-#include "npy.h"
-#include "thread_pool.h"
+#include "base/errors.h"
+#include "data/image.h"
+#include "io/npy.h"
+#include "base/thread_pool.h"
 #include "../test.h"
 
 /* ---- helpers ------------------------------------------------------------------------------------ */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "base/json.h"
 #include "../test.h"
 
 static json_value *parse(const char *s, char *err, size_t errsz) { return json_parse(s, strlen(s), err, errsz); }

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "local_sampling.h"
-#include "mix.h"
-#include "mix_lambdas.h"
-#include "rng.h"
+#include "base/errors.h"
+#include "train/local_sampling.h"
+#include "train/mix.h"
+#include "train/mix_lambdas.h"
+#include "base/rng.h"
 #include "../test.h"
 
 /* Upper 1e-7 quantile of chi-square with df degrees of freedom (Wilson-Hilferty; z = 5.199). */

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "losses.h"
-#include "rng.h"
+#include "base/errors.h"
+#include "train/losses.h"
+#include "base/rng.h"
 #include "../test.h"
 
 #define B 6

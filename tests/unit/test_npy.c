@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "npy.h"
+#include "base/errors.h"
+#include "io/npy.h"
 #include "../test.h"
 
 /* A .npy image: magic, version, header length (2 bytes for v1, 4 for v2/v3), header text, data. */

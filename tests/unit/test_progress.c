@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "progress.h"
+#include "base/errors.h"
+#include "base/progress.h"
 #include "../test.h"
 
 static int count_substr(const char *s, const char *sub)

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "rng.h"
+#include "base/errors.h"
+#include "base/rng.h"
 #include "../test.h"
 
 #define P_MIN 1e-8 /* chi-square p-values below this fail */

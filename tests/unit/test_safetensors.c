@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "safetensors.h"
-#include "tensor_dtype.h"
+#include "base/errors.h"
+#include "io/safetensors.h"
+#include "base/tensor_dtype.h"
 #include "../test.h"
 
 /* A safetensors image: 8-byte little-endian length, the header text as given, datalen bytes 0, 1, 2... */

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "stream.h"
+#include "base/errors.h"
+#include "io/stream.h"
 #include "../test.h"
 
 /* ---- helpers ---- */

@@ -9,15 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clip_model.h"
-#include "clip_tokenizer.h"
-#include "clip_weights.h"
-#include "errors.h"
-#include "npy.h"
-#include "options.h"
-#include "progress.h"
-#include "safetensors.h"
-#include "stream.h"
+#include "cpu/clip_model.h"
+#include "text/clip_tokenizer.h"
+#include "model/clip_weights.h"
+#include "base/errors.h"
+#include "io/npy.h"
+#include "base/options.h"
+#include "base/progress.h"
+#include "io/safetensors.h"
+#include "io/stream.h"
 
 static const char usage[] =
     "usage: clip-embed-text --model FILE [--template T]... [options] [CLASSES]\n"

@@ -1,7 +1,7 @@
 /* lfm-eval — top-1 accuracy of a CLIP model on a samples stream, overall and for the many-, medium- and
  * few-shot classes: each image through the visual tower (CLIP preprocessing at the model's resolution, no
  * flip), W_I (fc.weight) when the checkpoint has it, cosine logits against the class text features, argmax.
- * The figures come from libcommon/evaluate.c; this file gathers the inputs and runs the model. */
+ * The figures come from libcommon/train/evaluate.c; this file gathers the inputs and runs the model. */
 #include <cblas.h>
 #include <getopt.h>
 #include <math.h>
@@ -11,20 +11,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "batch_loader.h"
-#include "clip_model.h"
-#include "clip_weights.h"
-#include "cosine_head.h"
-#include "dataset.h"
-#include "errors.h"
-#include "evaluate.h"
-#include "npy.h"
-#include "options.h"
-#include "progress.h"
-#include "safetensors.h"
-#include "samples.h"
-#include "stream.h"
-#include "thread_pool.h"
+#include "data/batch_loader.h"
+#include "cpu/clip_model.h"
+#include "model/clip_weights.h"
+#include "train/cosine_head.h"
+#include "data/dataset.h"
+#include "base/errors.h"
+#include "train/evaluate.h"
+#include "io/npy.h"
+#include "base/options.h"
+#include "base/progress.h"
+#include "io/safetensors.h"
+#include "io/samples.h"
+#include "io/stream.h"
+#include "base/thread_pool.h"
 
 static const char usage[] =
     "usage: lfm-eval --model CKPT --text FEATURES.npy --data DATASET [options] [SAMPLES]\n"

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "stream.h"
+#include "base/errors.h"
+#include "io/stream.h"
 
 void metrics_open(metrics_log *m, const char *path, int json)
 {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "rng.h"
+#include "base/errors.h"
+#include "base/rng.h"
 
 /* The header as JSON, "command" left out (the same plan made by another spelling of the command is the
  * same plan). */

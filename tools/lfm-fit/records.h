@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "dataset.h"
-#include "samples.h"
-#include "stream.h"
+#include "data/dataset.h"
+#include "io/samples.h"
+#include "io/stream.h"
 
 typedef struct fit_record {
 	uint64_t i, j; /* sample indices in the dataset */

@@ -17,12 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "mix.h"
-#include "options.h"
-#include "mix_lambdas.h"
+#include "base/errors.h"
+#include "train/mix.h"
+#include "base/options.h"
+#include "train/mix_lambdas.h"
 #include "render.h"
-#include "stream.h"
+#include "io/stream.h"
 
 static const char usage[] =
     "usage: lfm-mix [--method lfm|mixup|remix|remix-official|none] [options] [PAIRS]\n"

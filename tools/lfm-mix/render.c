@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <turbojpeg.h>
 
-#include "dataset.h"
-#include "errors.h"
-#include "image.h"
-#include "stream.h"
+#include "data/dataset.h"
+#include "base/errors.h"
+#include "data/image.h"
+#include "io/stream.h"
 
 struct renderer {
 	render_options o;

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "local_sampling.h"
-#include "npy.h"
-#include "options.h"
-#include "samples.h"
-#include "stream.h"
+#include "base/errors.h"
+#include "train/local_sampling.h"
+#include "io/npy.h"
+#include "base/options.h"
+#include "io/samples.h"
+#include "io/stream.h"
 
 static const char usage[] =
     "usage: lfm-pairs --text FEATURES.npy [options] [SAMPLES]\n"

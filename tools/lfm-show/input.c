@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "base/errors.h"
 
 static int io_err(char *err, size_t errsz, const char *name, const char *what, int e)
 {

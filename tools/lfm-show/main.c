@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "errors.h"
-#include "options.h"
+#include "base/errors.h"
+#include "base/options.h"
 #include "show.h"
 
 static const char usage[] =

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "tensor_dtype.h"
+#include "base/tensor_dtype.h"
 
 typedef struct show_options {
 	long long head; /* records (streams) or rows (--values) to print; -1 = all */

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "errors.h"
-#include "json.h"
+#include "base/errors.h"
+#include "base/json.h"
 
 int show_jsonl(input *in, const show_options *o, FILE *out)
 {

@@ -4,8 +4,8 @@
 
 #include <string.h>
 
-#include "errors.h"
-#include "npy.h"
+#include "base/errors.h"
+#include "io/npy.h"
 
 static const char *numpy_name(dtype t)
 {

@@ -1,14 +1,14 @@
 /* show_safetensors.c — a safetensors file as its tensor table (name, dtype, shape, byte range within the
  * data section) and its __metadata__; with --stats, per-tensor statistics; with --json, one object. The
- * file is validated completely first (libcommon/safetensors.c), so a table is never shown for a file
+ * file is validated completely first (libcommon/io/safetensors.c), so a table is never shown for a file
  * the tools would refuse. */
 #include "show.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "safetensors.h"
+#include "base/errors.h"
+#include "io/safetensors.h"
 
 static void write_tensor_stats_json(FILE *out, const st_tensor *t)
 {

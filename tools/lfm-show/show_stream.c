@@ -5,8 +5,8 @@
 
 #include <limits.h>
 
-#include "errors.h"
-#include "stream.h"
+#include "base/errors.h"
+#include "io/stream.h"
 
 int show_stream(input *in, const show_options *o, FILE *out)
 {

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "lt_subset.h"
-#include "progress.h"
+#include "base/progress.h"
 
 #define MAX_REPORTED 100
 

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dataset.h"
-#include "dataset_lt.h"
+#include "data/dataset.h"
+#include "data/dataset_lt.h"
 
 enum pack_layout { PACK_WDS = 0, PACK_FOLDER = 1 };
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "lt_subset.h"
-#include "options.h"
+#include "base/options.h"
 
 static const char usage[] =
     "usage: lt-subset [options] SOURCE\n"

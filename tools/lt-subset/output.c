@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "lt_subset.h"
-#include "stream.h"
+#include "io/stream.h"
 
 typedef struct rec {
 	uint64_t index;

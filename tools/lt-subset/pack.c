@@ -19,9 +19,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "lt_subset.h"
-#include "options.h"
+#include "base/options.h"
 
 typedef struct item {
 	size_t src;     /* index in the source */

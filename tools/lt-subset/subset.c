@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "lt_subset.h"
-#include "samples.h"
+#include "io/samples.h"
 
 /* The per-class targets of the training subset of a source with splits (for the groups of its test
  * set): the train split's class sizes through the same profile. */

@@ -1,0 +1,323 @@
+/* dataset_list.c — split lists: "relative/path label" a line (ImageNet-LT, Places-LT), the paths relative
+ * to a root folder or archive.
+ *
+ * The label is the last blank-separated field, so paths may contain spaces; \r\n line ends and blank
+ * lines are tolerated (blank lines take no index). Paths must stay inside the root: absolute paths and
+ * ".." components are refused. Without a class list the classes are 0 .. largest label, each named after
+ * the folder its images are in when that is the same for all of them ("train/airfield/x.jpg" ->
+ * "airfield"), else by its number. Files in a root folder are not looked at until read or checked; in a
+ * root archive, a listed file that is not a member is found at open (an error, or a hole with skip_bad).
+ */
+#include "data/dataset_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/errors.h"
+
+#define MAX_LABEL 1000000
+
+static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+/* Why a path may not be used, or NULL. */
+static const char *bad_path(const char *p, size_t n)
+{
+	if (n == 0)
+		return "empty path";
+	if (p[0] == '/')
+		return "absolute path (paths are relative to the root)";
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && p[j] != '/')
+			j++;
+		if (j - i == 2 && p[i] == '.' && p[i + 1] == '.')
+			return "path leaves the root ('..')";
+		i = j + 1;
+	}
+	return NULL;
+}
+
+int split_list_parse(const char *buf, size_t len, const char *name, int num_classes, int skip_bad,
+		     split_list *out, char *err, size_t errsz)
+{
+	memset(out, 0, sizeof *out);
+	out->max_label = -1;
+	size_t cap = 0, line_no = 0;
+	for (size_t pos = 0; pos < len;) {
+		const char *line = buf + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - line) : len - pos;
+		pos += n + (nl ? 1 : 0);
+		line_no++;
+		while (n && is_blank(line[n - 1]))
+			n--;
+		size_t start = 0;
+		while (start < n && is_blank(line[start]))
+			start++;
+		if (start == n)
+			continue; /* blank line */
+		const char *problem = NULL;
+		char why[128];
+		long label = -1;
+		size_t path_len = 0;
+		const char *path = line + start;
+		if (memchr(line, 0, n)) {
+			problem = "NUL byte in the line";
+		} else {
+			size_t sep = n;
+			while (sep > start && !is_blank(line[sep - 1]))
+				sep--;
+			if (sep == start) {
+				problem = "no label (lines are 'path label')";
+			} else {
+				path_len = sep - start;
+				while (path_len && is_blank(path[path_len - 1]))
+					path_len--;
+				label = 0;
+				for (size_t i = sep; i < n; i++) {
+					if (line[i] < '0' || line[i] > '9' || label > MAX_LABEL) {
+						snprintf(why, sizeof why, "label '%.*s' is not an integer 0..%d",
+							 (int)(n - sep < 40 ? n - sep : 40), line + sep, MAX_LABEL);
+						problem = why;
+						break;
+					}
+					label = label * 10 + (line[i] - '0');
+				}
+				if (!problem && label > MAX_LABEL) {
+					snprintf(why, sizeof why, "label %ld is larger than %d", label, MAX_LABEL);
+					problem = why;
+				}
+				if (!problem && num_classes > 0 && label >= num_classes) {
+					snprintf(why, sizeof why, "label %ld is out of range 0..%d", label,
+						 num_classes - 1);
+					problem = why;
+				}
+				if (!problem)
+					problem = bad_path(path, path_len);
+			}
+		}
+		if (problem) {
+			if (!skip_bad) {
+				int rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: line %zu: %s", name, line_no, problem);
+				split_list_free(out);
+				return rc;
+			}
+			if (!out->bad)
+				snprintf(out->first_bad, sizeof out->first_bad, "%s: line %zu: %s", name, line_no,
+					 problem);
+			out->bad++;
+			label = -1;
+			char tag[48];
+			snprintf(tag, sizeof tag, "line %zu", line_no);
+			path = tag;
+			path_len = strlen(tag);
+			if (out->n == cap) {
+				cap = cap ? cap * 2 : 1024;
+				out->path_off = xrealloc(out->path_off, cap * sizeof *out->path_off);
+				out->label = xrealloc(out->label, cap * sizeof *out->label);
+			}
+			out->path_off[out->n] = ds_strings_add(&out->paths, path, path_len);
+			out->label[out->n++] = -1;
+			continue;
+		}
+		if (out->n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			out->path_off = xrealloc(out->path_off, cap * sizeof *out->path_off);
+			out->label = xrealloc(out->label, cap * sizeof *out->label);
+		}
+		out->path_off[out->n] = ds_strings_add(&out->paths, path, path_len);
+		out->label[out->n++] = (int32_t)label;
+		if (label > out->max_label)
+			out->max_label = (int)label;
+	}
+	return 0;
+}
+
+void split_list_free(split_list *l)
+{
+	ds_strings_free(&l->paths);
+	free(l->path_off);
+	free(l->label);
+	memset(l, 0, sizeof *l);
+}
+
+/* Class names from the folders: label k is named after the parent folder of its paths if they agree. */
+static char **derived_names(const split_list *l, int count)
+{
+	char **names = xcalloc((size_t)count ? (size_t)count : 1, sizeof *names);
+	char *conflict = xcalloc((size_t)count ? (size_t)count : 1, 1);
+	for (size_t i = 0; i < l->n; i++) {
+		int k = l->label[i];
+		if (k < 0 || conflict[k])
+			continue;
+		const char *p = l->paths.buf + l->path_off[i];
+		const char *slash = strrchr(p, '/');
+		if (!slash) {
+			conflict[k] = 1;
+			continue;
+		}
+		const char *start = slash;
+		while (start > p && start[-1] != '/')
+			start--;
+		size_t n = (size_t)(slash - start);
+		if (n == 0) {
+			conflict[k] = 1;
+		} else if (!names[k]) {
+			names[k] = xmalloc(n + 1);
+			memcpy(names[k], start, n);
+			names[k][n] = 0;
+		} else if (strlen(names[k]) != n || memcmp(names[k], start, n) != 0) {
+			conflict[k] = 1;
+		}
+	}
+	/* Folder names must also be distinct across labels, else numbers for all. */
+	ds_map seen = {0};
+	int ok = 1;
+	for (int k = 0; k < count && ok; k++)
+		ok = !conflict[k] && names[k] && !ds_map_put(&seen, names[k], (size_t)k, 0, NULL);
+	ds_map_free(&seen);
+	for (int k = 0; k < count; k++)
+		if (!ok) {
+			free(names[k]);
+			names[k] = xasprintf("%d", k);
+		}
+	free(conflict);
+	return names;
+}
+
+typedef struct list_want {
+	ds_map *paths;
+	int index_only; /* names suffice */
+} list_want;
+
+static int want_listed(void *ctx, const char *name, uint64_t size)
+{
+	list_want *w = ctx;
+	if (w->index_only)
+		return DS_SKIP;
+	if (ds_map_get(w->paths, name, NULL))
+		return DS_KEEP;
+	const char *slash = strchr(name, '/');
+	return slash && ds_map_get(w->paths, slash + 1, NULL) ? DS_KEEP : DS_SKIP;
+}
+
+int ds_open_split_list(dataset *ds, const char *list_path, const dataset_options *o, char *err,
+		       size_t errsz)
+{
+	char *text;
+	size_t len;
+	int rc = ds_read_whole_file(list_path, (size_t)1 << 32, &text, &len, err, errsz);
+	if (rc)
+		return rc;
+	sha256_ctx sha;
+	sha256_init(&sha);
+	sha256_update(&sha, text, len);
+	uint8_t digest[32];
+	sha256_final(&sha, digest);
+	char hex[96];
+	sha256_hex(digest, "sha256:", hex);
+
+	char **names = NULL;
+	int count = 0;
+	if (o->classes_file) {
+		rc = ds_read_names_file(o->classes_file, &names, &count, err, errsz);
+	} else if (o->class_names) {
+		count = o->num_class_names;
+		names = xmalloc_array((size_t)count ? (size_t)count : 1, sizeof *names);
+		for (int k = 0; k < count; k++)
+			names[k] = xstrdup(o->class_names[k]);
+	}
+	split_list l = {0};
+	if (!rc)
+		rc = split_list_parse(text, len, list_path, count, o->skip_bad, &l, err, errsz);
+	free(text);
+	if (!rc && l.n == 0)
+		rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: no samples", list_path);
+	if (rc) {
+		ds_free_names(names, count);
+		split_list_free(&l);
+		return rc;
+	}
+	if (!names) {
+		count = l.max_label + 1;
+		names = derived_names(&l, count);
+	}
+	ds->kind = DATASET_SPLIT_LIST;
+	ds->class_names = names;
+	ds->num_classes = count;
+	ds->id.size = len;
+	ds->id_hash = xstrdup(hex);
+	if (l.bad) {
+		ds_note_bad(ds, "%s", l.first_bad);
+		ds->bad += l.bad - 1;
+	}
+
+	struct stat st;
+	ds_scan scan = {.fd = -1};
+	ds_map member = {0}, stripped = {0};
+	int archive_root = 0;
+	if (o->root) {
+		if (stat(o->root, &st) != 0) {
+			rc = ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s", o->root, strerror(errno));
+			goto out;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			ds->path_prefix = xasprintf("%s/", o->root);
+		} else {
+			archive_root = 1;
+			ds_map listed = {0};
+			ds_map_init(&listed, l.n);
+			for (size_t i = 0; i < l.n; i++)
+				if (l.label[i] >= 0)
+					ds_map_put(&listed, l.paths.buf + l.path_off[i], i, 0, NULL);
+			list_want w = {&listed, o->index_only};
+			rc = ds_scan_archive(o->root, want_listed, NULL, &w, o->cache_dir, &scan, err, errsz);
+			ds_map_free(&listed);
+			if (rc)
+				goto out;
+			ds_map_init(&member, scan.n);
+			ds_map_init(&stripped, scan.n);
+			for (size_t m = 0; m < scan.n; m++) {
+				ds_map_put(&member, scan.m[m].name, m, 1, NULL);
+				const char *slash = strchr(scan.m[m].name, '/');
+				if (slash)
+					ds_map_put(&stripped, slash + 1, m, 0, NULL);
+			}
+		}
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const char *path = l.paths.buf + l.path_off[i];
+		int label = l.label[i];
+		ds_loc loc = {0};
+		if (label >= 0 && o->root) {
+			if (!archive_root) {
+				loc.where = o->index_only ? DS_NONE : DS_PATH;
+			} else {
+				size_t m;
+				if (ds_map_get(&member, path, &m) || ds_map_get(&stripped, path, &m)) {
+					if (!o->index_only)
+						loc = scan.m[m].loc;
+				} else if (!o->skip_bad) {
+					rc = ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s (sample %zu of %s) is not in the archive",
+						     o->root, path, i, list_path);
+					goto out;
+				} else {
+					ds_note_bad(ds, "%s: %s is not in the archive", o->root, path);
+					label = -1;
+				}
+			}
+		}
+		ds_add_sample(ds, label, DATASET_SAMPLE_JPEG, path, loc);
+	}
+	if (archive_root)
+		ds_adopt_scan(ds, &scan);
+out:
+	ds_map_free(&member);
+	ds_map_free(&stripped);
+	ds_scan_free(&scan);
+	split_list_free(&l);
+	return rc;
+}

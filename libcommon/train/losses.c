@@ -1,0 +1,325 @@
+/* losses.c — soft-target CE, BalCE, Focal, LDAM and MMS: forward and backward, row by row in double.
+ * The definitions are in losses.h. No allocation happens per call: every row is computed in three passes
+ * over its C logits (maximum, log-sum-exp, terms and gradient), the transformed logit recomputed each time
+ * (it is a multiply-add), so the function can run inside any loop without a failure path. */
+#include "train/losses.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/errors.h"
+
+const char *const loss_kind_names[] = {"ce", "balce", "focal", "ldam", "mms", NULL};
+
+const char *loss_kind_name(loss_kind k)
+{
+	return (unsigned)k < LOSS_KIND_COUNT ? loss_kind_names[k] : "?";
+}
+
+int loss_kind_parse(const char *name, loss_kind *out)
+{
+	for (int k = 0; k < LOSS_KIND_COUNT; k++)
+		if (strcmp(name, loss_kind_names[k]) == 0) {
+			*out = (loss_kind)k;
+			return 0;
+		}
+	return -1;
+}
+
+void loss_config_defaults(loss_config *c, loss_kind kind, int classes)
+{
+	memset(c, 0, sizeof *c);
+	c->kind = kind;
+	c->classes = classes;
+	c->focal_gamma = 2.0;
+	c->ldam_max_margin = 0.5;
+	c->ldam_scale = 30.0;
+	c->mms_margin = 0.3;
+	c->mms_temperature = 0.01;
+}
+
+static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (errsz)
+		vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Counts must be finite and positive: log n_k and n_k^(-1/4) must exist. */
+static int check_counts(const loss_config *c, char *err, size_t errsz)
+{
+	const char *name = loss_kind_name(c->kind);
+	if (!c->counts)
+		return fail(err, errsz, "%s needs the class counts", name);
+	for (int k = 0; k < c->classes; k++)
+		if (!(c->counts[k] > 0) || !isfinite(c->counts[k]))
+			return fail(err, errsz, "counts: class %d has count %g; %s needs finite counts > 0", k,
+				    (double)c->counts[k], name);
+	return 0;
+}
+
+void loss_free(loss_fn *L)
+{
+	free(L->class_shift);
+	free(L->margins);
+	free(L->offsets);
+	memset(L, 0, sizeof *L);
+}
+
+int loss_init(loss_fn *L, const loss_config *c, char *err, size_t errsz)
+{
+	memset(L, 0, sizeof *L);
+	if ((unsigned)c->kind >= LOSS_KIND_COUNT)
+		return fail(err, errsz, "unknown loss kind %d", (int)c->kind);
+	if (c->classes < 1)
+		return fail(err, errsz, "%s: %d classes; at least 1 needed", loss_kind_name(c->kind), c->classes);
+	int C = c->classes;
+	L->kind = c->kind;
+	L->classes = C;
+	L->gamma = 0;
+	L->scale = 1;
+	L->temperature = 1;
+	switch (c->kind) {
+	case LOSS_CE:
+		break;
+	case LOSS_BALCE:
+		if (check_counts(c, err, errsz))
+			return -1;
+		L->class_shift = xmalloc_array((size_t)C, sizeof *L->class_shift);
+		for (int k = 0; k < C; k++)
+			L->class_shift[k] = (float)log((double)c->counts[k]);
+		break;
+	case LOSS_FOCAL:
+		if (!(c->focal_gamma >= 0) || !isfinite(c->focal_gamma))
+			return fail(err, errsz, "focal: gamma %g; must be finite and >= 0", c->focal_gamma);
+		L->gamma = c->focal_gamma;
+		break;
+	case LOSS_LDAM: {
+		if (check_counts(c, err, errsz))
+			return -1;
+		if (!(c->ldam_max_margin > 0) || !isfinite(c->ldam_max_margin))
+			return fail(err, errsz, "ldam: max margin %g; must be finite and > 0", c->ldam_max_margin);
+		if (!(c->ldam_scale > 0) || !isfinite(c->ldam_scale))
+			return fail(err, errsz, "ldam: scale %g; must be finite and > 0", c->ldam_scale);
+		/* As LDAM-DRW: m = n^(-1/4), rescaled so the largest (rarest class) is max_margin. */
+		double largest = 0;
+		for (int k = 0; k < C; k++)
+			largest = fmax(largest, 1.0 / sqrt(sqrt((double)c->counts[k])));
+		L->margins = xmalloc_array((size_t)C, sizeof *L->margins);
+		for (int k = 0; k < C; k++)
+			L->margins[k] = (float)(1.0 / sqrt(sqrt((double)c->counts[k])) * (c->ldam_max_margin / largest));
+		L->scale = c->ldam_scale;
+		break;
+	}
+	case LOSS_MMS: {
+		if (!c->text_features || c->text_dim < 1)
+			return fail(err, errsz, "mms needs the class text features");
+		if (!isfinite(c->mms_margin))
+			return fail(err, errsz, "mms: margin %g; must be finite", c->mms_margin);
+		if (!(c->mms_temperature > 0) || !isfinite(c->mms_temperature))
+			return fail(err, errsz, "mms: temperature %g; must be finite and > 0", c->mms_temperature);
+		size_t D = (size_t)c->text_dim;
+		double *t = xmalloc_array((size_t)C * D, sizeof *t);
+		for (int a = 0; a < C; a++) {
+			const float *row = c->text_features + (size_t)a * D;
+			double ss = 0;
+			for (size_t i = 0; i < D; i++)
+				ss += (double)row[i] * row[i];
+			if (!(ss > 0) || !isfinite(ss)) {
+				free(t);
+				return fail(err, errsz, "text features: row %d is %s; mms needs finite non-zero rows", a,
+					    ss == 0 ? "zero" : "not finite");
+			}
+			double inv = 1.0 / sqrt(ss);
+			for (size_t i = 0; i < D; i++)
+				t[(size_t)a * D + i] = row[i] * inv;
+		}
+		L->offsets = xmalloc_array((size_t)C * C, sizeof *L->offsets);
+		for (int a = 0; a < C; a++)
+			for (int k = 0; k < C; k++) {
+				double dot = 0;
+				for (size_t i = 0; i < D; i++)
+					dot += t[(size_t)a * D + i] * t[(size_t)k * D + i];
+				L->offsets[(size_t)a * C + k] = (float)(c->mms_margin * (1.0 - dot));
+			}
+		free(t);
+		L->temperature = c->mms_temperature;
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* ---- per-row kernels ------------------------------------------------------------------------------ */
+
+/* The transformed logit of row_soft_ce. */
+static inline double shifted_logit(const float *z, const float *y, int k, double scale, const float *shift,
+				   const float *margin)
+{
+	double a = z[k];
+	if (shift)
+		a += shift[k];
+	if (margin)
+		a -= (double)y[k] * margin[k];
+	return scale * a;
+}
+
+/* Soft CE on a_k = scale · (z_k + shift_k − y_k·margin_k) (shift, margin NULL = 0): covers ce, balce and
+ * ldam. Returns the row's loss; writes d(row loss)/dz · inv_B to dz when dz is not NULL. */
+static double row_soft_ce(const float *z, const float *y, int C, double scale, const float *shift,
+			  const float *margin, double inv_B, float *dz)
+{
+	double mx = -INFINITY;
+	for (int k = 0; k < C; k++)
+		mx = fmax(mx, shifted_logit(z, y, k, scale, shift, margin));
+	double sum = 0, ysum = 0;
+	for (int k = 0; k < C; k++) {
+		sum += exp(shifted_logit(z, y, k, scale, shift, margin) - mx);
+		ysum += y[k];
+	}
+	double lse = mx + log(sum), loss = 0;
+	for (int k = 0; k < C; k++) {
+		double a = shifted_logit(z, y, k, scale, shift, margin);
+		if (y[k] != 0)
+			loss += (double)y[k] * (lse - a);
+		if (dz) /* d/da_k = p_k·Σy − y_k; da_k/dz_k = scale (the margin depends on y only) */
+			dz[k] = (float)(scale * (exp(a - lse) * ysum - y[k]) * inv_B);
+	}
+	return loss;
+}
+
+/* −Σ_k y_k (1 − p_k)^γ log p_k. With q_k = 1 − p_k computed as −expm1(log p_k) (accurate near p = 1) and
+ * r_k = −log p_k / q_k (→ 1 as q → 0), the derivative of the row loss with respect to z_j is
+ *   g_j − p_j Σ_k g_k,   g_k = −y_k q_k^γ (1 + γ p_k r_k),
+ * finite for every γ >= 0 (the (1 − p)^(γ−1) of the textbook form never appears).
+ * focal_term gives one class's loss −y_k q_k^γ log p_k and its g_k, for y_k != 0. */
+static double focal_term(double logp, double y, double gamma, double *g)
+{
+	double p = exp(logp), q = -expm1(logp), qg = pow(q, gamma);
+	double r = q > 0 ? -logp / q : 1.0;
+	*g = -y * qg * (1 + gamma * p * r);
+	return -y * qg * logp;
+}
+
+static double row_focal(const float *z, const float *y, int C, double gamma, double inv_B, float *dz)
+{
+	double mx = -INFINITY;
+	for (int k = 0; k < C; k++)
+		mx = fmax(mx, (double)z[k]);
+	double sum = 0;
+	for (int k = 0; k < C; k++)
+		sum += exp((double)z[k] - mx);
+	double lse = mx + log(sum), loss = 0, gsum = 0, g;
+	for (int k = 0; k < C; k++)
+		if (y[k] != 0) {
+			loss += focal_term((double)z[k] - lse, y[k], gamma, &g);
+			gsum += g;
+		}
+	if (dz)
+		for (int k = 0; k < C; k++) {
+			double logp = (double)z[k] - lse;
+			g = 0;
+			if (y[k] != 0)
+				focal_term(logp, y[k], gamma, &g);
+			dz[k] = (float)((g - exp(logp) * gsum) * inv_B);
+		}
+	return loss;
+}
+
+/* The two largest target weights of a row (ties: lower index first); c1 = -1 when C < 2. */
+static void top2(const float *y, int C, int *c0, int *c1)
+{
+	int a = 0, b = -1;
+	for (int k = 1; k < C; k++) {
+		if (y[k] > y[a]) {
+			b = a;
+			a = k;
+		} else if (b < 0 || y[k] > y[b]) {
+			b = k;
+		}
+	}
+	*c0 = a;
+	*c1 = b;
+}
+
+/* w0·CE((z + O[c0])/τ, c0) + w1·CE((z + O[c1])/τ, c1), see losses.h. */
+static double row_mms(const loss_fn *L, const float *z, const float *y, double inv_B, float *dz)
+{
+	int C = L->classes, lab[2];
+	double inv_t = 1.0 / L->temperature, loss = 0;
+	top2(y, C, &lab[0], &lab[1]);
+	if (dz)
+		for (int k = 0; k < C; k++)
+			dz[k] = 0;
+	for (int i = 0; i < 2; i++) {
+		if (lab[i] < 0 || y[lab[i]] == 0)
+			continue;
+		int c = lab[i];
+		double w = y[c];
+		const float *off = L->offsets + (size_t)c * C;
+		double mx = -INFINITY;
+		for (int k = 0; k < C; k++)
+			mx = fmax(mx, ((double)z[k] + off[k]) * inv_t);
+		double sum = 0;
+		for (int k = 0; k < C; k++)
+			sum += exp(((double)z[k] + off[k]) * inv_t - mx);
+		double lse = mx + log(sum);
+		loss += w * (lse - ((double)z[c] + off[c]) * inv_t);
+		if (dz)
+			for (int k = 0; k < C; k++) {
+				double p = exp(((double)z[k] + off[k]) * inv_t - lse);
+				dz[k] += (float)(w * (p - (k == c)) * inv_t * inv_B);
+			}
+	}
+	return loss;
+}
+
+double loss_forward_backward(const loss_fn *L, const float *logits, const float *targets, int B,
+			     float *dlogits)
+{
+	int C = L->classes;
+	size_t n = (size_t)(B > 0 ? B : 0) * (size_t)C;
+	int finite = B > 0;
+	for (size_t i = 0; i < n && finite; i++)
+		finite = isfinite(logits[i]) && isfinite(targets[i]);
+	if (!finite) {
+		if (dlogits)
+			for (size_t i = 0; i < n; i++)
+				dlogits[i] = NAN;
+		return NAN;
+	}
+	double inv_B = 1.0 / B, total = 0;
+	for (int b = 0; b < B; b++) {
+		const float *z = logits + (size_t)b * C, *y = targets + (size_t)b * C;
+		float *dz = dlogits ? dlogits + (size_t)b * C : NULL;
+		switch (L->kind) {
+		case LOSS_CE:
+			total += row_soft_ce(z, y, C, 1.0, NULL, NULL, inv_B, dz);
+			break;
+		case LOSS_BALCE:
+			total += row_soft_ce(z, y, C, 1.0, L->class_shift, NULL, inv_B, dz);
+			break;
+		case LOSS_LDAM:
+			total += row_soft_ce(z, y, C, L->scale, NULL, L->margins, inv_B, dz);
+			break;
+		case LOSS_FOCAL:
+			total += row_focal(z, y, C, L->gamma, inv_B, dz);
+			break;
+		case LOSS_MMS:
+			total += row_mms(L, z, y, inv_B, dz);
+			break;
+		default:
+			return NAN;
+		}
+	}
+	return total * inv_B;
+}
