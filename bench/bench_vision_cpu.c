@@ -1,4 +1,4 @@
-/* bench_vision_cpu — CLIP's vision tower on the CPU (libcommon/cpu/clip_model.c, float32, OpenBLAS sgemm):
+/* bench_vision_cpu — CLIP's vision tower on the CPU (libcommon/cpu/clip_vision.c, float32, OpenBLAS sgemm):
  * forward and forward+backward images/s and GFLOP/s, next to the machine's measured sgemm rate.
  *
  *   build/bench/bench_vision_cpu [-a ARCH] [-b BATCH] [-t THREADS,...] [-m SECONDS]
@@ -34,7 +34,8 @@
 
 #include "model/clip_config.h"
 #include "model/clip_init.h"
-#include "cpu/clip_model.h"
+#include "cpu/clip_vision.h"
+#include "cpu/clip_text.h"
 #include "base/thread_pool.h"
 #include "model/clip_weights.h"
 #include "base/errors.h"
@@ -158,8 +159,7 @@ static void run_train_step(void *ctx)
 static timing best_of_image_parallel(clip_vision *v, int nt, bench_fn fn, void *ctx, double seconds)
 {
 	thread_pool *pool = thread_pool_new(nt);
-	clip_vision_set_pool(v, pool);
-	openblas_set_num_threads(1);
+	clip_vision_set_pool(v, pool); /* one OpenBLAS thread while it is set */
 	timing t = best_of(fn, ctx, seconds);
 	clip_vision_set_pool(v, NULL);
 	thread_pool_free(pool);
@@ -213,7 +213,8 @@ int main(int argc, char **argv)
 
 	clip_model m;
 	clip_model_init_random(&m, &cfg, CLIP_VISION, 1);
-	clip_vision *v = &m.vision;
+	clip_vision runner, *v = &runner;
+	clip_vision_adopt(v, &m.vision);
 	int R = cfg.image_resolution, T = clip_vision_tokens(&cfg), W = cfg.vision_width, D = cfg.embed_dim;
 	size_t px = (size_t)B * 3 * R * R;
 	float *pixels = xmalloc_array(px, sizeof *pixels), *dfeat = xmalloc_array((size_t)B * D, sizeof *dfeat);
@@ -312,6 +313,7 @@ int main(int argc, char **argv)
 	}
 	free(pixels);
 	free(dfeat);
+	clip_vision_free(v);
 	clip_model_free(&m);
 	return 0;
 }

@@ -105,11 +105,11 @@ void clip_model_init_random(clip_model *m, const clip_config *c, int towers, uin
 	m->cfg = *c;
 	m->naming = CLIP_NAMING_OPENAI;
 	if (towers & CLIP_VISION) {
-		clip_vision_init(&m->vision, c);
+		clip_vision_weights_init(&m->vision, c);
 		init_tower(c, CLIP_VISION, m->vision.param_memory, seed);
 	}
 	if (towers & CLIP_TEXT) {
-		clip_text_init(&m->text, c);
+		clip_text_weights_init(&m->text, c);
 		init_tower(c, CLIP_TEXT, m->text.param_memory, seed);
 	}
 	m->towers = towers & CLIP_BOTH;

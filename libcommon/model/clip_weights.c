@@ -475,9 +475,9 @@ static clip_tensor_ref *tower_refs(const clip_config *c, int tower, clip_naming 
 void clip_model_free(clip_model *m)
 {
 	if (m->towers & CLIP_VISION)
-		clip_vision_free(&m->vision);
+		clip_vision_weights_free(&m->vision);
 	if (m->towers & CLIP_TEXT)
-		clip_text_free(&m->text);
+		clip_text_weights_free(&m->text);
 	memset(m, 0, sizeof *m);
 }
 
@@ -507,11 +507,11 @@ int clip_model_load(clip_model *m, const st_file *f, const clip_load_opts *o, ch
 		m->naming = naming;
 		m->towers = o->towers & CLIP_BOTH;
 		if (o->towers & CLIP_VISION) {
-			clip_vision_init(&m->vision, &c);
+			clip_vision_weights_init(&m->vision, &c);
 			fill_tower(f, CLIP_VISION, vrefs, nv, m->vision.param_memory, o);
 		}
 		if (o->towers & CLIP_TEXT) {
-			clip_text_init(&m->text, &c);
+			clip_text_weights_init(&m->text, &c);
 			if (o->token_ids) /* rows left 0 must stay untouched: 4 kB pages, not huge ones */
 				no_huge_pages(m->text.params.token_emb, (size_t)c.vocab_size * (size_t)c.text_width);
 			fill_tower(f, CLIP_TEXT, trefs, nt, m->text.param_memory, o);

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "model/clip_config.h"
-#include "cpu/clip_model.h"
+#include "model/clip_params.h"
 #include "io/safetensors.h"
 
 typedef enum { CLIP_NAMING_OPENAI, CLIP_NAMING_HF } clip_naming;
@@ -28,7 +28,7 @@ typedef struct clip_tensor_ref {
 	int ndim;
 	int64_t shape[4]; /* the shape in the file */
 	size_t count;
-	size_t offset;    /* first float in the tower's block (clip_vision.param_memory / clip_text's) */
+	size_t offset;    /* first float in the tower's block (clip_vision_weights.param_memory / clip_text_weights') */
 	int transposed;   /* the file holds the transpose of the [shape[1], shape[0]] block at offset */
 	int param;        /* index in the tower's clip_param_info table */
 	int layer;        /* resblock index, -1 for the others */
@@ -42,8 +42,8 @@ typedef struct clip_model {
 	clip_config cfg;
 	int towers;         /* CLIP_VISION | CLIP_TEXT: what was loaded */
 	clip_naming naming; /* the names the file used */
-	clip_vision vision; /* valid when towers & CLIP_VISION */
-	clip_text text;     /* valid when towers & CLIP_TEXT */
+	clip_vision_weights vision; /* valid when towers & CLIP_VISION */
+	clip_text_weights text;     /* valid when towers & CLIP_TEXT */
 	int has_logit_scale;
 	float logit_scale;
 } clip_model;

@@ -11,54 +11,98 @@
 /* Adam's update in chunks of this many parameters, one chunk per pool item. */
 #define ADAM_CHUNK ((size_t)1 << 20)
 
-int fit_init(fit_state *s, clip_vision *v, int stage, const float *text, int C, const loss_config *lc,
-	     const adam_config *ac, int max_batch, thread_pool *pool, char *err, size_t errsz)
+/* What both kinds of state share: sizes, the runner, the head's buffers. */
+static int init_common(fit_state *s, const fit_context *ctx, clip_vision_weights *w, int stage, int max_batch,
+		       char *err, size_t errsz)
 {
 	memset(s, 0, sizeof *s);
-	int D = v->cfg.embed_dim;
-	if (stage != 1 && stage != 2) {
-		snprintf(err, errsz, "stage %d; must be 1 or 2", stage);
+	if (ctx->backend != FIT_BACKEND_CPU) {
+		snprintf(err, errsz, "backend %d is not built in", (int)ctx->backend);
 		return -1;
 	}
 	if (max_batch < 1) {
 		snprintf(err, errsz, "batch size %d", max_batch);
 		return -1;
 	}
-	if (lc->classes != C) {
-		snprintf(err, errsz, "the loss is set up for %d classes, the text features have %d", lc->classes, C);
+	s->stage = stage;
+	s->ctx = *ctx;
+	s->weights = w;
+	s->max_batch = max_batch;
+	s->dim = w->cfg.embed_dim;
+	clip_vision_adopt(&s->cpu, w);
+	clip_vision_set_pool(&s->cpu, ctx->pool);
+	return 0;
+}
+
+static void alloc_buffers(fit_state *s, int C)
+{
+	s->classes = C;
+	s->logits = xmalloc_array((size_t)s->max_batch * C, sizeof(float));
+	s->dlogits = xmalloc_array((size_t)s->max_batch * C, sizeof(float));
+	s->dfeat = xmalloc_array((size_t)s->max_batch * s->dim, sizeof(float));
+}
+
+int fit_init(fit_state *s, const fit_context *ctx, clip_vision_weights *w, int stage, const float *text, int C,
+	     const loss_config *lc, const adam_config *ac, int max_batch, char *err, size_t errsz)
+{
+	if (stage != 1 && stage != 2) {
+		memset(s, 0, sizeof *s);
+		snprintf(err, errsz, "stage %d; must be 1 or 2", stage);
 		return -1;
 	}
-	if (cosine_head_init(&s->head, text, C, D, stage, err, errsz))
+	if (init_common(s, ctx, w, stage, max_batch, err, errsz))
 		return -1;
+	int D = s->dim;
+	if (lc->classes != C) {
+		snprintf(err, errsz, "the loss is set up for %d classes, the text features have %d", lc->classes, C);
+		fit_free(s);
+		return -1;
+	}
+	if (cosine_head_init(&s->head, text, C, D, stage, err, errsz)) {
+		fit_free(s);
+		return -1;
+	}
 	loss_config l = *lc;
 	if (!l.text_features) {
 		l.text_features = text;
 		l.text_dim = D;
 	}
 	if (loss_init(&s->loss, &l, err, errsz)) {
-		cosine_head_free(&s->head);
+		fit_free(s);
 		return -1;
 	}
-	s->stage = stage;
-	s->vision = v;
+	s->has_loss = 1;
 	s->adam = *ac;
-	s->max_batch = max_batch;
-	s->classes = C;
-	s->dim = D;
-	s->pool = pool;
-	s->logits = xmalloc_array((size_t)max_batch * C, sizeof(float));
-	s->dlogits = xmalloc_array((size_t)max_batch * C, sizeof(float));
-	s->dfeat = xmalloc_array((size_t)max_batch * D, sizeof(float));
+	alloc_buffers(s, C);
 	if (stage == 1)
-		clip_vision_alloc_training(v);
-	clip_vision_alloc_acts(v, max_batch, stage == 1);
+		clip_vision_alloc_training(&s->cpu);
+	clip_vision_alloc_acts(&s->cpu, max_batch, stage == 1);
+	return 0;
+}
+
+int fit_init_eval(fit_state *s, const fit_context *ctx, clip_vision_weights *w, const float *text, int C,
+		  const float *fc, int max_batch, char *err, size_t errsz)
+{
+	if (init_common(s, ctx, w, FIT_EVAL, max_batch, err, errsz))
+		return -1;
+	int D = s->dim;
+	if (cosine_head_init(&s->head, text, C, D, fc ? 2 : 1, err, errsz)) {
+		fit_free(s);
+		return -1;
+	}
+	if (fc)
+		memcpy(s->head.fc, fc, (size_t)D * (size_t)D * sizeof *s->head.fc);
+	alloc_buffers(s, C);
+	clip_vision_alloc_acts(&s->cpu, max_batch, 0);
 	return 0;
 }
 
 void fit_free(fit_state *s)
 {
 	cosine_head_free(&s->head);
-	loss_free(&s->loss);
+	if (s->has_loss)
+		loss_free(&s->loss);
+	clip_vision_free(&s->cpu);
 	free(s->logits);
 	free(s->dlogits);
 	free(s->dfeat);
@@ -68,23 +112,34 @@ void fit_free(fit_state *s)
 float *fit_params(const fit_state *s, size_t *n)
 {
 	if (s->stage == 1) {
-		*n = s->vision->num_params;
-		return s->vision->param_memory;
+		*n = s->weights->num_params;
+		return s->weights->param_memory;
 	}
 	*n = (size_t)s->dim * s->dim;
 	return s->head.fc;
 }
 
-static float *fit_grads(const fit_state *s)
+float *fit_grads(const fit_state *s, size_t *n)
 {
-	return s->stage == 1 ? s->vision->grad_memory : s->head.fc_grad;
+	fit_params(s, n);
+	return s->stage == 1 ? s->cpu.grad_memory : s->head.fc_grad;
 }
 
 float *fit_moment(const fit_state *s, int which)
 {
 	if (s->stage == 1)
-		return which == 1 ? s->vision->m_memory : s->vision->v_memory;
+		return which == 1 ? s->cpu.m_memory : s->cpu.v_memory;
 	return which == 1 ? s->head.fc_m : s->head.fc_v;
+}
+
+void fit_sync_host(fit_state *s)
+{
+	(void)s; /* the CPU runner computes on the host arrays */
+}
+
+void fit_host_changed(fit_state *s)
+{
+	(void)s;
 }
 
 typedef struct adam_job {
@@ -103,22 +158,23 @@ static void adam_chunk(void *ctx, size_t k, int worker)
 	adam_step(j->p + off, j->g + off, j->m + off, j->v + off, len, j->c, j->t);
 }
 
-static void adam_update(fit_state *s, double lr)
+void fit_update(fit_state *s, double lr)
 {
+	if (s->stage != 1 && s->stage != 2)
+		die(LFM_EXIT_IO, "internal error: an update of an evaluation state");
 	size_t n;
 	adam_config c = s->adam;
 	c.lr = lr;
-	adam_job j = {fit_params(s, &n), fit_moment(s, 1), fit_moment(s, 2), fit_grads(s), 0, &c, s->step + 1};
-	j.n = n;
-	thread_pool_for(s->pool, (n + ADAM_CHUNK - 1) / ADAM_CHUNK, adam_chunk, &j);
+	adam_job j = {fit_params(s, &n), fit_moment(s, 1), fit_moment(s, 2), fit_grads(s, &n), n, &c, s->step + 1};
+	thread_pool_for(s->ctx.pool, (n + ADAM_CHUNK - 1) / ADAM_CHUNK, adam_chunk, &j);
 	s->step++;
 }
 
-double fit_step(fit_state *s, const float *pixels, const float *targets, int B, double lr)
+double fit_forward_backward(fit_state *s, const float *pixels, const float *targets, int B)
 {
-	if (B < 1 || B > s->max_batch)
+	if (B < 1 || B > s->max_batch || !s->has_loss)
 		die(LFM_EXIT_IO, "internal error: a step of %d images with room for %d", B, s->max_batch);
-	clip_vision *v = s->vision;
+	clip_vision *v = &s->cpu;
 	clip_vision_forward(v, pixels, B);
 	cosine_head_zero_grad(&s->head);
 	cosine_head_forward(&s->head, v->acts.out, B, s->logits);
@@ -132,7 +188,14 @@ double fit_step(fit_state *s, const float *pixels, const float *targets, int B, 
 	} else {
 		cosine_head_backward(&s->head, s->dlogits, NULL); /* the tower is frozen */
 	}
-	adam_update(s, lr);
+	return loss;
+}
+
+double fit_step(fit_state *s, const float *pixels, const float *targets, int B, double lr)
+{
+	double loss = fit_forward_backward(s, pixels, targets, B);
+	if (isfinite(loss))
+		fit_update(s, lr);
 	return loss;
 }
 
@@ -140,8 +203,8 @@ void fit_logits(fit_state *s, const float *pixels, int B, float *logits)
 {
 	if (B < 1 || B > s->max_batch)
 		die(LFM_EXIT_IO, "internal error: logits of %d images with room for %d", B, s->max_batch);
-	clip_vision_forward(s->vision, pixels, B);
-	cosine_head_forward(&s->head, s->vision->acts.out, B, logits);
+	clip_vision_forward(&s->cpu, pixels, B);
+	cosine_head_forward(&s->head, s->cpu.acts.out, B, logits);
 }
 
 int fit_params_finite(const fit_state *s)

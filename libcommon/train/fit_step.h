@@ -8,54 +8,100 @@
  *             W (fc.weight, [D, D], nn.Linear layout), initialised to the identity
  *
  * T = the class text features, L2-normalised here (no temperature, as the official code). The loss is any
- * of losses.h on soft targets. Adam is adam.h's (PyTorch's torch.optim.Adam); its update is spread over a
- * thread pool in fixed chunks — an elementwise update, so the result is the same for every thread count.
- * With a fixed OpenBLAS thread count the whole step is deterministic, bit for bit.
+ * of losses.h on soft targets. Adam is adam.h's (PyTorch's torch.optim.Adam).
+ *
+ * The step is split as llm.c splits it, so that something can stand between the two halves:
+ *
+ *   loss = fit_forward_backward(s, pixels, targets, B);   gradients ready in fit_grads(s), not applied
+ *   ... a reduction of the gradient block across ranks goes here (data parallel: each rank's gradient of
+ *       its mean loss weighted by its share of the global batch, summed) ...
+ *   fit_update(s, lr);                                     Adam, step count + 1
+ *
+ * What executes the step comes from a fit_context, never from globals: today the CPU runner
+ * (cpu/clip_vision.h, image-parallel over the context's pool; Adam spread over the same pool in fixed
+ * chunks — an elementwise update, so the result is the same for every thread count). The model's
+ * parameters stay in the caller's parameter block (model/clip_params.h), which the runner adopts; the
+ * runner's own state (gradients, moments, activations) is reached through fit_grads and fit_moment, after
+ * fit_sync_host, so saving and resuming never touch a runner's internals. With a fixed thread count the
+ * whole step is deterministic, bit for bit.
+ *
+ * An evaluation state (fit_init_eval) runs fit_logits only: the same features and cosine logits, with W
+ * applied when one is given, as lfm-eval and lfm-fit's validation need.
  */
 #ifndef LFM_FIT_STEP_H
 #define LFM_FIT_STEP_H
 
 #include <stddef.h>
 
+#include "base/thread_pool.h"
+#include "cpu/clip_vision.h"
+#include "model/clip_params.h"
 #include "train/adam.h"
-#include "cpu/clip_model.h"
 #include "train/cosine_head.h"
 #include "train/losses.h"
-#include "base/thread_pool.h"
+
+/* What runs a step. */
+typedef enum fit_backend { FIT_BACKEND_CPU } fit_backend;
+
+typedef struct fit_context {
+	fit_backend backend;
+	thread_pool *pool; /* CPU: the tower runs image-parallel on it, Adam is spread over it (NULL: one thread,
+			    * OpenBLAS's own threads for the products); borrowed, must outlive the state */
+} fit_context;
+
+#define FIT_EVAL 0 /* the stage of an evaluation state */
 
 typedef struct fit_state {
-	int stage;          /* 1 or 2 */
-	clip_vision *vision; /* borrowed: trained in stage 1, frozen in stage 2 */
+	int stage;                    /* 1 or 2; FIT_EVAL for fit_init_eval */
+	fit_context ctx;
+	clip_vision_weights *weights; /* borrowed: trained in stage 1, frozen otherwise */
+	clip_vision cpu;              /* the CPU runner, adopting weights */
 	cosine_head head;   /* the normalised text features; stage 2: W with its gradient and moments */
+	int has_loss;
 	loss_fn loss;
-	adam_config adam;   /* betas, eps, weight decay; lr is given to each step */
+	adam_config adam;   /* betas, eps, weight decay; lr is given to each update */
 	long step;          /* Adam updates made so far (PyTorch's state["step"]) */
 	int max_batch, classes, dim;
 	float *logits, *dlogits, *dfeat; /* [max_batch, C], [max_batch, C], [max_batch, D] */
-	thread_pool *pool;  /* borrowed, may be NULL: Adam's update is spread over it */
 } fit_state;
 
-/* Prepare a step for batches of up to max_batch images: text [C, D] (copied and normalised), the loss
+/* Prepare steps for batches of up to max_batch images: text [C, D] (copied and normalised), the loss
  * (lc->classes must be C; lc->text_features may be NULL, then text is used for MMS), Adam's settings.
  * Stage 1 allocates the tower's gradients, moments and training activations; stage 2 inference
  * activations and W = I. 0, or -1 with a message in err (bad sizes, text features, loss settings). */
-int fit_init(fit_state *s, clip_vision *v, int stage, const float *text, int C, const loss_config *lc,
-	     const adam_config *ac, int max_batch, thread_pool *pool, char *err, size_t errsz);
+int fit_init(fit_state *s, const fit_context *ctx, clip_vision_weights *w, int stage, const float *text, int C,
+	     const loss_config *lc, const adam_config *ac, int max_batch, char *err, size_t errsz);
+/* Prepare logits only (FIT_EVAL): fc [D, D] (nn.Linear layout) is copied and applied when not NULL.
+ * 0, or -1 with a message in err. */
+int fit_init_eval(fit_state *s, const fit_context *ctx, clip_vision_weights *w, const float *text, int C,
+		  const float *fc, int max_batch, char *err, size_t errsz);
 void fit_free(fit_state *s);
 
-/* One step on B images (pixels [B, 3, R, R], normalised) with targets [B, C] at learning rate lr: forward,
- * loss, backward, Adam update (step count + 1). Returns the batch's mean loss, computed before the update.
- * A loss that is not finite leaves everything (parameters, moments, step count) as it was. The logits of
- * the step stay in s->logits. */
+/* Forward, loss and backward on B images (pixels [B, 3, R, R], normalised) with targets [B, C]: returns
+ * the batch's mean loss; the gradients of that mean are then in fit_grads, nothing is applied yet. A
+ * loss that is not finite stops before the backward (the gradients are then unspecified: do not update).
+ * The logits stay in s->logits. */
+double fit_forward_backward(fit_state *s, const float *pixels, const float *targets, int B);
+/* Adam with the gradients as they are now, at learning rate lr (step count + 1). */
+void fit_update(fit_state *s, double lr);
+/* Both halves, for one process: the update only when the loss is finite (otherwise parameters, moments
+ * and the step count are left as they were). Returns the loss. */
 double fit_step(fit_state *s, const float *pixels, const float *targets, int B, double lr);
 
 /* Logits [B, C] of the current model for B <= max_batch images, without training (validation). */
 void fit_logits(fit_state *s, const float *pixels, int B, float *logits);
 
-/* What the stage trains: the parameters, gradients and Adam moments as flat arrays of *n floats (stage 1:
- * the tower's parameter block; stage 2: W). */
+/* What the stage trains, as flat arrays of *n floats (stage 1: the tower's parameter block — the
+ * weights' own; stage 2: W): parameters, their gradients, Adam's moments (which: 1 m, 2 v). The runner's
+ * arrays: read them after fit_sync_host, and call fit_host_changed after writing them. */
 float *fit_params(const fit_state *s, size_t *n);
-float *fit_moment(const fit_state *s, int which /* 1: m, 2: v */);
+float *fit_grads(const fit_state *s, size_t *n);
+float *fit_moment(const fit_state *s, int which);
+/* Bring the host copies up to date with the runner (parameters, moments): before saving. The CPU runner
+ * works on the host arrays, so nothing moves there. */
+void fit_sync_host(fit_state *s);
+/* The host copies were written (a resume file's moments loaded): the runner takes them. */
+void fit_host_changed(fit_state *s);
 
 /* 1 if every trained parameter is finite. */
 int fit_params_finite(const fit_state *s);

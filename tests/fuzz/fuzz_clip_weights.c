@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu/clip_model.h"
+#include "cpu/clip_vision.h"
+#include "cpu/clip_text.h"
 #include "model/clip_weights.h"
 #include "io/safetensors.h"
 
@@ -118,7 +119,7 @@ static void run_vision(clip_model *m)
 	if (image && out) {
 		for (size_t i = 0; i < px; i++)
 			image[i] = (float)(i % 7) * 0.25f - 0.75f;
-		clip_encode_image(&m->vision, image, 1, out);
+		clip_encode_image_once(&m->vision, image, 1, out);
 	}
 	free(image);
 	free(out);

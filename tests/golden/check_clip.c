@@ -18,7 +18,8 @@
 #include <string.h>
 
 #include "cpu/clip_layers.h"
-#include "cpu/clip_model.h"
+#include "cpu/clip_vision.h"
+#include "cpu/clip_text.h"
 #include "text/clip_tokenizer.h"
 #include "model/clip_weights.h"
 #include "base/errors.h"
@@ -178,7 +179,7 @@ static float *image_features(golden_ctx *g, clip_model *m, const char *report, i
 		return NULL;
 	}
 	float *out = xmalloc_array((size_t)ps[0] * m->cfg.embed_dim, sizeof *out);
-	clip_encode_image(&m->vision, pixels, (size_t)ps[0], out);
+	clip_encode_image_once(&m->vision, pixels, (size_t)ps[0], out);
 	free(pixels);
 	*n_out = ps[0];
 	return out;
@@ -271,7 +272,8 @@ void golden_check_stage1_grads(golden_ctx *g)
 	}
 	const float *x = gb.x, *y = gb.y, *tf = gb.text;
 	int B = gb.B, K = gb.C;
-	clip_vision *v = &m.vision;
+	clip_vision runner, *v = &runner;
+	clip_vision_adopt(v, &m.vision);
 	clip_vision_alloc_training(v);
 	clip_vision_alloc_acts(v, B, 1);
 	clip_vision_forward(v, x, B);
@@ -360,5 +362,6 @@ void golden_check_stage1_grads(golden_ctx *g)
 	free(dfn);
 	free(dfeat);
 	golden_batch_free(&gb);
+	clip_vision_free(v);
 	clip_model_free(&m);
 }

@@ -31,7 +31,8 @@
 #include <string.h>
 
 #include "train/adam.h"
-#include "cpu/clip_model.h"
+#include "cpu/clip_vision.h"
+#include "cpu/clip_text.h"
 #include "model/clip_weights.h"
 #include "base/errors.h"
 #include "train/fit_step.h"
@@ -117,7 +118,8 @@ void golden_check_stage1_step3(golden_ctx *g)
 	}
 	loss_config lc;
 	loss_config_defaults(&lc, LOSS_CE, C);
-	if (fit_init(&s, &m.vision, 1, text, C, &lc, &opt, B, NULL, err, sizeof err)) {
+	fit_context ctx = {FIT_BACKEND_CPU, NULL};
+	if (fit_init(&s, &ctx, &m.vision, 1, text, C, &lc, &opt, B, err, sizeof err)) {
 		golden_fail(g, rloss, "%s", err);
 		goto out;
 	}

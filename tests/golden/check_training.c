@@ -24,7 +24,8 @@
 #include <string.h>
 
 #include "train/adam.h"
-#include "cpu/clip_model.h"
+#include "cpu/clip_vision.h"
+#include "cpu/clip_text.h"
 #include "model/clip_weights.h"
 #include "train/cosine_head.h"
 #include "base/errors.h"
@@ -252,7 +253,7 @@ void golden_check_stage2(golden_ctx *g)
 	text = gb.text;
 	int B = gb.B, C = gb.C;
 	feat = xmalloc_array((size_t)B * D, sizeof *feat);
-	clip_encode_image(&m.vision, x, (size_t)B, feat);
+	clip_encode_image_once(&m.vision, x, (size_t)B, feat);
 
 	adam_config opt;
 	adam_config_defaults(&opt);

@@ -12,7 +12,8 @@
 
 #include "model/clip_init.h"
 #include "cpu/clip_layers.h"
-#include "cpu/clip_model.h"
+#include "cpu/clip_vision.h"
+#include "cpu/clip_text.h"
 #include "model/clip_weights.h"
 #include "base/errors.h"
 #include "base/rng.h"
@@ -58,7 +59,7 @@ static double vision_loss(clip_vision *v, const float *pixels, int B, const floa
 {
 	clip_vision_forward(v, pixels, B);
 	double l = 0;
-	for (size_t i = 0; i < (size_t)B * v->cfg.embed_dim; i++)
+	for (size_t i = 0; i < (size_t)B * v->weights->cfg.embed_dim; i++)
 		l += (double)v->acts.out[i] * w[i];
 	return l;
 }
@@ -69,9 +70,11 @@ static void test_vision_backward_fd(void)
 {
 	clip_model m;
 	tiny_model(&m, 1);
-	clip_vision *v = &m.vision;
-	int B = 2, D = v->cfg.embed_dim;
-	float *pixels = random_pixels(B, v->cfg.image_resolution, 2);
+	clip_vision runner;
+	clip_vision_adopt(&runner, &m.vision);
+	clip_vision *v = &runner;
+	int B = 2, D = m.cfg.embed_dim;
+	float *pixels = random_pixels(B, m.cfg.image_resolution, 2);
 	float *w = random_pixels(1, 4, 3); /* 48 >= B * D values */
 	clip_vision_alloc_training(v);
 	clip_vision_alloc_acts(v, B, 1);
@@ -81,13 +84,13 @@ static void test_vision_backward_fd(void)
 	T_ASSERT(B * D <= 48);
 
 	clip_param_info info[CLIP_VISION_TENSORS];
-	clip_vision_param_info(&v->cfg, info);
+	clip_vision_param_info(&m.vision.cfg, info);
 	rng r;
 	rng_init(&r, 5, 5);
 	double worst = 0;
 	const char *worst_name = "";
 	for (int t = 0; t < CLIP_VISION_TENSORS; t++) {
-		float *p = v->param_memory + info[t].offset;
+		float *p = m.vision.param_memory + info[t].offset;
 		const float *g = v->grad_memory + info[t].offset;
 		size_t n = info[t].count;
 		double rms = 0;
@@ -127,6 +130,7 @@ static void test_vision_backward_fd(void)
 	T_ASSERTF(worst < 2e-3, "worst relative error %g in %s", worst, worst_name);
 	free(pixels);
 	free(w);
+	clip_vision_free(v);
 	clip_model_free(&m);
 }
 
@@ -138,22 +142,25 @@ static void test_encode_image(void)
 	int B = 3, D = m.cfg.embed_dim;
 	float *pixels = random_pixels(B, m.cfg.image_resolution, 8);
 	float *a = xmalloc_array((size_t)B * D, sizeof *a);
-	clip_encode_image(&m.vision, pixels, (size_t)B, a);
-	T_ASSERT(!m.vision.act_training);
-	clip_vision_alloc_training(&m.vision);
-	clip_vision_alloc_acts(&m.vision, B, 1);
-	clip_vision_forward(&m.vision, pixels, B);
+	clip_vision v;
+	clip_vision_adopt(&v, &m.vision);
+	clip_encode_image(&v, pixels, (size_t)B, a);
+	T_ASSERT(!v.act_training);
+	clip_vision_alloc_training(&v);
+	clip_vision_alloc_acts(&v, B, 1);
+	clip_vision_forward(&v, pixels, B);
 	for (size_t i = 0; i < (size_t)B * D; i++)
-		T_ASSERTF(fabsf(a[i] - m.vision.acts.out[i]) <= 1e-6f * (1 + fabsf(a[i])), "%zu: %g vs %g", i, a[i],
-			  m.vision.acts.out[i]);
+		T_ASSERTF(fabsf(a[i] - v.acts.out[i]) <= 1e-6f * (1 + fabsf(a[i])), "%zu: %g vs %g", i, a[i],
+			  v.acts.out[i]);
 	/* one image alone gives the same features as in the batch */
 	float one[16];
-	clip_encode_image(&m.vision, pixels + 2 * 3 * 16 * 16, 1, one);
+	clip_encode_image(&v, pixels + 2 * 3 * 16 * 16, 1, one);
 	for (int i = 0; i < D; i++)
 		T_ASSERTF(fabsf(one[i] - a[2 * D + i]) <= 1e-5f * (1 + fabsf(one[i])), "%d: %g vs %g", i, one[i],
 			  a[2 * D + i]);
 	free(pixels);
 	free(a);
+	clip_vision_free(&v);
 	clip_model_free(&m);
 }
 
@@ -170,13 +177,15 @@ static void test_vision_slices(void)
 	int B = 5, D = ref.cfg.embed_dim;
 	float *pixels = random_pixels(B, ref.cfg.image_resolution, 12);
 	float *w = random_pixels(1, 8, 13); /* 192 >= B * D */
-	clip_vision *rv = &ref.vision, *v = &m.vision;
+	clip_vision ref_runner, runner, *rv = &ref_runner, *v = &runner;
+	clip_vision_adopt(rv, &ref.vision);
+	clip_vision_adopt(v, &m.vision);
 	clip_vision_alloc_training(rv);
 	clip_vision_alloc_acts(rv, B, 1);
 	clip_vision_zero_grad(rv);
 	clip_vision_forward(rv, pixels, B);
 	clip_vision_backward(rv, w);
-	size_t n = rv->num_params;
+	size_t n = ref.vision.num_params;
 	double gscale = 0;
 	for (size_t i = 0; i < n; i++)
 		gscale = fmax(gscale, fabs(rv->grad_memory[i]));
@@ -213,8 +222,10 @@ static void test_vision_slices(void)
 					  "pool %d: two runs differ", sizes[t]);
 		}
 		float feats[5 * 16];
-		clip_model_free(&m); /* inference activations on a fresh tower with the same weights */
+		clip_vision_free(v); /* inference activations on a fresh runner over fresh weights, the same values */
+		clip_model_free(&m);
 		tiny_model(&m, 11);
+		clip_vision_adopt(v, &m.vision);
 		clip_vision_set_pool(v, pool);
 		clip_encode_image(v, pixels, (size_t)B, feats);
 		for (size_t i = 0; i < (size_t)B * D; i++)
@@ -226,13 +237,15 @@ static void test_vision_slices(void)
 	free(first);
 	free(pixels);
 	free(w);
+	clip_vision_free(rv);
+	clip_vision_free(v);
 	clip_model_free(&ref);
 	clip_model_free(&m);
 }
 
 /* The text tower as OpenAI computes it, one prompt at a time from the layer functions: every position up
  * to and including the EOT (argmax) with causal attention, ln_final at the EOT, the projection. */
-static void naive_text(const clip_text *t, const int32_t *ids, int stride, float *out)
+static void naive_text(const clip_text_weights *t, const int32_t *ids, int stride, float *out)
 {
 	const clip_config *c = &t->cfg;
 	int W = c->text_width, eot = 0;

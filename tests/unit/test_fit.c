@@ -211,36 +211,108 @@ static int start(fit_state *s, fixture *f, int stage, thread_pool *pool)
 	adam_config ac;
 	adam_config_defaults(&ac);
 	char err[256];
-	return fit_init(s, &f->m.vision, stage, f->text, SC, &lc, &ac, SB, pool, err, sizeof err);
+	fit_context ctx = {FIT_BACKEND_CPU, pool};
+	return fit_init(s, &ctx, &f->m.vision, stage, f->text, SC, &lc, &ac, SB, err, sizeof err);
 }
 
+/* Two runs on pools of one size are bit-identical; another pool size (the tower image-parallel in other
+ * slices) changes the rounding only. */
 static void test_step_deterministic_and_threads(void)
+{
+	for (int stage = 1; stage <= 2; stage++) {
+		fixture a, b, c;
+		fixture_make(&a);
+		fixture_make(&b);
+		fixture_make(&c);
+		fit_state sa, sb, sc;
+		thread_pool *pool_a = thread_pool_new(3), *pool_b = thread_pool_new(3);
+		T_ASSERT(start(&sa, &a, stage, pool_a) == 0);
+		T_ASSERT(start(&sb, &b, stage, pool_b) == 0);
+		T_ASSERT(start(&sc, &c, stage, NULL) == 0);
+		double la[4], lb[4], lc[4];
+		for (int t = 0; t < 4; t++) {
+			la[t] = fit_step(&sa, a.pixels, a.targets, SB, 1e-3);
+			lb[t] = fit_step(&sb, b.pixels, b.targets, SB, 1e-3);
+			lc[t] = fit_step(&sc, c.pixels, c.targets, SB, 1e-3);
+		}
+		size_t n;
+		float *pa = fit_params(&sa, &n), *pb = fit_params(&sb, &n), *pc = fit_params(&sc, &n);
+		T_ASSERTF(memcmp(la, lb, sizeof la) == 0, "stage %d losses differ", stage);
+		T_ASSERTF(memcmp(pa, pb, n * sizeof(float)) == 0, "stage %d parameters differ", stage);
+		T_ASSERTF(memcmp(fit_moment(&sa, 2), fit_moment(&sb, 2), n * sizeof(float)) == 0, "stage %d moments", stage);
+		for (int t = 0; t < 4; t++)
+			T_ASSERTF(fabs(la[t] - lc[t]) <= 1e-5 * fabs(lc[t]), "stage %d step %d: loss %.9g on 3 threads, %.9g on one",
+				  stage, t, la[t], lc[t]);
+		/* Adam divides by sqrt(v): where a gradient is near 0 a rounding difference can move a parameter by
+		 * up to lr a step, so the bound on single elements is Adam's, and the mean shows the agreement. */
+		double worst = 0, mean = 0;
+		for (size_t i = 0; i < n; i++) {
+			double d = fabs((double)pa[i] - pc[i]);
+			worst = fmax(worst, d);
+			mean += d / (double)n;
+		}
+		T_ASSERTF(worst <= 4 * 2 * 1e-3 && mean <= 1e-6, "stage %d: parameters differ by %g at most, %g on average, "
+			  "between 3 threads and one", stage, worst, mean);
+		T_ASSERTF(la[3] < la[0], "stage %d: loss %g -> %g after 3 steps on one batch", stage, la[0], la[3]);
+		T_ASSERT(sa.step == 4 && sb.step == 4 && sc.step == 4);
+		if (stage == 2) /* the tower is frozen */
+			T_ASSERT(memcmp(a.m.vision.param_memory, c.m.vision.param_memory, a.m.vision.num_params * sizeof(float)) == 0);
+		fit_free(&sa);
+		fit_free(&sb);
+		fit_free(&sc);
+		thread_pool_free(pool_a);
+		thread_pool_free(pool_b);
+		fixture_free(&a);
+		fixture_free(&b);
+		fixture_free(&c);
+	}
+}
+
+/* The split step: forward + backward leaves the parameters as they were with the gradients ready, the
+ * update then applies them; together they are fit_step, bit for bit. An evaluation state gives the same
+ * logits as a training state with the same W. */
+static void test_step_split_and_eval(void)
 {
 	for (int stage = 1; stage <= 2; stage++) {
 		fixture a, b;
 		fixture_make(&a);
 		fixture_make(&b);
 		fit_state sa, sb;
-		thread_pool *pool = thread_pool_new(3);
 		T_ASSERT(start(&sa, &a, stage, NULL) == 0);
-		T_ASSERT(start(&sb, &b, stage, pool) == 0);
-		double la[4], lb[4];
-		for (int t = 0; t < 4; t++) {
-			la[t] = fit_step(&sa, a.pixels, a.targets, SB, 1e-3);
-			lb[t] = fit_step(&sb, b.pixels, b.targets, SB, 1e-3);
-		}
-		size_t n;
+		T_ASSERT(start(&sb, &b, stage, NULL) == 0);
+		size_t n, ng;
 		float *pa = fit_params(&sa, &n), *pb = fit_params(&sb, &n);
-		T_ASSERTF(memcmp(la, lb, sizeof la) == 0, "stage %d losses differ", stage);
-		T_ASSERTF(memcmp(pa, pb, n * sizeof(float)) == 0, "stage %d parameters differ", stage);
-		T_ASSERTF(memcmp(fit_moment(&sa, 2), fit_moment(&sb, 2), n * sizeof(float)) == 0, "stage %d moments", stage);
-		T_ASSERTF(la[3] < la[0], "stage %d: loss %g -> %g after 3 steps on one batch", stage, la[0], la[3]);
-		T_ASSERT(sa.step == 4 && sb.step == 4);
-		if (stage == 2) /* the tower is frozen */
-			T_ASSERT(memcmp(a.m.vision.param_memory, b.m.vision.param_memory, a.m.vision.num_params * sizeof(float)) == 0);
+		float *before = malloc(n * sizeof(float));
+		for (int t = 0; t < 3; t++) {
+			double la = fit_step(&sa, a.pixels, a.targets, SB, 1e-3);
+			memcpy(before, pb, n * sizeof(float));
+			double lb = fit_forward_backward(&sb, b.pixels, b.targets, SB);
+			T_ASSERT(memcmp(before, pb, n * sizeof(float)) == 0 && sb.step == t);
+			const float *g = fit_grads(&sb, &ng);
+			double gn = 0;
+			for (size_t i = 0; i < ng; i++)
+				gn += (double)g[i] * g[i];
+			T_ASSERTF(ng == n && gn > 0 && isfinite(gn), "stage %d: gradient norm^2 %g over %zu", stage, gn, ng);
+			fit_update(&sb, 1e-3);
+			T_ASSERT(la == lb && sb.step == t + 1);
+		}
+		T_ASSERTF(memcmp(pa, pb, n * sizeof(float)) == 0, "stage %d: split step differs from fit_step", stage);
+		/* evaluation: the trained W (stage 2) or none (stage 1) */
+		fit_state e;
+		fit_context ctx = {FIT_BACKEND_CPU, NULL};
+		char err[256];
+		T_ASSERT(fit_init_eval(&e, &ctx, &a.m.vision, a.text, SC, stage == 2 ? sa.head.fc : NULL, SB, err,
+				       sizeof err) == 0);
+		float *la = malloc((size_t)SB * SC * sizeof(float)), *le = malloc((size_t)SB * SC * sizeof(float));
+		fit_logits(&sa, a.pixels, SB, la);
+		fit_logits(&e, a.pixels, SB, le);
+		T_ASSERTF(memcmp(la, le, (size_t)SB * SC * sizeof(float)) == 0, "stage %d: evaluation logits differ", stage);
+		free(la);
+		free(le);
+		fit_free(&e);
+		free(before);
 		fit_free(&sa);
 		fit_free(&sb);
-		thread_pool_free(pool);
 		fixture_free(&a);
 		fixture_free(&b);
 	}
@@ -389,6 +461,7 @@ int main(void)
 	T_RUN(test_loader_threads_and_double_buffer);
 	T_RUN(test_flip_coin);
 	T_RUN(test_step_deterministic_and_threads);
+	T_RUN(test_step_split_and_eval);
 	T_RUN(test_step_nonfinite_changes_nothing);
 	T_RUN(test_checkpoint_roundtrip);
 	T_RUN(test_resume_path);

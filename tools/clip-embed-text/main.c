@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cpu/clip_model.h"
+#include "cpu/clip_text.h"
 #include "text/clip_tokenizer.h"
 #include "model/clip_weights.h"
 #include "base/errors.h"

@@ -2,7 +2,6 @@
  * few-shot classes: each image through the visual tower (CLIP preprocessing at the model's resolution, no
  * flip), W_I (fc.weight) when the checkpoint has it, cosine logits against the class text features, argmax.
  * The figures come from libcommon/train/evaluate.c; this file gathers the inputs and runs the model. */
-#include <cblas.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdint.h>
@@ -12,9 +11,8 @@
 #include <unistd.h>
 
 #include "data/batch_loader.h"
-#include "cpu/clip_model.h"
+#include "train/fit_step.h"
 #include "model/clip_weights.h"
-#include "train/cosine_head.h"
 #include "data/dataset.h"
 #include "base/errors.h"
 #include "train/evaluate.h"
@@ -416,13 +414,8 @@ int main(int argc, char **argv)
 	model m;
 	load_model(&o, C, &m);
 	const clip_config *cfg = &m.clip.cfg;
-	int D = cfg->embed_dim, R = cfg->image_resolution;
-	cosine_head head;
+	int R = cfg->image_resolution;
 	char err[1024];
-	if (cosine_head_init(&head, m.text, C, D, m.fc ? 2 : 1, err, sizeof err))
-		die(LFM_EXIT_DATA, "%s: %s", o.text, err);
-	if (m.fc)
-		memcpy(head.fc, m.fc, (size_t)D * (size_t)D * sizeof *head.fc);
 	dataset *ds = open_dataset(&o, &s);
 
 	/* outputs opened before the work, so an unwritable path fails at once */
@@ -440,17 +433,17 @@ int main(int argc, char **argv)
 	if (o.per_class)
 		outfile_open(&per_class, o.per_class, "w");
 
-	/* decoding on one pool while the tower runs image-parallel on the other, each slice's products on one
-	 * OpenBLAS thread (clip_vision_set_pool: faster than OpenBLAS's threads alone) */
+	/* decoding on one pool while the tower runs image-parallel on the other (faster than OpenBLAS's threads
+	 * alone); the features and logits as training computes them, W applied when the checkpoint has one */
 	thread_pool *pool = thread_pool_new(o.threads), *compute = thread_pool_new(o.threads);
-	openblas_set_num_threads(1);
 	int B = o.batch;
+	fit_state fs;
+	fit_context ctx = {FIT_BACKEND_CPU, compute};
+	if (fit_init_eval(&fs, &ctx, &m.clip.vision, m.text, C, m.fc, B, err, sizeof err))
+		die(LFM_EXIT_DATA, "%s: %s", o.text, err);
 	float *logits = xmalloc_array((size_t)B, (size_t)C * sizeof *logits);
 	float *scores = xmalloc_array((size_t)B, sizeof *scores);
 	int32_t *preds = xmalloc_array(s.n ? s.n : 1, sizeof *preds);
-	clip_vision *v = &m.clip.vision;
-	clip_vision_set_pool(v, compute);
-	clip_vision_alloc_acts(v, B, 0);
 	/* the next batch is decoded and preprocessed on the pool while the model runs on this one */
 	batch_loader *bl = batch_loader_new(ds, R, pool, B);
 
@@ -467,8 +460,7 @@ int main(int argc, char **argv)
 		if (next < s.n)
 			batch_loader_start(bl, &(batch_desc){.count = s.n - next < (size_t)B ? (int)(s.n - next) : B,
 							     .i = s.index + next});
-		clip_vision_forward(v, pixels, b);
-		cosine_head_forward(&head, v->acts.out, b, logits);
+		fit_logits(&fs, pixels, b, logits);
 		for (size_t i = 0; i < (size_t)b * (size_t)C; i++)
 			if (!isfinite(logits[i])) {
 				size_t rec = first + i / (size_t)C;
@@ -514,11 +506,10 @@ int main(int argc, char **argv)
 	free(preds);
 	free(scores);
 	free(logits);
-	clip_vision_set_pool(v, NULL);
+	fit_free(&fs);
 	thread_pool_free(compute);
 	thread_pool_free(pool);
 	dataset_close(ds);
-	cosine_head_free(&head);
 	free(m.fc);
 	free(m.text);
 	clip_model_free(&m.clip);

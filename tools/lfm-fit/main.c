@@ -1,7 +1,6 @@
 /* lfm-fit — trains CLIP's visual tower (stage 1) or the matrix W_I on top of the frozen tower (stage 2) on a
  * mix plan, as the text-guided-mixup paper's official code does, on the CPU; writes safetensors checkpoints
  * that keep the weights' tensor names, a resume file for an exact continuation, and a metrics log. */
-#include <cblas.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -577,6 +576,7 @@ typedef struct run {
 static void save_state(run *r)
 {
 	char step[32], epoch[32], records[32], esteps[32], esum[64], seed[32], threads[32], stage[8], text[32];
+	fit_sync_host(&r->fs);
 	if (!fit_params_finite(&r->fs))
 		die(LFM_EXIT_DATA, "step %ld: the trained parameters are no longer finite; %s was not rewritten%s", r->fs.step,
 		    r->o.output, r->saved_any ? " (it holds the last good state)" : "");
@@ -759,8 +759,7 @@ int main(int argc, char **argv)
 	thread_pool *compute = thread_pool_new(o->threads), *loaders = thread_pool_new(o->threads);
 	/* The tower runs image-parallel on the compute pool, each slice's products on one OpenBLAS thread:
 	 * faster than OpenBLAS's threads alone, which leave the rest of each layer to one core (bench/RESULTS.md). */
-	clip_vision_set_pool(&r.model.vision, compute);
-	openblas_set_num_threads(1);
+	fit_context ctx = {FIT_BACKEND_CPU, compute};
 	loss_config lc;
 	loss_config_defaults(&lc, o->loss, r.C);
 	lc.counts = r.src.counts;
@@ -771,7 +770,7 @@ int main(int argc, char **argv)
 	adam_config_defaults(&ac);
 	ac.weight_decay = o->weight_decay;
 	ac.lr = o->lr;
-	if (fit_init(&r.fs, &r.model.vision, o->stage, text, r.C, &lc, &ac, o->batch, compute, err, sizeof err))
+	if (fit_init(&r.fs, &ctx, &r.model.vision, o->stage, text, r.C, &lc, &ac, o->batch, err, sizeof err))
 		die(LFM_EXIT_DATA, "%s", err);
 	if (o->stage == 2) {
 		const st_tensor *fc = st_find(&r.source, "fc.weight");
@@ -780,12 +779,14 @@ int main(int argc, char **argv)
 			    (fc->dtype != DT_F32 && fc->dtype != DT_F16 && fc->dtype != DT_BF16))
 				die(LFM_EXIT_DATA, "%s: fc.weight is not a float [%d, %d] matrix", model_path, r.D, r.D);
 			st_to_f32(fc, r.fs.head.fc);
+			fit_host_changed(&r.fs);
 		}
 	}
 	if (have_resume) {
 		if (resume_load(&rs, cfg, r.model.naming, o->stage, fit_moment(&r.fs, 1), fit_moment(&r.fs, 2), err,
 				sizeof err))
 			die(LFM_EXIT_DATA, "%s", err);
+		fit_host_changed(&r.fs);
 		const char *th = st_meta(&rs, "text_fnv1a64");
 		char hex[32];
 		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)r.text_hash);
@@ -933,7 +934,6 @@ int main(int argc, char **argv)
 	batch_release(&pend[0]);
 	batch_release(&pend[1]);
 	fit_free(&r.fs);
-	clip_vision_set_pool(&r.model.vision, NULL);
 	thread_pool_free(compute);
 	thread_pool_free(loaders);
 	record_source_close(&r.src);

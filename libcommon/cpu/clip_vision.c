@@ -1,159 +1,16 @@
-/* clip_model.c — see clip_model.h. */
-#include "cpu/clip_model.h"
+/* clip_vision.c — see clip_vision.h. */
+#include "cpu/clip_vision.h"
 
+#include <cblas.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
-#include "cpu/clip_layers.h"
 #include "base/errors.h"
-
-/* ---- parameter tables ------------------------------------------------------------------------------ */
-
-typedef struct info_builder {
-	clip_param_info *out;
-	int n;
-	size_t offset;
-} info_builder;
-
-static void add_info(info_builder *b, const char *field, int layered, int ndim, int64_t d0, int64_t d1,
-		     int64_t d2, int64_t d3)
-{
-	clip_param_info *e = &b->out[b->n++];
-	int64_t dims[4] = {d0, d1, d2, d3};
-	e->field = field;
-	e->layered = layered;
-	e->ndim = ndim;
-	e->count = 1;
-	for (int i = 0; i < ndim; i++) {
-		e->shape[i] = dims[i];
-		e->count *= (size_t)dims[i];
-	}
-	e->offset = b->offset;
-	b->offset += e->count;
-}
-
-static void add_blocks_info(info_builder *b, int L, int W)
-{
-	add_info(b, "blocks.ln1_w", 1, 2, L, W, 0, 0);
-	add_info(b, "blocks.ln1_b", 1, 2, L, W, 0, 0);
-	add_info(b, "blocks.qkv_w", 1, 3, L, 3 * W, W, 0);
-	add_info(b, "blocks.qkv_b", 1, 2, L, 3 * W, 0, 0);
-	add_info(b, "blocks.attn_out_w", 1, 3, L, W, W, 0);
-	add_info(b, "blocks.attn_out_b", 1, 2, L, W, 0, 0);
-	add_info(b, "blocks.ln2_w", 1, 2, L, W, 0, 0);
-	add_info(b, "blocks.ln2_b", 1, 2, L, W, 0, 0);
-	add_info(b, "blocks.fc_w", 1, 3, L, 4 * W, W, 0);
-	add_info(b, "blocks.fc_b", 1, 2, L, 4 * W, 0, 0);
-	add_info(b, "blocks.fcproj_w", 1, 3, L, W, 4 * W, 0);
-	add_info(b, "blocks.fcproj_b", 1, 2, L, W, 0, 0);
-}
-
-size_t clip_vision_param_info(const clip_config *c, clip_param_info *out)
-{
-	info_builder b = {out, 0, 0};
-	int W = c->vision_width, P = c->patch_size;
-	add_info(&b, "conv1", 0, 4, W, 3, P, P);
-	add_info(&b, "class_emb", 0, 1, W, 0, 0, 0);
-	add_info(&b, "pos_emb", 0, 2, clip_vision_tokens(c), W, 0, 0);
-	add_info(&b, "ln_pre_w", 0, 1, W, 0, 0, 0);
-	add_info(&b, "ln_pre_b", 0, 1, W, 0, 0, 0);
-	add_blocks_info(&b, c->vision_layers, W);
-	add_info(&b, "ln_post_w", 0, 1, W, 0, 0, 0);
-	add_info(&b, "ln_post_b", 0, 1, W, 0, 0, 0);
-	add_info(&b, "proj", 0, 2, W, c->embed_dim, 0, 0);
-	return b.offset;
-}
-
-size_t clip_text_param_info(const clip_config *c, clip_param_info *out)
-{
-	info_builder b = {out, 0, 0};
-	int W = c->text_width;
-	add_info(&b, "token_emb", 0, 2, c->vocab_size, W, 0, 0);
-	add_info(&b, "pos_emb", 0, 2, c->context_length, W, 0, 0);
-	add_blocks_info(&b, c->text_layers, W);
-	add_info(&b, "ln_final_w", 0, 1, W, 0, 0, 0);
-	add_info(&b, "ln_final_b", 0, 1, W, 0, 0, 0);
-	add_info(&b, "proj", 0, 2, W, c->embed_dim, 0, 0);
-	return b.offset;
-}
-
-/* The members in table order. */
-static void block_members(clip_blocks *b, float **m[CLIP_BLOCK_TENSORS])
-{
-	float **list[CLIP_BLOCK_TENSORS] = {&b->ln1_w,      &b->ln1_b,      &b->qkv_w, &b->qkv_b,
-					    &b->attn_out_w, &b->attn_out_b, &b->ln2_w, &b->ln2_b,
-					    &b->fc_w,       &b->fc_b,       &b->fcproj_w, &b->fcproj_b};
-	memcpy(m, list, sizeof list);
-}
-
-void clip_vision_params_point(clip_vision_params *p, float *memory, const clip_config *c)
-{
-	clip_param_info info[CLIP_VISION_TENSORS];
-	clip_vision_param_info(c, info);
-	float **m[CLIP_VISION_TENSORS] = {&p->conv1, &p->class_emb, &p->pos_emb, &p->ln_pre_w, &p->ln_pre_b};
-	block_members(&p->blocks, m + 5);
-	m[5 + CLIP_BLOCK_TENSORS] = &p->ln_post_w;
-	m[6 + CLIP_BLOCK_TENSORS] = &p->ln_post_b;
-	m[7 + CLIP_BLOCK_TENSORS] = &p->proj;
-	for (int i = 0; i < CLIP_VISION_TENSORS; i++)
-		*m[i] = memory + info[i].offset;
-}
-
-void clip_text_params_point(clip_text_params *p, float *memory, const clip_config *c)
-{
-	clip_param_info info[CLIP_TEXT_TENSORS];
-	clip_text_param_info(c, info);
-	float **m[CLIP_TEXT_TENSORS] = {&p->token_emb, &p->pos_emb};
-	block_members(&p->blocks, m + 2);
-	m[2 + CLIP_BLOCK_TENSORS] = &p->ln_final_w;
-	m[3 + CLIP_BLOCK_TENSORS] = &p->ln_final_b;
-	m[4 + CLIP_BLOCK_TENSORS] = &p->proj;
-	for (int i = 0; i < CLIP_TEXT_TENSORS; i++)
-		*m[i] = memory + info[i].offset;
-}
-
-clip_blocks clip_blocks_layer(const clip_blocks *all, int l, int W)
-{
-	size_t w = (size_t)W, L = (size_t)l;
-	return (clip_blocks){
-		.ln1_w = all->ln1_w + L * w,
-		.ln1_b = all->ln1_b + L * w,
-		.qkv_w = all->qkv_w + L * 3 * w * w,
-		.qkv_b = all->qkv_b + L * 3 * w,
-		.attn_out_w = all->attn_out_w + L * w * w,
-		.attn_out_b = all->attn_out_b + L * w,
-		.ln2_w = all->ln2_w + L * w,
-		.ln2_b = all->ln2_b + L * w,
-		.fc_w = all->fc_w + L * 4 * w * w,
-		.fc_b = all->fc_b + L * 4 * w,
-		.fcproj_w = all->fcproj_w + L * 4 * w * w,
-		.fcproj_b = all->fcproj_b + L * w,
-	};
-}
+#include "cpu/clip_layers.h"
 
 /* ---- one allocation for many named arrays ----------------------------------------------------------- */
-
-/* count zeroed floats. A large block (parameters, gradients, activations: tens to hundreds of MB) is
- * advised to use transparent huge pages, where the kernel gives them on request (THP "madvise" mode, as
- * Debian's default): its first writes then take one page fault per 2 MB instead of one per 4 kB, which
- * was a fifth of clip-embed-text's time. Advice only: a kernel without it is no error. */
-static float *alloc_floats(size_t count)
-{
-	float *p = xcalloc(count ? count : 1, sizeof *p);
-#ifdef MADV_HUGEPAGE
-	size_t bytes = count * sizeof *p;
-	if (bytes >= ((size_t)8 << 20)) {
-		uintptr_t page = 4096, a = ((uintptr_t)p + page - 1) & ~(page - 1);
-		uintptr_t e = ((uintptr_t)p + bytes) & ~(page - 1);
-		if (e > a)
-			(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-	}
-#endif
-	return p;
-}
 
 #define MAX_SLABS 48
 typedef struct slab_plan {
@@ -176,7 +33,7 @@ static void plan_add(slab_plan *s, float **dest, size_t count)
 /* One zeroed allocation, carved up in order. */
 static float *plan_allocate(slab_plan *s)
 {
-	float *mem = alloc_floats(s->total);
+	float *mem = clip_alloc_floats(s->total);
 	size_t off = 0;
 	for (int i = 0; i < s->n; i++) {
 		*s->dest[i] = mem + off;
@@ -187,19 +44,15 @@ static float *plan_allocate(slab_plan *s)
 
 /* ---- vision tower ------------------------------------------------------------------------------------ */
 
-void clip_vision_init(clip_vision *v, const clip_config *cfg)
+void clip_vision_adopt(clip_vision *v, clip_vision_weights *w)
 {
 	memset(v, 0, sizeof *v);
-	v->cfg = *cfg;
-	clip_param_info info[CLIP_VISION_TENSORS];
-	v->num_params = clip_vision_param_info(cfg, info);
-	v->param_memory = alloc_floats(v->num_params);
-	clip_vision_params_point(&v->params, v->param_memory, cfg);
+	v->weights = w;
 }
 
 void clip_vision_free(clip_vision *v)
 {
-	free(v->param_memory);
+	clip_vision_set_pool(v, NULL);
 	free(v->grad_memory);
 	free(v->m_memory);
 	free(v->v_memory);
@@ -212,18 +65,18 @@ void clip_vision_alloc_training(clip_vision *v)
 {
 	if (v->grad_memory)
 		return;
-	v->grad_memory = alloc_floats(v->num_params);
-	v->m_memory = alloc_floats(v->num_params);
-	v->v_memory = alloc_floats(v->num_params);
-	clip_vision_params_point(&v->grads, v->grad_memory, &v->cfg);
-	clip_vision_params_point(&v->adam_m, v->m_memory, &v->cfg);
-	clip_vision_params_point(&v->adam_v, v->v_memory, &v->cfg);
+	v->grad_memory = clip_alloc_floats(v->weights->num_params);
+	v->m_memory = clip_alloc_floats(v->weights->num_params);
+	v->v_memory = clip_alloc_floats(v->weights->num_params);
+	clip_vision_params_point(&v->grads, v->grad_memory, &v->weights->cfg);
+	clip_vision_params_point(&v->adam_m, v->m_memory, &v->weights->cfg);
+	clip_vision_params_point(&v->adam_v, v->v_memory, &v->weights->cfg);
 }
 
 void clip_vision_zero_grad(clip_vision *v)
 {
 	if (v->grad_memory)
-		memset(v->grad_memory, 0, v->num_params * sizeof(float));
+		memset(v->grad_memory, 0, v->weights->num_params * sizeof(float));
 }
 
 /* Block activations from token row r0 (and attention entry at0) on: the slot of a layer within the
@@ -255,7 +108,7 @@ void clip_vision_alloc_acts(clip_vision *v, int batch, int training)
 	free(v->act_memory);
 	v->act_memory = NULL;
 
-	const clip_config *c = &v->cfg;
+	const clip_config *c = &v->weights->cfg;
 	size_t B = (size_t)batch, T = (size_t)clip_vision_tokens(c), W = (size_t)c->vision_width;
 	size_t NH = (size_t)c->vision_heads, G2 = T - 1, N = B * T, D = (size_t)c->embed_dim;
 	size_t S = training ? (size_t)c->vision_layers : 1, att = B * NH * T * T;
@@ -354,8 +207,8 @@ static clip_block_acts block_acts_images(const clip_block_acts *slot, int b0, in
 /* The tower's forward on images [b0, b0 + nb) of a batch of B. */
 static void forward_images(clip_vision *v, const float *pixels, int B, int b0, int nb)
 {
-	const clip_config *c = &v->cfg;
-	const clip_vision_params *p = &v->params;
+	const clip_config *c = &v->weights->cfg;
+	const clip_vision_params *p = &v->weights->params;
 	const clip_vision_acts *a = &v->acts;
 	int W = c->vision_width, T = clip_vision_tokens(c), NH = c->vision_heads, D = c->embed_dim;
 	int R = c->image_resolution, pd = clip_patch_dim(c);
@@ -456,11 +309,11 @@ static clip_vision_acts scratch_images(const clip_vision_acts *a, int b0, int T,
 /* Backward of block l on images [b0, b0 + nb) of the batch, accumulating into the layer gradients g. */
 static void block_backward_images(const clip_vision *v, int l, const clip_blocks *g, int b0, int nb)
 {
-	const clip_config *c = &v->cfg;
+	const clip_config *c = &v->weights->cfg;
 	const clip_vision_acts *a = &v->acts;
 	int B = v->fwd_batch, W = c->vision_width, T = clip_vision_tokens(c), NH = c->vision_heads;
 	size_t N = (size_t)B * T, att = (size_t)B * NH * T * T;
-	clip_blocks bp = clip_blocks_layer(&v->params.blocks, l, W);
+	clip_blocks bp = clip_blocks_layer(&v->weights->params.blocks, l, W);
 	clip_block_acts slot = block_acts_slot(&a->blocks, l, N, W, att);
 	clip_block_acts ba = block_acts_images(&slot, b0, T, W, NH);
 	const float *inp;
@@ -491,8 +344,8 @@ static size_t stem_point(clip_vision_params *g, float *memory, const clip_config
  * dL/d(ln_pre output). */
 static void stem_backward_images(const clip_vision *v, const clip_vision_params *g, int b0, int nb)
 {
-	const clip_config *c = &v->cfg;
-	const clip_vision_params *p = &v->params;
+	const clip_config *c = &v->weights->cfg;
+	const clip_vision_params *p = &v->weights->params;
 	const clip_vision_acts *a = &v->acts;
 	int W = c->vision_width, T = clip_vision_tokens(c), pd = clip_patch_dim(c);
 	size_t w = (size_t)W, G2 = (size_t)T - 1, b = (size_t)b0, r = b * T, n = (size_t)nb * T;
@@ -510,10 +363,9 @@ static size_t blocks_point_slab(clip_blocks *b, float *slab, int W, size_t count
 				size_t offset[CLIP_BLOCK_TENSORS])
 {
 	clip_param_info info[CLIP_BLOCK_TENSORS];
-	info_builder ib = {info, 0, 0};
-	add_blocks_info(&ib, 1, W);
+	size_t total = clip_blocks_param_info(1, W, info);
 	float **m[CLIP_BLOCK_TENSORS];
-	block_members(b, m);
+	clip_blocks_members(b, m);
 	for (int i = 0; i < CLIP_BLOCK_TENSORS; i++) {
 		*m[i] = slab ? slab + info[i].offset : NULL;
 		if (count)
@@ -521,7 +373,7 @@ static size_t blocks_point_slab(clip_blocks *b, float *slab, int W, size_t count
 		if (offset)
 			offset[i] = info[i].offset;
 	}
-	return ib.offset;
+	return total;
 }
 
 /* Slice k > 0's private gradient slab. */
@@ -537,7 +389,7 @@ static void backward_slice(void *ctx, size_t k, int worker)
 	(void)worker;
 	const slice_job *j = ctx;
 	const clip_vision *v = j->v;
-	int b0, nb, W = v->cfg.vision_width;
+	int b0, nb, W = v->weights->cfg.vision_width;
 	slice_range(j->B, j->S, (int)k, &b0, &nb);
 	if (j->layer >= 0) {
 		clip_blocks g;
@@ -551,7 +403,7 @@ static void backward_slice(void *ctx, size_t k, int worker)
 	} else {
 		clip_vision_params g = v->grads;
 		if (k > 0) {
-			size_t n = stem_point(&g, slice_slab(v, (int)k), &v->cfg);
+			size_t n = stem_point(&g, slice_slab(v, (int)k), &v->weights->cfg);
 			memset(slice_slab(v, (int)k), 0, n * sizeof(float));
 		}
 		stem_backward_images(v, &g, b0, nb);
@@ -589,10 +441,10 @@ static void reduce_phase(clip_vision *v, int S, int layer)
 {
 	reduce_job j = {.v = v, .S = S};
 	if (layer >= 0) {
-		clip_blocks g = clip_blocks_layer(&v->grads.blocks, layer, v->cfg.vision_width), unused;
+		clip_blocks g = clip_blocks_layer(&v->grads.blocks, layer, v->weights->cfg.vision_width), unused;
 		float **m[CLIP_BLOCK_TENSORS];
-		block_members(&g, m);
-		blocks_point_slab(&unused, NULL, v->cfg.vision_width, j.count, j.offset);
+		clip_blocks_members(&g, m);
+		blocks_point_slab(&unused, NULL, v->weights->cfg.vision_width, j.count, j.offset);
 		for (int i = 0; i < CLIP_BLOCK_TENSORS; i++)
 			j.dst[i] = *m[i];
 		j.n = CLIP_BLOCK_TENSORS;
@@ -600,7 +452,7 @@ static void reduce_phase(clip_vision *v, int S, int layer)
 		clip_vision_params unused;
 		j.dst[0] = v->grad_memory;
 		j.offset[0] = 0;
-		j.count[0] = stem_point(&unused, v->grad_memory, &v->cfg);
+		j.count[0] = stem_point(&unused, v->grad_memory, &v->weights->cfg);
 		j.n = 1;
 	}
 	for (int i = 0; i < j.n; i++)
@@ -610,6 +462,12 @@ static void reduce_phase(clip_vision *v, int S, int layer)
 
 void clip_vision_set_pool(clip_vision *v, thread_pool *pool)
 {
+	if (pool && !v->pool) {
+		v->blas_threads = openblas_get_num_threads();
+		openblas_set_num_threads(1);
+	} else if (!pool && v->pool) {
+		openblas_set_num_threads(v->blas_threads);
+	}
 	v->pool = pool;
 	free(v->slice_grads);
 	v->slice_grads = NULL;
@@ -623,19 +481,19 @@ static void ensure_slice_grads(clip_vision *v)
 		return;
 	clip_blocks unused;
 	clip_vision_params unused_params;
-	size_t block = blocks_point_slab(&unused, NULL, v->cfg.vision_width, NULL, NULL);
-	size_t stem = stem_point(&unused_params, v->param_memory, &v->cfg);
+	size_t block = blocks_point_slab(&unused, NULL, v->weights->cfg.vision_width, NULL, NULL);
+	size_t stem = stem_point(&unused_params, v->weights->param_memory, &v->weights->cfg);
 	v->slice_grad_floats = block > stem ? block : stem;
-	v->slice_grads = alloc_floats((size_t)(thread_pool_size(v->pool) - 1) * v->slice_grad_floats);
+	v->slice_grads = clip_alloc_floats((size_t)(thread_pool_size(v->pool) - 1) * v->slice_grad_floats);
 }
 
 void clip_vision_backward(clip_vision *v, const float *dfeatures)
 {
-	const clip_config *c = &v->cfg;
+	const clip_config *c = &v->weights->cfg;
 	if (!v->grad_memory || !v->fwd_training || v->fwd_batch <= 0)
 		die(LFM_EXIT_IO, "internal error: vision backward without gradients or a training forward");
 	int B = v->fwd_batch;
-	const clip_vision_params *p = &v->params, *g = &v->grads;
+	const clip_vision_params *p = &v->weights->params, *g = &v->grads;
 	clip_vision_acts *a = &v->acts;
 	int W = c->vision_width, T = clip_vision_tokens(c), D = c->embed_dim;
 	size_t NW = (size_t)B * T * W, BW = (size_t)B * W;
@@ -670,7 +528,7 @@ void clip_encode_image(clip_vision *v, const float *pixels, size_t n, float *out
 {
 	if (n == 0)
 		return;
-	const clip_config *c = &v->cfg;
+	const clip_config *c = &v->weights->cfg;
 	int chunk = n < ENCODE_IMAGE_BATCH ? (int)n : ENCODE_IMAGE_BATCH;
 	if (v->act_batch > chunk)
 		chunk = v->act_batch;
@@ -683,202 +541,10 @@ void clip_encode_image(clip_vision *v, const float *pixels, size_t n, float *out
 	}
 }
 
-/* ---- text tower -------------------------------------------------------------------------------------- */
-
-void clip_text_init(clip_text *t, const clip_config *cfg)
+void clip_encode_image_once(clip_vision_weights *w, const float *pixels, size_t n, float *out)
 {
-	memset(t, 0, sizeof *t);
-	t->cfg = *cfg;
-	clip_param_info info[CLIP_TEXT_TENSORS];
-	t->num_params = clip_text_param_info(cfg, info);
-	t->param_memory = alloc_floats(t->num_params);
-	clip_text_params_point(&t->params, t->param_memory, cfg);
-}
-
-void clip_text_free(clip_text *t)
-{
-	free(t->param_memory);
-	memset(t, 0, sizeof *t);
-}
-
-/* Token rows to compute: the prefix tree of a chunk of sequences (one row per distinct prefix). */
-typedef struct text_rows {
-	size_t n, cap;
-	int32_t *token, *parent, *depth;
-	size_t *table; /* open addressing over (parent, token): row + 1, 0 = empty */
-	size_t table_mask;
-} text_rows;
-
-static size_t row_hash(int32_t parent, int32_t token)
-{
-	uint64_t h = ((uint64_t)(uint32_t)parent << 32 | (uint32_t)token) * 0x9E3779B97F4A7C15ull;
-	return (size_t)(h >> 17);
-}
-
-/* The row of token following prefix row `parent` (-1: sequence start), created if new. */
-static int32_t rows_child(text_rows *r, int32_t parent, int32_t token, int32_t depth)
-{
-	size_t i = row_hash(parent, token) & r->table_mask;
-	for (;; i = (i + 1) & r->table_mask) {
-		size_t e = r->table[i];
-		if (!e)
-			break;
-		if (r->parent[e - 1] == parent && r->token[e - 1] == token)
-			return (int32_t)(e - 1);
-	}
-	size_t row = r->n++;
-	r->token[row] = token;
-	r->parent[row] = parent;
-	r->depth[row] = depth;
-	r->table[i] = row + 1;
-	return (int32_t)row;
-}
-
-typedef struct text_work {
-	float *x, *ln, *qkv, *atty, *fch; /* [rows, W], [rows, W], [rows, 3W], [rows, W], [rows, 4W] */
-} text_work;
-
-/* Run the tower over the rows, then ln_final and the projection on each sequence's EOT row. */
-static void text_rows_forward(const clip_text *t, const text_rows *r, const int32_t *eot_rows, size_t n_seq,
-			      const text_work *w, float *out)
-{
-	const clip_config *c = &t->cfg;
-	const clip_text_params *p = &t->params;
-	int W = c->text_width, NH = c->text_heads;
-	size_t N = r->n, NW = N * W;
-	for (size_t i = 0; i < N; i++) {
-		const float *te = p->token_emb + (size_t)r->token[i] * W;
-		const float *pe = p->pos_emb + (size_t)r->depth[i] * W;
-		for (int k = 0; k < W; k++)
-			w->x[i * W + k] = te[k] + pe[k];
-	}
-	for (int l = 0; l < c->text_layers; l++) {
-		clip_blocks b = clip_blocks_layer(&p->blocks, l, W);
-		layernorm_forward(w->ln, NULL, NULL, w->x, b.ln1_w, b.ln1_b, N, W);
-		matmul_forward(w->qkv, w->ln, b.qkv_w, b.qkv_b, N, W, 3 * W);
-		prefix_attention_forward(w->atty, w->qkv, r->parent, N, W, NH);
-		matmul_forward(w->ln, w->atty, b.attn_out_w, b.attn_out_b, N, W, W);
-		residual_forward(w->x, w->x, w->ln, NW);
-		layernorm_forward(w->ln, NULL, NULL, w->x, b.ln2_w, b.ln2_b, N, W);
-		matmul_forward(w->fch, w->ln, b.fc_w, b.fc_b, N, W, 4 * W);
-		quick_gelu_forward(w->fch, w->fch, N * 4 * W);
-		matmul_forward(w->ln, w->fch, b.fcproj_w, b.fcproj_b, N, 4 * W, W);
-		residual_forward(w->x, w->x, w->ln, NW);
-	}
-	/* The final LayerNorm and projection once per distinct EOT row: sequences equal up to their EOT end at
-	 * the same row, and computing them once gives them bit-identical features wherever they stand in the
-	 * list (a product's rounding of a row can depend on how the rows are blocked: OpenBLAS's AVX2 kernels). */
-	size_t D = (size_t)c->embed_dim, n_unique = 0;
-	int32_t *unique_of_row = xmalloc_array(N, sizeof *unique_of_row);
-	size_t *unique_of_seq = xmalloc_array(n_seq, sizeof *unique_of_seq);
-	for (size_t i = 0; i < N; i++)
-		unique_of_row[i] = -1;
-	for (size_t s = 0; s < n_seq; s++) {
-		int32_t row = eot_rows[s];
-		if (unique_of_row[row] < 0) {
-			unique_of_row[row] = (int32_t)n_unique;
-			memcpy(w->atty + n_unique * W, w->x + (size_t)row * W, (size_t)W * sizeof(float));
-			n_unique++;
-		}
-		unique_of_seq[s] = (size_t)unique_of_row[row];
-	}
-	float *features = xmalloc_array(n_unique * D, sizeof *features);
-	layernorm_forward(w->ln, NULL, NULL, w->atty, p->ln_final_w, p->ln_final_b, n_unique, W);
-	projection_forward(features, w->ln, p->proj, n_unique, W, c->embed_dim);
-	for (size_t s = 0; s < n_seq; s++)
-		memcpy(out + s * D, features + unique_of_seq[s] * D, D * sizeof *out);
-	free(features);
-	free(unique_of_seq);
-	free(unique_of_row);
-}
-
-/* Rows per chunk: bounds the work memory (about 10 x width floats per row). */
-#define TEXT_CHUNK_ROWS 8192
-
-int clip_encode_text(const clip_text *t, const int32_t *tokens, size_t n, int stride, float *out, char *err,
-		     size_t errsz)
-{
-	const clip_config *c = &t->cfg;
-	size_t W = (size_t)c->text_width, D = (size_t)c->embed_dim;
-	if (n == 0)
-		return 0;
-	if (stride <= 0) {
-		snprintf(err, errsz, "token rows of length %d", stride);
-		return -1;
-	}
-	/* Sequence lengths (up to and including the EOT) and their validity, before any work. */
-	int *len = xmalloc_array(n, sizeof *len);
-	for (size_t s = 0; s < n; s++) {
-		const int32_t *row = tokens + s * (size_t)stride;
-		int eot = 0;
-		for (int i = 1; i < stride; i++)
-			if (row[i] > row[eot])
-				eot = i;
-		if (eot >= c->context_length) {
-			snprintf(err, errsz, "sequence %zu: end of text at position %d, beyond the context length %d",
-				 s, eot, c->context_length);
-			free(len);
-			return -1;
-		}
-		for (int i = 0; i <= eot; i++)
-			if (row[i] < 0 || row[i] >= c->vocab_size) {
-				snprintf(err, errsz, "sequence %zu: token id %d at position %d outside the vocabulary (0 .. %d)",
-					 s, (int)row[i], i, c->vocab_size - 1);
-				free(len);
-				return -1;
-			}
-		len[s] = eot + 1;
-	}
-	/* Rows per chunk: TEXT_CHUNK_ROWS, or fewer when all the tokens take fewer (a short list of prompts
-	 * needs no work memory for 8192 rows); at least one whole sequence. */
-	size_t total = 0;
-	for (size_t s = 0; s < n; s++)
-		total += (size_t)len[s];
-	size_t cap = total < TEXT_CHUNK_ROWS ? total : TEXT_CHUNK_ROWS;
-	if (cap < (size_t)c->context_length)
-		cap = (size_t)c->context_length;
-	text_rows r = {.cap = cap};
-	r.token = xmalloc_array(cap, sizeof *r.token);
-	r.parent = xmalloc_array(cap, sizeof *r.parent);
-	r.depth = xmalloc_array(cap, sizeof *r.depth);
-	size_t tsize = 1;
-	while (tsize < 2 * cap)
-		tsize <<= 1;
-	r.table = xmalloc_array(tsize, sizeof *r.table);
-	r.table_mask = tsize - 1;
-	int32_t *eot_rows = xmalloc_array(n, sizeof *eot_rows);
-	text_work w;
-	float *mem = alloc_floats(cap * W * 10);
-	w.x = mem;
-	w.ln = w.x + cap * W;
-	w.qkv = w.ln + cap * W;
-	w.atty = w.qkv + 3 * cap * W;
-	w.fch = w.atty + cap * W;
-
-	size_t first = 0;
-	while (first < n) {
-		/* Take sequences while their tokens (an upper bound on new rows) fit. */
-		size_t last = first, bound = 0;
-		while (last < n && bound + (size_t)len[last] <= cap)
-			bound += (size_t)len[last++];
-		r.n = 0;
-		memset(r.table, 0, tsize * sizeof *r.table);
-		for (size_t s = first; s < last; s++) {
-			const int32_t *row = tokens + s * (size_t)stride;
-			int32_t cur = -1;
-			for (int i = 0; i < len[s]; i++)
-				cur = rows_child(&r, cur, row[i], i);
-			eot_rows[s - first] = cur;
-		}
-		text_rows_forward(t, &r, eot_rows, last - first, &w, out + first * D);
-		first = last;
-	}
-	free(mem);
-	free(eot_rows);
-	free(r.table);
-	free(r.depth);
-	free(r.parent);
-	free(r.token);
-	free(len);
-	return 0;
+	clip_vision v;
+	clip_vision_adopt(&v, w);
+	clip_encode_image(&v, pixels, n, out);
+	clip_vision_free(&v);
 }
