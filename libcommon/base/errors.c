@@ -298,3 +298,27 @@ void outfile_abort(outfile *o)
 	free(o->path);
 	memset(o, 0, sizeof *o);
 }
+
+static void err_vformat(char *err, size_t errsz, const char *fmt, va_list ap)
+{
+	if (err && errsz)
+		vsnprintf(err, errsz, fmt, ap);
+}
+
+int err_set(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err_vformat(err, errsz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int err_code(char *err, size_t errsz, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err_vformat(err, errsz, fmt, ap);
+	va_end(ap);
+	return code;
+}

@@ -49,6 +49,12 @@ void xfclose(FILE *f, const char *name);
 /* Read a whole file ("-" = stdin) into memory; *len receives its size; a NUL is appended. */
 char *xread_file(const char *path, size_t *len);
 
+/* Error buffers: the non-dying entry points report a problem as a message in (err, errsz) and a return
+ * value. err_set formats the message (nothing when err is NULL or errsz 0) and returns -1; err_code the
+ * same, returning code (an LFM_EXIT_* status). */
+int err_set(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int err_code(char *err, size_t errsz, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Atomic output: data goes to a temporary file beside the destination and is renamed into place only
  * by outfile_commit(), so a failure (die, signal) never leaves a partial file or clobbers an old one.
  * path NULL or "-" writes to stdout directly, and so does a path that names a device, FIFO or socket

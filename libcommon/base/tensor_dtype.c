@@ -2,6 +2,7 @@
  * exact and independent of the FPU's rounding mode and of F16C/AVX512-BF16 support. */
 #include "base/tensor_dtype.h"
 
+#include <stdio.h>
 #include <string.h>
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -177,4 +178,17 @@ void dtype_to_f32(dtype t, const void *src, float *dst, size_t n)
 	case DT_COUNT:
 		break;
 	}
+}
+
+void format_shape(char *buf, size_t sz, int ndim, const int64_t *shape)
+{
+	size_t n = 0;
+	int w = snprintf(buf, sz, "[");
+	n = w > 0 ? (size_t)w : 0;
+	for (int k = 0; k < ndim && n < sz; k++) {
+		w = snprintf(buf + n, sz - n, "%s%lld", k ? ", " : "", (long long)shape[k]);
+		n += w > 0 ? (size_t)w : 0;
+	}
+	if (n < sz)
+		snprintf(buf + n, sz - n, "]");
 }

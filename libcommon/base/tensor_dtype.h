@@ -22,6 +22,9 @@ uint16_t f32_to_f16(float f);   /* round to nearest even, overflow to inf, NaN k
 float bf16_to_f32(uint16_t h);
 uint16_t f32_to_bf16(float f);  /* round to nearest even, NaN kept */
 
+/* "[2, 3, 4]": a shape as messages print it, cut to fit sz bytes. */
+void format_shape(char *buf, size_t sz, int ndim, const int64_t *shape);
+
 /* Convert n elements of type t at src (little-endian) to float32 at dst. Integers convert by value. */
 void dtype_to_f32(dtype t, const void *src, float *dst, size_t n);
 

@@ -80,7 +80,7 @@ static int cache_append(ds_scan *s, const void *data, size_t n, const char *path
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0)
-				return ds_fail(err, errsz, LFM_EXIT_IO, "%s: writing the cache file: %s", path,
+				return err_code(err, errsz, LFM_EXIT_IO, "%s: writing the cache file: %s", path,
 					       strerror(w < 0 ? errno : ENOSPC));
 			p += w;
 			n -= (size_t)w;
@@ -114,8 +114,8 @@ static int archive_failed(struct archive *a, const scan_src *src, const char *pa
 {
 	const char *msg = archive_error_string(a);
 	if (src->read_errno)
-		return ds_fail(err, errsz, LFM_EXIT_IO, "%s: read error: %s", path, strerror(src->read_errno));
-	return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: %s%s%s", path, what, msg ? ": " : "", msg ? msg : "");
+		return err_code(err, errsz, LFM_EXIT_IO, "%s: read error: %s", path, strerror(src->read_errno));
+	return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s%s%s", path, what, msg ? ": " : "", msg ? msg : "");
 }
 
 int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void *ctx,
@@ -130,7 +130,7 @@ int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void
 	if (src->fd < 0) {
 		int e = errno;
 		free(src);
-		return ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s", path, strerror(e));
+		return err_code(err, errsz, LFM_EXIT_IO, "%s: %s", path, strerror(e));
 	}
 	struct archive *a = archive_read_new();
 	if (!a)
@@ -147,7 +147,7 @@ int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void
 		 * (ARCHIVE_ERRNO_FILE_FORMAT, not in the public header). */
 		if (archive_errno(a) == EILSEQ && !src->read_errno) {
 			out->not_archive = 1;
-			rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: not an archive libarchive can read", path);
+			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: not an archive libarchive can read", path);
 		} else {
 			rc = archive_failed(a, src, path, "cannot read", err, errsz);
 		}
@@ -164,7 +164,7 @@ int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void
 			if (out->n == 0 && archive_errno(a) == EILSEQ && !src->read_errno &&
 			    archive_format(a) == 0) {
 				out->not_archive = 1;
-				rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: not an archive libarchive can read",
+				rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: not an archive libarchive can read",
 					     path);
 			} else {
 				rc = archive_failed(a, src, path, out->n ? "damaged or truncated after member"
@@ -188,7 +188,7 @@ int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void
 				char *tmpl = xasprintf("%s/lfm-cache.XXXXXX", cache_dir);
 				out->fd = mkstemp(tmpl);
 				if (out->fd < 0) {
-					rc = ds_fail(err, errsz, LFM_EXIT_IO, "%s: cannot create a cache file: %s",
+					rc = err_code(err, errsz, LFM_EXIT_IO, "%s: cannot create a cache file: %s",
 						     cache_dir, strerror(errno));
 					free(tmpl);
 					goto done;
@@ -260,7 +260,7 @@ int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = ds_fail(err, errsz, LFM_EXIT_IO, "%s: read error: %s", path, strerror(errno));
+			rc = err_code(err, errsz, LFM_EXIT_IO, "%s: read error: %s", path, strerror(errno));
 			goto done;
 		}
 		if (n == 0)

@@ -70,7 +70,7 @@ static int parser_record(cifar_parser *p, const uint8_t *rec, char *err, size_t 
 	}
 	if (problem) {
 		if (!p->skip_bad)
-			return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: record %zu: %s", p->name, p->records,
+			return err_code(err, errsz, LFM_EXIT_DATA, "%s: record %zu: %s", p->name, p->records,
 				       problem);
 		if (!p->bad)
 			snprintf(p->first_bad, sizeof p->first_bad, "%s: record %zu: %s", p->name, p->records,
@@ -124,7 +124,7 @@ int cifar_parser_finish(cifar_parser *p, char *err, size_t errsz)
 	snprintf(why, sizeof why, "%s: truncated: the file ends %zu bytes into record %zu (records are %zu bytes)",
 		 p->name, p->have, p->records, rs);
 	if (!p->skip_bad)
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s", why);
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s", why);
 	if (!p->bad)
 		snprintf(p->first_bad, sizeof p->first_bad, "%s", why);
 	p->bad++;
@@ -195,7 +195,7 @@ static int assemble(dataset *ds, slot_state *slots, int is100, const char *split
 	const char *meta = is100 ? "fine_label_names.txt" : "batches.meta.txt";
 	if (strcmp(split, "val") == 0) {
 		ds_free_names(names, nnames);
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: CIFAR has a train and a test split, no val",
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: CIFAR has a train and a test split, no val",
 			       source);
 	}
 	int last = -1;
@@ -204,7 +204,7 @@ static int assemble(dataset *ds, slot_state *slots, int is100, const char *split
 			last = s;
 	if (last < 0) {
 		ds_free_names(names, nnames);
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: no %s for the %s split", source,
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: no %s for the %s split", source,
 			       is100 ? (strcmp(split, "train") == 0 ? "train.bin" : "test.bin")
 				     : (strcmp(split, "train") == 0 ? "data_batch_*.bin" : "test_batch.bin"),
 			       split);
@@ -212,7 +212,7 @@ static int assemble(dataset *ds, slot_state *slots, int is100, const char *split
 	for (int s = 0; s < last; s++)
 		if (!slots[s].used) {
 			ds_free_names(names, nnames);
-			return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: data_batch_%d.bin is missing (data_batch_%d.bin is there)",
+			return err_code(err, errsz, LFM_EXIT_DATA, "%s: data_batch_%d.bin is missing (data_batch_%d.bin is there)",
 				       source, s + 1, last + 1);
 		}
 	if (o->classes_file) {
@@ -228,11 +228,11 @@ static int assemble(dataset *ds, slot_state *slots, int is100, const char *split
 			names[k] = xstrdup(o->class_names[k]);
 	}
 	if (!names)
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: no %s with the class names (give a class list)",
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: no %s with the class names (give a class list)",
 			       source, meta);
 	if (nnames != C) {
 		ds_free_names(names, nnames);
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: %d class names for CIFAR-%d's %d classes",
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: %d class names for CIFAR-%d's %d classes",
 			       o->classes_file ? o->classes_file : meta, nnames, C, C);
 	}
 	ds->kind = is100 ? DATASET_CIFAR100 : DATASET_CIFAR10;
@@ -361,10 +361,10 @@ int cifar_archive_finish(cifar_archive *c, dataset *ds, ds_scan *scan, const dat
 			 char *err, size_t errsz)
 {
 	if (c->seen10 && c->seen100)
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: holds both CIFAR-10 and CIFAR-100 files",
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: holds both CIFAR-10 and CIFAR-100 files",
 			       ds->id_path);
 	if (c->dup[0])
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: %s appears twice", ds->id_path, c->dup);
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s appears twice", ds->id_path, c->dup);
 	int is100 = c->seen100;
 	char **names = NULL;
 	int nnames = 0;
@@ -480,13 +480,13 @@ int ds_open_cifar_dir(dataset *ds, const char *dir, const dataset_options *o, ch
 {
 	char *cdir = cifar_dir_of(dir);
 	if (!cdir)
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: no CIFAR batch files", dir);
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: no CIFAR batch files", dir);
 	/* The files, in name order (for the identity listing). */
 	DIR *d = opendir(cdir);
 	if (!d) {
 		int e = errno;
 		free(cdir);
-		return ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s", dir, strerror(e));
+		return err_code(err, errsz, LFM_EXIT_IO, "%s: %s", dir, strerror(e));
 	}
 	char **files = NULL;
 	size_t nfiles = 0, cap = 0;
@@ -545,7 +545,7 @@ int ds_open_cifar_dir(dataset *ds, const char *dir, const dataset_options *o, ch
 		}
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st) != 0) {
-			rc = ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s", path, strerror(errno));
+			rc = err_code(err, errsz, LFM_EXIT_IO, "%s: %s", path, strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			free(path);
@@ -563,7 +563,7 @@ int ds_open_cifar_dir(dataset *ds, const char *dir, const dataset_options *o, ch
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
-				rc = ds_fail(err, errsz, LFM_EXIT_IO, "%s: read error: %s", path, strerror(errno));
+				rc = err_code(err, errsz, LFM_EXIT_IO, "%s: read error: %s", path, strerror(errno));
 				break;
 			}
 			if (n == 0) {
@@ -583,7 +583,7 @@ int ds_open_cifar_dir(dataset *ds, const char *dir, const dataset_options *o, ch
 		free(files[f]);
 	free(files);
 	if (!rc && seen10 && seen100)
-		rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: holds both CIFAR-10 and CIFAR-100 files", cdir);
+		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: holds both CIFAR-10 and CIFAR-100 files", cdir);
 	if (!rc) {
 		rc = assemble(ds, slots, seen100, o->split, names, nnames, o, dir, err, errsz);
 		names = NULL;

@@ -115,7 +115,7 @@ int dataset_try_open(dataset **out, const char *source, const dataset_options *o
 	 * split lists ignore the split, so it is accepted for them. */
 	int list_split = strcmp(o.split, "list") == 0 && o.kind == DATASET_SPLIT_LIST;
 	if (!list_split && !ds_is_split_name(o.split, strlen(o.split)))
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "unknown split '%s' (train, test or val)", o.split);
+		return err_code(err, errsz, LFM_EXIT_DATA, "unknown split '%s' (train, test or val)", o.split);
 
 	dataset *ds = xcalloc(1, sizeof *ds);
 	for (int r = 0; r < DS_MAX_REGIONS; r++)
@@ -130,14 +130,14 @@ int dataset_try_open(dataset **out, const char *source, const dataset_options *o
 	} else {
 		struct stat st;
 		if (stat(source, &st) != 0) {
-			rc = ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s", source, strerror(errno));
+			rc = err_code(err, errsz, LFM_EXIT_IO, "%s: %s", source, strerror(errno));
 		} else if (S_ISDIR(st.st_mode)) {
 			if (ds_is_cifar_dir(source))
 				rc = ds_open_cifar_dir(ds, source, &o, err, errsz);
 			else if (ds_is_folder_dir(source, NULL))
 				rc = ds_open_folder_dir(ds, source, &o, err, errsz);
 			else
-				rc = ds_fail(err, errsz, LFM_EXIT_DATA,
+				rc = err_code(err, errsz, LFM_EXIT_DATA,
 					     "%s: a directory with neither CIFAR batch files nor train/, test/ or "
 					     "val/ class folders",
 					     source);
@@ -152,16 +152,16 @@ int dataset_try_open(dataset **out, const char *source, const dataset_options *o
 				ds->split = xstrdup("list");
 				rc = ds_open_split_list(ds, source, &o, err, errsz);
 			} else if (rc && not_archive) {
-				rc = ds_fail(err, errsz, LFM_EXIT_DATA,
+				rc = err_code(err, errsz, LFM_EXIT_DATA,
 					     "%s: neither an archive libarchive can read nor a split list", source);
 			}
 		}
 	}
 	if (!rc && o.kind != DATASET_AUTO && o.kind != ds->kind)
-		rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: is a %s dataset, not %s", source,
+		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: is a %s dataset, not %s", source,
 			     dataset_kind_name(ds->kind), dataset_kind_name(o.kind));
 	if (!rc && ds->num_classes <= 0)
-		rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: no classes", source);
+		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: no classes", source);
 	if (rc) {
 		dataset_close(ds);
 		return rc;
@@ -288,22 +288,22 @@ int ds_read_loc(const dataset *ds, const ds_loc *loc, const char *key, const uin
 	switch (loc->where) {
 	case DS_MEM:
 		if (loc->off + loc->size > ds->mem_size[loc->region])
-			return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: %s: outside the cached data", ds->id_path,
+			return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: outside the cached data", ds->id_path,
 				       key);
 		*data = ds->mem[loc->region] + loc->off;
 		*size = (size_t)loc->size;
 		return 0;
 	case DS_FD: {
 		if (loc->size > ((uint64_t)1 << 40))
-			return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: %s: implausible size", ds->id_path, key);
+			return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: implausible size", ds->id_path, key);
 		uint8_t *buf = xmalloc((size_t)loc->size);
 		if (pread_all(ds->fd[loc->region], buf, (size_t)loc->size, loc->off) != 0) {
 			int e = errno;
 			free(buf);
 			if (e)
-				return ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s: read error: %s", ds->id_path, key,
+				return err_code(err, errsz, LFM_EXIT_IO, "%s: %s: read error: %s", ds->id_path, key,
 					       strerror(e));
-			return ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s: the file ended early (changed since it was indexed?)",
+			return err_code(err, errsz, LFM_EXIT_IO, "%s: %s: the file ended early (changed since it was indexed?)",
 				       ds->id_path, key);
 		}
 		*data = buf;
@@ -325,7 +325,7 @@ int ds_read_loc(const dataset *ds, const ds_loc *loc, const char *key, const uin
 		return 0;
 	}
 	default:
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: %s: no image data (%s)", ds->id_path, key,
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: no image data (%s)", ds->id_path, key,
 			       ds->index_only ? "the dataset was opened for labels only"
 					      : "not in the archive or no root given");
 	}
@@ -335,11 +335,11 @@ int dataset_read(const dataset *ds, size_t i, dataset_sample *out, char *err, si
 {
 	memset(out, 0, sizeof *out);
 	if (i >= ds->n)
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: sample %zu does not exist (%zu samples)",
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: sample %zu does not exist (%zu samples)",
 			       ds->id_path, i, ds->n);
 	const char *key = ds->keys.buf + ds->key_off[i];
 	if (ds->label[i] < 0)
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: sample %zu (%s) was skipped as bad", ds->id_path,
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: sample %zu (%s) was skipped as bad", ds->id_path,
 			       i, key);
 	int rc = ds_read_loc(ds, &ds->loc[i], key, &out->data, &out->size, &out->owned, err, errsz);
 	if (rc)
@@ -349,7 +349,7 @@ int dataset_read(const dataset *ds, size_t i, dataset_sample *out, char *err, si
 	if (out->kind == DATASET_SAMPLE_CIFAR && out->size != CIFAR_PIXELS) {
 		size_t got = out->size;
 		dataset_sample_free(out);
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: %s: %zu bytes of raw pixels, expected %d",
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: %zu bytes of raw pixels, expected %d",
 			       ds->id_path, key, got, CIFAR_PIXELS);
 	}
 	return 0;
@@ -400,7 +400,7 @@ int dataset_check_sample(const dataset *ds, size_t i, char *err, size_t errsz)
 		const uint8_t *d = s.data;
 		size_t n = s.size;
 		if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) {
-			rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: %s: not a JPEG file (no start-of-image marker)",
+			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: not a JPEG file (no start-of-image marker)",
 				     ds->id_path, key);
 			goto out;
 		}
@@ -411,14 +411,14 @@ int dataset_check_sample(const dataset *ds, size_t i, char *err, size_t errsz)
 		int bad = tjDecompressHeader3(tj, d, (unsigned long)n, &w, &h, &sub, &cs) != 0 || w <= 0 ||
 			  h <= 0;
 		if (bad)
-			rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: %s: corrupt JPEG header: %s", ds->id_path, key,
+			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: corrupt JPEG header: %s", ds->id_path, key,
 				     tjGetErrorStr2(tj));
 		tjDestroy(tj);
 		if (bad)
 			goto out;
 		size_t sos = jpeg_scan_start(d, n);
 		if (!sos) {
-			rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: %s: corrupt JPEG (broken marker segments)",
+			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: corrupt JPEG (broken marker segments)",
 				     ds->id_path, key);
 			goto out;
 		}
@@ -426,7 +426,7 @@ int dataset_check_sample(const dataset *ds, size_t i, char *err, size_t errsz)
 		for (size_t p = sos + 2; p + 1 < n && !eoi; p++)
 			eoi = d[p] == 0xFF && d[p + 1] == 0xD9;
 		if (!eoi)
-			rc = ds_fail(err, errsz, LFM_EXIT_DATA,
+			rc = err_code(err, errsz, LFM_EXIT_DATA,
 				     "%s: %s: truncated JPEG (no end-of-image marker after the image data)",
 				     ds->id_path, key);
 	}

@@ -107,7 +107,7 @@ int ds_open_archive(dataset *ds, const char *path, const dataset_options *o, cha
 			rc = ds_folder_from_scan(ds, &scan, top, o, err, errsz);
 			free(top);
 		} else {
-			rc = ds_fail(err, errsz, LFM_EXIT_DATA,
+			rc = err_code(err, errsz, LFM_EXIT_DATA,
 				     "%s: not a dataset layout this reader knows: no CIFAR batch files, no WebDataset "
 				     ".cls members, no [top/]<split>/<class>/<image> folders (or more than one top "
 				     "folder)",

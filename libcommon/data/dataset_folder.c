@@ -114,7 +114,7 @@ static int build(dataset *ds, file_entry *files, size_t n, char **names, int cou
 		size_t k;
 		if (!ds_map_get(&classes, cls, &k)) {
 			if (!o->skip_bad) {
-				rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: %s: unknown class '%s' (not in %s)",
+				rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: unknown class '%s' (not in %s)",
 					     ds->id_path, files[i].rel, cls,
 					     o->classes_file ? o->classes_file : "the class list");
 				break;
@@ -246,7 +246,7 @@ int ds_open_folder_dir(dataset *ds, const char *dir, const dataset_options *o, c
 {
 	char *root;
 	if (!ds_is_folder_dir(dir, &root))
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: no train/, test/ or val/ folder", dir);
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: no train/, test/ or val/ folder", dir);
 	name_set found = {0};
 	for (int s = 0; s < 3; s++) {
 		char *sp = xasprintf("%s/%s", root, SPLITS[s]);
@@ -273,14 +273,14 @@ int ds_open_folder_dir(dataset *ds, const char *dir, const dataset_options *o, c
 	char **names = NULL;
 	int count = 0;
 	if (!is_dir(split_dir)) {
-		rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: no %s/ folder", dir, o->split);
+		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: no %s/ folder", dir, o->split);
 		goto out;
 	}
 	size_t ncls;
 	int e;
 	char **cls = list_dir(split_dir, &ncls, &e);
 	if (!cls && e) {
-		rc = ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s", split_dir, strerror(e));
+		rc = err_code(err, errsz, LFM_EXIT_IO, "%s: %s", split_dir, strerror(e));
 		goto out;
 	}
 	for (size_t c = 0; c < ncls && !rc; c++) {
@@ -295,7 +295,7 @@ int ds_open_folder_dir(dataset *ds, const char *dir, const dataset_options *o, c
 		size_t nf;
 		char **fl = list_dir(cp, &nf, &e);
 		if (!fl && e)
-			rc = ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s", cp, strerror(e));
+			rc = err_code(err, errsz, LFM_EXIT_IO, "%s: %s", cp, strerror(e));
 		for (size_t f = 0; f < nf && !rc; f++) {
 			char *rel = xasprintf("%s/%s/%s", o->split, cls[c], fl[f]);
 			char *full = xasprintf("%s/%s", root, rel);
@@ -476,7 +476,7 @@ int ds_folder_from_scan(dataset *ds, ds_scan *scan, const char *top, const datas
 	int count = 0;
 	int rc = class_list(&found, o, &names, &count, err, errsz);
 	if (!rc && nfiles == 0) {
-		rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: no %s/<class>/*.jpg images%s%s%s", ds->id_path,
+		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: no %s/<class>/*.jpg images%s%s%s", ds->id_path,
 			     o->split, tl ? " under " : "", tl ? top : "", tl ? "/" : "");
 		ds_free_names(names, count);
 	} else if (!rc) {

@@ -12,17 +12,6 @@
 
 #include "base/errors.h"
 
-int ds_fail(char *err, size_t errsz, int code, const char *fmt, ...)
-{
-	if (err && errsz) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 size_t ds_strings_add(ds_strings *s, const char *str, size_t n)
 {
 	if (s->len + n + 1 > s->cap) {
@@ -152,7 +141,7 @@ int ds_parse_names(const char *buf, size_t len, const char *name, char ***out, i
 		pos += n + (nl ? 1 : 0);
 		line_no++;
 		if (memchr(line, 0, n)) {
-			rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: line %zu: NUL byte in a class name", name,
+			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: line %zu: NUL byte in a class name", name,
 				     line_no);
 			goto fail;
 		}
@@ -167,13 +156,13 @@ int ds_parse_names(const char *buf, size_t len, const char *name, char ***out, i
 			continue;
 		}
 		if (pending_blank) {
-			rc = ds_fail(err, errsz, LFM_EXIT_DATA,
+			rc = err_code(err, errsz, LFM_EXIT_DATA,
 				     "%s: line %zu: empty line between class names (one name a line)", name,
 				     line_no - 1);
 			goto fail;
 		}
 		if (nlines == 1000000) {
-			rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: more than 1,000,000 class names", name);
+			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: more than 1,000,000 class names", name);
 			goto fail;
 		}
 		if (nlines == cap)
@@ -184,13 +173,13 @@ int ds_parse_names(const char *buf, size_t len, const char *name, char ***out, i
 		nlines++;
 		size_t first;
 		if (ds_map_put(&seen, names[nlines - 1], nlines - 1, 0, &first)) {
-			rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: line %zu: class '%s' repeats line %zu", name,
+			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: line %zu: class '%s' repeats line %zu", name,
 				     line_no, names[nlines - 1], first + 1);
 			goto fail;
 		}
 	}
 	if (nlines == 0) {
-		rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: no class names", name);
+		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: no class names", name);
 		goto fail;
 	}
 	ds_map_free(&seen);
@@ -208,17 +197,17 @@ int ds_read_whole_file(const char *path, size_t max, char **out, size_t *len, ch
 	*out = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s", path, strerror(errno));
+		return err_code(err, errsz, LFM_EXIT_IO, "%s: %s", path, strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		int e = errno;
 		close(fd);
-		return ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s", path,
+		return err_code(err, errsz, LFM_EXIT_IO, "%s: %s", path,
 			       S_ISDIR(st.st_mode) ? "is a directory" : strerror(e));
 	}
 	if ((uint64_t)st.st_size > max) {
 		close(fd);
-		return ds_fail(err, errsz, LFM_EXIT_DATA, "%s: too large (%lld bytes; at most %zu expected)",
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: too large (%lld bytes; at most %zu expected)",
 			       path, (long long)st.st_size, max);
 	}
 	size_t size = (size_t)st.st_size, got = 0;
@@ -231,8 +220,8 @@ int ds_read_whole_file(const char *path, size_t max, char **out, size_t *len, ch
 			int e = errno;
 			close(fd);
 			free(buf);
-			return r < 0 ? ds_fail(err, errsz, LFM_EXIT_IO, "%s: read error: %s", path, strerror(e))
-				     : ds_fail(err, errsz, LFM_EXIT_IO, "%s: file shrank while being read", path);
+			return r < 0 ? err_code(err, errsz, LFM_EXIT_IO, "%s: read error: %s", path, strerror(e))
+				     : err_code(err, errsz, LFM_EXIT_IO, "%s: file shrank while being read", path);
 		}
 		got += (size_t)r;
 	}

@@ -10,11 +10,6 @@
 
 #include "data/dataset.h"
 
-/* ---- messages --------------------------------------------------------------------------------- */
-
-/* Format a message into err and return code (so `return ds_fail(err, errsz, LFM_EXIT_DATA, ...)`). */
-int ds_fail(char *err, size_t errsz, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
 /* ---- SHA-256 (FIPS 180-4), for source identity -------------------------------------------------- */
 
 typedef struct sha256_ctx {

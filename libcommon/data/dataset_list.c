@@ -101,7 +101,7 @@ int split_list_parse(const char *buf, size_t len, const char *name, int num_clas
 		}
 		if (problem) {
 			if (!skip_bad) {
-				int rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: line %zu: %s", name, line_no, problem);
+				int rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: line %zu: %s", name, line_no, problem);
 				split_list_free(out);
 				return rc;
 			}
@@ -235,7 +235,7 @@ int ds_open_split_list(dataset *ds, const char *list_path, const dataset_options
 		rc = split_list_parse(text, len, list_path, count, o->skip_bad, &l, err, errsz);
 	free(text);
 	if (!rc && l.n == 0)
-		rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: no samples", list_path);
+		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: no samples", list_path);
 	if (rc) {
 		ds_free_names(names, count);
 		split_list_free(&l);
@@ -261,7 +261,7 @@ int ds_open_split_list(dataset *ds, const char *list_path, const dataset_options
 	int archive_root = 0;
 	if (o->root) {
 		if (stat(o->root, &st) != 0) {
-			rc = ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s", o->root, strerror(errno));
+			rc = err_code(err, errsz, LFM_EXIT_IO, "%s: %s", o->root, strerror(errno));
 			goto out;
 		}
 		if (S_ISDIR(st.st_mode)) {
@@ -301,7 +301,7 @@ int ds_open_split_list(dataset *ds, const char *list_path, const dataset_options
 					if (!o->index_only)
 						loc = scan.m[m].loc;
 				} else if (!o->skip_bad) {
-					rc = ds_fail(err, errsz, LFM_EXIT_IO, "%s: %s (sample %zu of %s) is not in the archive",
+					rc = err_code(err, errsz, LFM_EXIT_IO, "%s: %s (sample %zu of %s) is not in the archive",
 						     o->root, path, i, list_path);
 					goto out;
 				} else {

@@ -16,11 +16,11 @@ int dataset_load_rgb(const dataset *ds, size_t i, rgb_image *out, char *err, siz
 		return rc;
 	if (s.kind == DATASET_SAMPLE_CIFAR) {
 		if (image_from_cifar_planes(s.data, out) != 0)
-			rc = ds_fail(err, errsz, LFM_EXIT_IO, "out of memory decoding %s", dataset_key(ds, i));
+			rc = err_code(err, errsz, LFM_EXIT_IO, "out of memory decoding %s", dataset_key(ds, i));
 	} else {
 		char why[256];
 		if (image_decode_jpeg(s.data, s.size, out, why, sizeof why) != 0)
-			rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: %s: %s", ds->id_path, dataset_key(ds, i), why);
+			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: %s", ds->id_path, dataset_key(ds, i), why);
 	}
 	dataset_sample_free(&s);
 	return rc;

@@ -118,7 +118,7 @@ int ds_wds_from_scan(dataset *ds, ds_scan *scan, const dataset_options *o, char 
 		given = 1;
 	}
 	if (!rc && ns == 0)
-		rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: no samples (key.jpg + key.cls members)", ds->id_path);
+		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: no samples (key.jpg + key.cls members)", ds->id_path);
 	for (size_t j = 0; j < ns && !rc; j++) {
 		wsample *w = &s[j];
 		int label = -1;
@@ -150,7 +150,7 @@ int ds_wds_from_scan(dataset *ds, ds_scan *scan, const dataset_options *o, char 
 		}
 		if (problem) {
 			if (!o->skip_bad) {
-				rc = ds_fail(err, errsz, LFM_EXIT_DATA, "%s: sample %s: %s", ds->id_path, w->key,
+				rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: sample %s: %s", ds->id_path, w->key,
 					     problem);
 				break;
 			}

@@ -14,27 +14,16 @@
 #include "data/image.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
 
+#include "base/errors.h"
+
 struct jpeg_decoder {
 	tjhandle tj;
 };
-
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	if (err && errsz) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 jpeg_decoder *jpeg_decoder_new(void)
 {
@@ -89,7 +78,7 @@ int jpeg_decoder_decode(jpeg_decoder *d, const void *data, size_t len, rgb_image
 	out->width = out->height = 0;
 	out->rgb = NULL;
 	if (!d->tj && !(d->tj = tjInitDecompress()))
-		return fail(err, errsz, "cannot create a JPEG decoder: %s", tjGetErrorStr2(NULL));
+		return err_set(err, errsz, "cannot create a JPEG decoder: %s", tjGetErrorStr2(NULL));
 	int rc = decode(d->tj, data, len, out, err, errsz);
 	if (rc != 0) {
 		tjDestroy(d->tj);
@@ -101,17 +90,17 @@ int jpeg_decoder_decode(jpeg_decoder *d, const void *data, size_t len, rgb_image
 static int decode(tjhandle tj, const void *data, size_t len, rgb_image *out, char *err, size_t errsz)
 {
 	if (len < 4)
-		return fail(err, errsz, "not a JPEG file (%zu bytes)", len);
+		return err_set(err, errsz, "not a JPEG file (%zu bytes)", len);
 	if (len > ULONG_MAX)
-		return fail(err, errsz, "JPEG data too large (%zu bytes)", len);
+		return err_set(err, errsz, "JPEG data too large (%zu bytes)", len);
 	const unsigned char *buf = data;
 	int w = 0, h = 0, subsamp = 0, colorspace = -1;
 	if (tjDecompressHeader3(tj, buf, (unsigned long)len, &w, &h, &subsamp, &colorspace) != 0)
-		return fail(err, errsz, "bad JPEG header: %s", tjGetErrorStr2(tj));
+		return err_set(err, errsz, "bad JPEG header: %s", tjGetErrorStr2(tj));
 	if (w <= 0 || h <= 0)
-		return fail(err, errsz, "JPEG has no image (tables only)");
+		return err_set(err, errsz, "JPEG has no image (tables only)");
 	if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || (long)w * h > IMAGE_MAX_PIXELS)
-		return fail(err, errsz, "JPEG image too large: %dx%d (limit %d pixels a side, %ld in all)", w,
+		return err_set(err, errsz, "JPEG image too large: %dx%d (limit %d pixels a side, %ld in all)", w,
 			    h, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
 	int cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
 	size_t pixels = (size_t)w * (size_t)h;
@@ -121,12 +110,12 @@ static int decode(tjhandle tj, const void *data, size_t len, rgb_image *out, cha
 		free(rgb);
 		if (cmyk)
 			free(dst);
-		return fail(err, errsz, "out of memory for a %dx%d image", w, h);
+		return err_set(err, errsz, "out of memory for a %dx%d image", w, h);
 	}
 	int flags = TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS;
 	if (tjDecompress2(tj, buf, (unsigned long)len, dst, w, 0, h, cmyk ? TJPF_CMYK : TJPF_RGB, flags) != 0) {
 		int warning = tjGetErrorCode(tj) == TJERR_WARNING;
-		fail(err, errsz, "%s JPEG data: %s", warning ? "damaged" : "bad", tjGetErrorStr2(tj));
+		err_set(err, errsz, "%s JPEG data: %s", warning ? "damaged" : "bad", tjGetErrorStr2(tj));
 		free(rgb);
 		if (cmyk)
 			free(dst);
@@ -146,17 +135,17 @@ int image_jpeg_size(const void *data, size_t len, int *width, int *height, char 
 {
 	*width = *height = 0;
 	if (len < 4)
-		return fail(err, errsz, "not a JPEG file (%zu bytes)", len);
+		return err_set(err, errsz, "not a JPEG file (%zu bytes)", len);
 	if (len > ULONG_MAX)
-		return fail(err, errsz, "JPEG data too large (%zu bytes)", len);
+		return err_set(err, errsz, "JPEG data too large (%zu bytes)", len);
 	tjhandle tj = tjInitDecompress();
 	if (!tj)
-		return fail(err, errsz, "cannot create a JPEG decoder: %s", tjGetErrorStr2(NULL));
+		return err_set(err, errsz, "cannot create a JPEG decoder: %s", tjGetErrorStr2(NULL));
 	int w = 0, h = 0, subsamp = 0, colorspace = -1, rc = 0;
 	if (tjDecompressHeader3(tj, data, (unsigned long)len, &w, &h, &subsamp, &colorspace) != 0)
-		rc = fail(err, errsz, "bad JPEG header: %s", tjGetErrorStr2(tj));
+		rc = err_set(err, errsz, "bad JPEG header: %s", tjGetErrorStr2(tj));
 	else if (w <= 0 || h <= 0)
-		rc = fail(err, errsz, "JPEG has no image (tables only)");
+		rc = err_set(err, errsz, "JPEG has no image (tables only)");
 	tjDestroy(tj);
 	if (rc == 0) {
 		*width = w;
@@ -171,7 +160,7 @@ int image_decode_jpeg(const void *data, size_t len, rgb_image *out, char *err, s
 	if (!d) {
 		out->width = out->height = 0;
 		out->rgb = NULL;
-		return fail(err, errsz, "cannot create a JPEG decoder: %s", tjGetErrorStr2(NULL));
+		return err_set(err, errsz, "cannot create a JPEG decoder: %s", tjGetErrorStr2(NULL));
 	}
 	int rc = jpeg_decoder_decode(d, data, len, out, err, errsz);
 	jpeg_decoder_free(d);

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,21 +12,10 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "base/tensor_dtype.h"
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
-
-static int set_err(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	if (err && errsz) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* ---- the header dict ------------------------------------------------------------------------ */
 
@@ -59,10 +47,10 @@ static int hdr_fail(hdr_parser *p, const char *what)
 {
 	int c = hdr_peek(p);
 	if (c < 0)
-		return set_err(p->err, p->errsz, "header: %s at byte %zu of the header, found its end", what, p->pos);
+		return err_set(p->err, p->errsz, "header: %s at byte %zu of the header, found its end", what, p->pos);
 	if (c >= 0x20 && c < 0x7f)
-		return set_err(p->err, p->errsz, "header: %s at byte %zu of the header, found '%c'", what, p->pos, c);
-	return set_err(p->err, p->errsz, "header: %s at byte %zu of the header, found byte 0x%02x", what, p->pos,
+		return err_set(p->err, p->errsz, "header: %s at byte %zu of the header, found '%c'", what, p->pos, c);
+	return err_set(p->err, p->errsz, "header: %s at byte %zu of the header, found byte 0x%02x", what, p->pos,
 		       (unsigned)c);
 }
 
@@ -83,7 +71,7 @@ static int hdr_string(hdr_parser *p, char *out, size_t outsz)
 		return hdr_fail(p, "unterminated string");
 	size_t n = p->pos - start;
 	if (n >= outsz)
-		return set_err(p->err, p->errsz, "header: string of %zu bytes at byte %zu is too long", n, start);
+		return err_set(p->err, p->errsz, "header: string of %zu bytes at byte %zu is too long", n, start);
 	memcpy(out, p->s + start, n);
 	out[n] = 0;
 	p->pos++;
@@ -98,7 +86,7 @@ static int hdr_int(hdr_parser *p, int64_t *out)
 	int64_t v = 0;
 	while ((c = hdr_peek(p)) >= '0' && c <= '9') {
 		if (v > (INT64_MAX - (c - '0')) / 10)
-			return set_err(p->err, p->errsz, "header: dimension at byte %zu is too large", p->pos);
+			return err_set(p->err, p->errsz, "header: dimension at byte %zu is too large", p->pos);
 		v = v * 10 + (c - '0');
 		p->pos++;
 	}
@@ -121,12 +109,12 @@ static int hdr_shape(hdr_parser *p, npy_header *h)
 		hdr_ws(p);
 		if (hdr_peek(p) == ')') {
 			if (h->ndim == 1 && commas == 0)
-				return set_err(p->err, p->errsz, "header: 'shape' (N) is not a tuple; write (N,)");
+				return err_set(p->err, p->errsz, "header: 'shape' (N) is not a tuple; write (N,)");
 			p->pos++;
 			return 0;
 		}
 		if (h->ndim == NPY_MAX_DIMS)
-			return set_err(p->err, p->errsz, "header: shape has more than %d dimensions", NPY_MAX_DIMS);
+			return err_set(p->err, p->errsz, "header: shape has more than %d dimensions", NPY_MAX_DIMS);
 		if (hdr_int(p, &h->shape[h->ndim]) != 0)
 			return -1;
 		h->ndim++;
@@ -181,9 +169,9 @@ static int parse_header_dict(const char *s, size_t len, npy_header *h, char *err
 		if (strcmp(key, "descr") == 0) {
 			seen = &h->have_descr;
 			if (hdr_peek(&p) == '[')
-				return set_err(err, errsz, "structured dtypes (a list in 'descr') are not supported");
+				return err_set(err, errsz, "structured dtypes (a list in 'descr') are not supported");
 			if (hdr_peek(&p) == '{')
-				return set_err(err, errsz, "structured dtypes (a dict in 'descr') are not supported");
+				return err_set(err, errsz, "structured dtypes (a dict in 'descr') are not supported");
 			if (hdr_string(&p, h->descr, sizeof h->descr) != 0)
 				return -1;
 		} else if (strcmp(key, "fortran_order") == 0) {
@@ -195,11 +183,11 @@ static int parse_header_dict(const char *s, size_t len, npy_header *h, char *err
 			if (hdr_shape(&p, h) != 0)
 				return -1;
 		} else {
-			return set_err(err, errsz, "header: unexpected key '%s' at byte %zu (only 'descr', "
+			return err_set(err, errsz, "header: unexpected key '%s' at byte %zu (only 'descr', "
 				       "'fortran_order' and 'shape' are allowed)", key, key_at);
 		}
 		if (*seen)
-			return set_err(err, errsz, "header: duplicate key '%s' at byte %zu", key, key_at);
+			return err_set(err, errsz, "header: duplicate key '%s' at byte %zu", key, key_at);
 		*seen = 1;
 		hdr_ws(&p);
 		if (hdr_peek(&p) == ',') {
@@ -213,11 +201,11 @@ static int parse_header_dict(const char *s, size_t len, npy_header *h, char *err
 	if (p.pos < p.len)
 		return hdr_fail(&p, "unexpected text after the dict");
 	if (!h->have_descr)
-		return set_err(err, errsz, "header: no 'descr'");
+		return err_set(err, errsz, "header: no 'descr'");
 	if (!h->have_fortran)
-		return set_err(err, errsz, "header: no 'fortran_order'");
+		return err_set(err, errsz, "header: no 'fortran_order'");
 	if (!h->have_shape)
-		return set_err(err, errsz, "header: no 'shape'");
+		return err_set(err, errsz, "header: no 'shape'");
 	return 0;
 }
 
@@ -242,14 +230,14 @@ static int descr_to_dtype(const char *d, int u2_is_bf16, dtype *out, char *err, 
 		return 0;
 	}
 	if (bf16_spelling)
-		return set_err(err, errsz, "dtype '%s' (16-bit) is read only as bfloat16, where bfloat16 is expected",
+		return err_set(err, errsz, "dtype '%s' (16-bit) is read only as bfloat16, where bfloat16 is expected",
 			       d);
 	if (strchr(d, 'O'))
-		return set_err(err, errsz, "object arrays (dtype '%s') are refused: they hold pickled Python objects",
+		return err_set(err, errsz, "object arrays (dtype '%s') are refused: they hold pickled Python objects",
 			       d);
 	if (d[0] == '>')
-		return set_err(err, errsz, "big-endian dtype '%s' is not supported (save with '<' byte order)", d);
-	return set_err(err, errsz,
+		return err_set(err, errsz, "big-endian dtype '%s' is not supported (save with '<' byte order)", d);
+	return err_set(err, errsz,
 		       "dtype '%s' is not supported (float32 '<f4', float16 '<f2', int32 '<i4', int64 '<i8', "
 		       "uint8 '|u1', bfloat16 as '<u2')", d);
 }
@@ -336,28 +324,28 @@ int npy_parse(const void *buf, size_t len, int u2_is_bf16, npy_array *out, char 
 	const unsigned char *b = buf;
 	memset(out, 0, sizeof *out);
 	if (len < NPY_MAGIC_LEN || memcmp(b, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
-		return set_err(err, errsz, "not a .npy file (no \\x93NUMPY magic at the start)");
+		return err_set(err, errsz, "not a .npy file (no \\x93NUMPY magic at the start)");
 	if (len < NPY_MAGIC_LEN + 2)
-		return set_err(err, errsz, "truncated: %zu bytes, no version", len);
+		return err_set(err, errsz, "truncated: %zu bytes, no version", len);
 	unsigned major = b[6], minor = b[7];
 	if (major < 1 || major > 3 || minor != 0)
-		return set_err(err, errsz, "unsupported .npy version %u.%u (1.0, 2.0 and 3.0 are read)", major, minor);
+		return err_set(err, errsz, "unsupported .npy version %u.%u (1.0, 2.0 and 3.0 are read)", major, minor);
 	size_t lensz = major == 1 ? 2 : 4;
 	if (len < 8 + lensz)
-		return set_err(err, errsz, "truncated: %zu bytes, no header length", len);
+		return err_set(err, errsz, "truncated: %zu bytes, no header length", len);
 	size_t hlen = major == 1 ? (size_t)(b[8] | b[9] << 8) : (size_t)le32(b + 8);
 	if (hlen > NPY_MAX_HEADER)
-		return set_err(err, errsz, "header of %zu bytes exceeds the limit of %d", hlen, NPY_MAX_HEADER);
+		return err_set(err, errsz, "header of %zu bytes exceeds the limit of %d", hlen, NPY_MAX_HEADER);
 	size_t data_at = 8 + lensz + hlen;
 	if (data_at > len)
-		return set_err(err, errsz, "truncated: header of %zu bytes but the file has %zu", hlen, len);
+		return err_set(err, errsz, "truncated: header of %zu bytes but the file has %zu", hlen, len);
 	const char *htext = (const char *)b + 8 + lensz;
 	if (major == 3 && !valid_utf8((const unsigned char *)htext, hlen))
-		return set_err(err, errsz, "header is not valid UTF-8 (version 3.0)");
+		return err_set(err, errsz, "header is not valid UTF-8 (version 3.0)");
 	if (major < 3)
 		for (size_t i = 0; i < hlen; i++)
 			if ((unsigned char)htext[i] >= 0x80)
-				return set_err(err, errsz, "header: non-ASCII byte at byte %zu (version %u.0 is latin-1 "
+				return err_set(err, errsz, "header: non-ASCII byte at byte %zu (version %u.0 is latin-1 "
 					       "text that only holds ASCII here)", i, major);
 	npy_header h;
 	if (parse_header_dict(htext, hlen, &h, err, errsz) != 0)
@@ -369,17 +357,17 @@ int npy_parse(const void *buf, size_t len, int u2_is_bf16, npy_array *out, char 
 	for (int k = 0; k < h.ndim; k++) {
 		if ((uint64_t)h.shape[k] > SIZE_MAX ||
 		    (h.shape[k] && count > SIZE_MAX / esize / (size_t)h.shape[k]))
-			return set_err(err, errsz, "shape's element count overflows");
+			return err_set(err, errsz, "shape's element count overflows");
 		count *= (size_t)h.shape[k];
 	}
 	size_t need = count * esize, have = len - data_at;
 	if (have < need)
-		return set_err(err, errsz, "data truncated: %zu bytes, the shape needs %zu", have, need);
+		return err_set(err, errsz, "data truncated: %zu bytes, the shape needs %zu", have, need);
 	if (have > need)
-		return set_err(err, errsz, "%zu bytes of data, the shape needs only %zu", have, need);
+		return err_set(err, errsz, "%zu bytes of data, the shape needs only %zu", have, need);
 	void *data = malloc(need ? need : 1);
 	if (!data)
-		return set_err(err, errsz, "out of memory for %zu bytes of data", need);
+		return err_set(err, errsz, "out of memory for %zu bytes of data", need);
 	if (h.fortran && h.ndim > 1)
 		fortran_to_c(b + data_at, data, h.ndim, h.shape, count, esize);
 	else
@@ -431,15 +419,6 @@ void npy_load(const char *path, npy_array *out)
 		die(LFM_EXIT_DATA, "%s: %s", path, err);
 	}
 	free(buf);
-}
-
-static void format_shape(char *buf, size_t sz, int ndim, const int64_t *shape)
-{
-	size_t n = (size_t)snprintf(buf, sz, "[");
-	for (int k = 0; k < ndim && n < sz; k++)
-		n += (size_t)snprintf(buf + n, sz - n, "%s%lld", k ? ", " : "", (long long)shape[k]);
-	if (n < sz)
-		snprintf(buf + n, sz - n, "]");
 }
 
 float *npy_load_f32(const char *path, int ndim, int64_t shape[NPY_MAX_DIMS], size_t *count)

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +13,8 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "base/tensor_dtype.h"
 #include "base/json.h"
-
-static int set_err(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	if (err && errsz) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* A name from the file made safe to print: control bytes become '?', long names are cut. */
 static const char *printable(const char *s, char *buf, size_t bufsz)
@@ -38,15 +26,6 @@ static const char *printable(const char *s, char *buf, size_t bufsz)
 		memcpy(buf + n, "...", 3), n += 3;
 	buf[n] = 0;
 	return buf;
-}
-
-static void format_shape(char *buf, size_t sz, int ndim, const int64_t *shape)
-{
-	size_t n = (size_t)snprintf(buf, sz, "[");
-	for (int k = 0; k < ndim && n < sz; k++)
-		n += (size_t)snprintf(buf + n, sz - n, "%s%lld", k ? ", " : "", (long long)shape[k]);
-	if (n < sz)
-		snprintf(buf + n, sz - n, "]");
 }
 
 static const char *json_type_name(json_type t)
@@ -84,21 +63,21 @@ static int parse_metadata(const json_value *m, st_file *f, char *err, size_t err
 {
 	char nb[128];
 	if (m->type != JSON_OBJECT)
-		return set_err(err, errsz, "__metadata__ is %s, not an object", json_type_name(m->type));
+		return err_set(err, errsz, "__metadata__ is %s, not an object", json_type_name(m->type));
 	f->meta_keys = calloc(m->count + 1, sizeof *f->meta_keys);
 	f->meta_values = calloc(m->count + 1, sizeof *f->meta_values);
 	if (!f->meta_keys || !f->meta_values)
-		return set_err(err, errsz, "out of memory");
+		return err_set(err, errsz, "out of memory");
 	for (size_t i = 0; i < m->count; i++) {
 		if (m->items[i]->type != JSON_STRING)
-			return set_err(err, errsz, "__metadata__ value of '%s' is %s, not a string",
+			return err_set(err, errsz, "__metadata__ value of '%s' is %s, not a string",
 				       printable(m->keys[i], nb, sizeof nb), json_type_name(m->items[i]->type));
 		f->meta_keys[f->n_meta] = strdup(m->keys[i]);
 		f->meta_values[f->n_meta] = strdup(m->items[i]->string);
 		if (!f->meta_keys[f->n_meta] || !f->meta_values[f->n_meta]) {
 			free(f->meta_keys[f->n_meta]);
 			free(f->meta_values[f->n_meta]);
-			return set_err(err, errsz, "out of memory");
+			return err_set(err, errsz, "out of memory");
 		}
 		f->n_meta++;
 	}
@@ -113,53 +92,53 @@ static int parse_tensor(const char *name, const json_value *v, size_t data_len, 
 	char nb[128], sb[256];
 	printable(name, nb, sizeof nb);
 	if (v->type != JSON_OBJECT)
-		return set_err(err, errsz, "tensor '%s': entry is %s, not an object", nb, json_type_name(v->type));
+		return err_set(err, errsz, "tensor '%s': entry is %s, not an object", nb, json_type_name(v->type));
 	for (size_t i = 0; i < v->count; i++)
 		if (strcmp(v->keys[i], "dtype") && strcmp(v->keys[i], "shape") && strcmp(v->keys[i], "data_offsets")) {
 			char kb[128];
-			return set_err(err, errsz, "tensor '%s': unexpected key '%s' (only dtype, shape, data_offsets)",
+			return err_set(err, errsz, "tensor '%s': unexpected key '%s' (only dtype, shape, data_offsets)",
 				       nb, printable(v->keys[i], kb, sizeof kb));
 		}
 	const json_value *dt = json_get(v, "dtype"), *shape = json_get(v, "shape"),
 			 *offs = json_get(v, "data_offsets");
 	if (!dt || !shape || !offs)
-		return set_err(err, errsz, "tensor '%s': no '%s'", nb, !dt ? "dtype" : !shape ? "shape" : "data_offsets");
+		return err_set(err, errsz, "tensor '%s': no '%s'", nb, !dt ? "dtype" : !shape ? "shape" : "data_offsets");
 	if (dt->type != JSON_STRING)
-		return set_err(err, errsz, "tensor '%s': dtype is %s, not a string", nb, json_type_name(dt->type));
+		return err_set(err, errsz, "tensor '%s': dtype is %s, not a string", nb, json_type_name(dt->type));
 	if (dtype_from_name(dt->string, &t->dtype) != 0) {
 		char db[64];
-		return set_err(err, errsz, "tensor '%s': unknown dtype '%s'", nb, printable(dt->string, db, sizeof db));
+		return err_set(err, errsz, "tensor '%s': unknown dtype '%s'", nb, printable(dt->string, db, sizeof db));
 	}
 	if (shape->type != JSON_ARRAY)
-		return set_err(err, errsz, "tensor '%s': shape is %s, not an array", nb, json_type_name(shape->type));
+		return err_set(err, errsz, "tensor '%s': shape is %s, not an array", nb, json_type_name(shape->type));
 	if (shape->count > ST_MAX_DIMS)
-		return set_err(err, errsz, "tensor '%s': shape has %zu dimensions (at most %d)", nb, shape->count,
+		return err_set(err, errsz, "tensor '%s': shape has %zu dimensions (at most %d)", nb, shape->count,
 			       ST_MAX_DIMS);
 	t->ndim = (int)shape->count;
 	for (size_t k = 0; k < shape->count; k++)
 		if (get_uint(shape->items[k], &t->shape[k]) != 0)
-			return set_err(err, errsz, "tensor '%s': shape entry %zu is not a non-negative integer", nb, k);
+			return err_set(err, errsz, "tensor '%s': shape entry %zu is not a non-negative integer", nb, k);
 	format_shape(sb, sizeof sb, t->ndim, t->shape);
 	if (offs->type != JSON_ARRAY || offs->count != 2)
-		return set_err(err, errsz, "tensor '%s': data_offsets is not an array [begin, end]", nb);
+		return err_set(err, errsz, "tensor '%s': data_offsets is not an array [begin, end]", nb);
 	int64_t b, e;
 	if (get_uint(offs->items[0], &b) != 0 || get_uint(offs->items[1], &e) != 0)
-		return set_err(err, errsz, "tensor '%s': data_offsets entries are not non-negative integers", nb);
+		return err_set(err, errsz, "tensor '%s': data_offsets entries are not non-negative integers", nb);
 	if (e < b)
-		return set_err(err, errsz, "tensor '%s': data_offsets [%lld, %lld] end before they begin", nb,
+		return err_set(err, errsz, "tensor '%s': data_offsets [%lld, %lld] end before they begin", nb,
 			       (long long)b, (long long)e);
 	if ((uint64_t)e > data_len)
-		return set_err(err, errsz, "tensor '%s': data_offsets [%lld, %lld] point past the end of the data "
+		return err_set(err, errsz, "tensor '%s': data_offsets [%lld, %lld] point past the end of the data "
 			       "section (%zu bytes)", nb, (long long)b, (long long)e, data_len);
 	size_t esize = dtype_size(t->dtype), count = 1;
 	for (int k = 0; k < t->ndim; k++) {
 		if (t->shape[k] && count > SIZE_MAX / esize / (uint64_t)t->shape[k])
-			return set_err(err, errsz, "tensor '%s': shape %s overflows", nb, sb);
+			return err_set(err, errsz, "tensor '%s': shape %s overflows", nb, sb);
 		count *= (size_t)t->shape[k];
 	}
 	size_t nbytes = (size_t)(e - b);
 	if (nbytes != count * esize)
-		return set_err(err, errsz, "tensor '%s': %zu bytes for %s %s needs %zu", nb, nbytes,
+		return err_set(err, errsz, "tensor '%s': %zu bytes for %s %s needs %zu", nb, nbytes,
 			       dtype_name(t->dtype), sb, count * esize);
 	t->count = count;
 	t->begin = (size_t)b;
@@ -183,7 +162,7 @@ static int check_layout(st_file *f, size_t data_len, char *err, size_t errsz)
 	char n1[128], n2[128];
 	st_tensor **order = malloc((f->n_tensors + 1) * sizeof *order);
 	if (!order)
-		return set_err(err, errsz, "out of memory");
+		return err_set(err, errsz, "out of memory");
 	for (size_t i = 0; i < f->n_tensors; i++)
 		order[i] = &f->tensors[i];
 	qsort(order, f->n_tensors, sizeof *order, cmp_by_offset);
@@ -192,24 +171,24 @@ static int check_layout(st_file *f, size_t data_len, char *err, size_t errsz)
 	for (size_t i = 0; i < f->n_tensors && rc == 0; i++) {
 		const st_tensor *t = order[i];
 		if (t->begin < pos)
-			rc = set_err(err, errsz, "tensors '%s' and '%s' overlap (data_offsets [%zu, %zu] and [%zu, %zu])",
+			rc = err_set(err, errsz, "tensors '%s' and '%s' overlap (data_offsets [%zu, %zu] and [%zu, %zu])",
 				     printable(order[i - 1]->name, n1, sizeof n1), printable(t->name, n2, sizeof n2),
 				     order[i - 1]->begin, order[i - 1]->end, t->begin, t->end);
 		else if (t->begin > pos && i == 0)
-			rc = set_err(err, errsz, "gap: bytes [0, %zu) of the data section before tensor '%s' belong to "
+			rc = err_set(err, errsz, "gap: bytes [0, %zu) of the data section before tensor '%s' belong to "
 				     "no tensor", t->begin, printable(t->name, n2, sizeof n2));
 		else if (t->begin > pos)
-			rc = set_err(err, errsz, "gap between tensors '%s' and '%s': bytes [%zu, %zu) of the data "
+			rc = err_set(err, errsz, "gap between tensors '%s' and '%s': bytes [%zu, %zu) of the data "
 				     "section belong to no tensor", printable(order[i - 1]->name, n1, sizeof n1),
 				     printable(t->name, n2, sizeof n2), pos, t->begin);
 		pos = t->end;
 	}
 	if (rc == 0 && pos != data_len)
 		rc = f->n_tensors
-			? set_err(err, errsz, "%zu bytes after the last tensor '%s' belong to no tensor (the file is "
+			? err_set(err, errsz, "%zu bytes after the last tensor '%s' belong to no tensor (the file is "
 				  "longer than its header says)", data_len - pos,
 				  printable(order[f->n_tensors - 1]->name, n1, sizeof n1))
-			: set_err(err, errsz, "%zu bytes of data but no tensors", data_len);
+			: err_set(err, errsz, "%zu bytes of data but no tensors", data_len);
 	free(order);
 	return rc;
 }
@@ -219,32 +198,32 @@ int st_parse(const void *buf, size_t len, st_file *f, char *err, size_t errsz)
 	const unsigned char *b = buf;
 	memset(f, 0, sizeof *f);
 	if (len < 8)
-		return set_err(err, errsz, "truncated: %zu bytes, less than the 8-byte header length", len);
+		return err_set(err, errsz, "truncated: %zu bytes, less than the 8-byte header length", len);
 	uint64_t n = 0;
 	for (int i = 7; i >= 0; i--)
 		n = n << 8 | b[i];
 	if (n > len - 8)
-		return set_err(err, errsz, "header length %llu points past the end of the file (size %zu)",
+		return err_set(err, errsz, "header length %llu points past the end of the file (size %zu)",
 			       (unsigned long long)n, len);
 	if (n > ST_MAX_HEADER)
-		return set_err(err, errsz, "header length %llu exceeds the limit of %u bytes", (unsigned long long)n,
+		return err_set(err, errsz, "header length %llu exceeds the limit of %u bytes", (unsigned long long)n,
 			       ST_MAX_HEADER);
 	/* The reference reader wants the JSON to start right away with '{'. */
 	if (n == 0 || b[8] != '{')
-		return set_err(err, errsz, "header does not start with '{'");
+		return err_set(err, errsz, "header does not start with '{'");
 	char jerr[256];
 	json_value *root = json_parse((const char *)b + 8, (size_t)n, jerr, sizeof jerr);
 	if (!root)
-		return set_err(err, errsz, "header JSON %s", jerr);
+		return err_set(err, errsz, "header JSON %s", jerr);
 	int rc = 0;
 	if (root->type != JSON_OBJECT) {
-		rc = set_err(err, errsz, "header is %s, not a JSON object", json_type_name(root->type));
+		rc = err_set(err, errsz, "header is %s, not a JSON object", json_type_name(root->type));
 		goto out;
 	}
 	size_t data_len = len - 8 - (size_t)n;
 	f->tensors = calloc(root->count + 1, sizeof *f->tensors);
 	if (!f->tensors) {
-		rc = set_err(err, errsz, "out of memory");
+		rc = err_set(err, errsz, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < root->count && rc == 0; i++) {
@@ -257,7 +236,7 @@ int st_parse(const void *buf, size_t len, st_file *f, char *err, size_t errsz)
 		if (rc == 0) {
 			t->name = strdup(root->keys[i]);
 			if (!t->name)
-				rc = set_err(err, errsz, "out of memory");
+				rc = err_set(err, errsz, "out of memory");
 			else
 				f->n_tensors++;
 		}
@@ -282,18 +261,18 @@ static int open_impl(const char *path, st_file *f, char *err, size_t errsz)
 	int from_stdin = strcmp(path, "-") == 0;
 	int fd = from_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return set_err(err, errsz, "%s: cannot open: %s", path, strerror(errno)), OPEN_IO;
+		return err_set(err, errsz, "%s: cannot open: %s", path, strerror(errno)), OPEN_IO;
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		int e = errno;
 		if (!from_stdin)
 			close(fd);
-		return set_err(err, errsz, "%s: cannot stat: %s", path, strerror(e)), OPEN_IO;
+		return err_set(err, errsz, "%s: cannot stat: %s", path, strerror(e)), OPEN_IO;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		if (!from_stdin)
 			close(fd);
-		return set_err(err, errsz, "%s: is a directory", path), OPEN_IO;
+		return err_set(err, errsz, "%s: is a directory", path), OPEN_IO;
 	}
 	void *map = NULL;
 	size_t map_len = 0, len = 0;
@@ -301,7 +280,7 @@ static int open_impl(const char *path, st_file *f, char *err, size_t errsz)
 		if (st.st_size < 8) {
 			if (!from_stdin)
 				close(fd);
-			return set_err(err, errsz, "%s: truncated: %lld bytes, less than the 8-byte header length", path,
+			return err_set(err, errsz, "%s: truncated: %lld bytes, less than the 8-byte header length", path,
 				       (long long)st.st_size), OPEN_BAD_DATA;
 		}
 		len = map_len = (size_t)st.st_size;
@@ -310,7 +289,7 @@ static int open_impl(const char *path, st_file *f, char *err, size_t errsz)
 			int e = errno;
 			if (!from_stdin)
 				close(fd);
-			return set_err(err, errsz, "%s: cannot map: %s", path, strerror(e)), OPEN_IO;
+			return err_set(err, errsz, "%s: cannot map: %s", path, strerror(e)), OPEN_IO;
 		}
 	} else {
 		/* A pipe (standard input) cannot be mapped: read it into an anonymous mapping that grows,
@@ -351,21 +330,21 @@ static int open_impl(const char *path, st_file *f, char *err, size_t errsz)
 	char perr[512];
 	if (st_parse(map, len, f, perr, sizeof perr) != 0) {
 		munmap(map, map_len);
-		return set_err(err, errsz, "%s: %s", path, perr), OPEN_BAD_DATA;
+		return err_set(err, errsz, "%s: %s", path, perr), OPEN_BAD_DATA;
 	}
 	f->map = map;
 	f->map_len = map_len;
 	f->path = strdup(path);
 	if (!f->path) {
 		st_close(f);
-		return set_err(err, errsz, "%s: out of memory", path), OPEN_IO;
+		return err_set(err, errsz, "%s: out of memory", path), OPEN_IO;
 	}
 	return OPEN_OK;
 read_failed:;
 	int e = errno;
 	if (!from_stdin)
 		close(fd);
-	return set_err(err, errsz, "%s: read error: %s", path, strerror(e)), OPEN_IO;
+	return err_set(err, errsz, "%s: read error: %s", path, strerror(e)), OPEN_IO;
 }
 
 int st_open(const char *path, st_file *f, char *err, size_t errsz)

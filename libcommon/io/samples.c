@@ -1,7 +1,6 @@
 /* samples.c — see samples.h. */
 #include "io/samples.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,16 +61,6 @@ static int copy_object(const msgpack_object *src, msgpack_object *dst, msgpack_z
 	}
 }
 
-static int fail(char *err, size_t errsz, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errsz, int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 static char *str_dup(const msgpack_object *o)
 {
 	char *s = xmalloc(o->via.str.size + 1);
@@ -87,14 +76,14 @@ int samples_begin(samples_set *out, const msgpack_object *h, const char *name, i
 	msgpack_zone_init(&out->zone, 4096); /* first, so samples_free can always destroy it */
 	const msgpack_object *cls = mp_map_get(h, "classes");
 	if (!cls || cls->type != MSGPACK_OBJECT_ARRAY || cls->via.array.size == 0)
-		return fail(err, errsz, LFM_EXIT_DATA, "%s: header has no \"classes\" array of class names", name);
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: header has no \"classes\" array of class names", name);
 	int C = (int)cls->via.array.size;
 	out->classes = xcalloc((size_t)C, sizeof *out->classes);
 	out->num_classes = C;
 	for (int k = 0; k < C; k++) {
 		const msgpack_object *o = &cls->via.array.ptr[k];
 		if (o->type != MSGPACK_OBJECT_STR)
-			return fail(err, errsz, LFM_EXIT_DATA, "%s: header \"classes\"[%d] is not a string", name, k);
+			return err_code(err, errsz, LFM_EXIT_DATA, "%s: header \"classes\"[%d] is not a string", name, k);
 		out->classes[k] = str_dup(o);
 	}
 	const msgpack_object *grp = mp_map_get(h, "groups");
@@ -103,13 +92,13 @@ int samples_begin(samples_set *out, const msgpack_object *h, const char *name, i
 		for (int k = 0; k < C; k++) {
 			const msgpack_object *o = &grp->via.array.ptr[k];
 			if (o->type != MSGPACK_OBJECT_STR)
-				return fail(err, errsz, LFM_EXIT_DATA, "%s: header \"groups\"[%d] is not a string", name,
+				return err_code(err, errsz, LFM_EXIT_DATA, "%s: header \"groups\"[%d] is not a string", name,
 					    k);
 			out->groups[k] = str_dup(o);
 		}
 	}
 	if (!copy_object(h, &out->header, &out->zone))
-		return fail(err, errsz, LFM_EXIT_IO, "%s: out of memory copying the header", name);
+		return err_code(err, errsz, LFM_EXIT_IO, "%s: out of memory copying the header", name);
 	out->cap = 1024;
 	out->index = xmalloc_array(out->cap, sizeof *out->index);
 	out->label = xmalloc_array(out->cap, sizeof *out->label);
@@ -125,15 +114,15 @@ int samples_add(samples_set *out, const msgpack_object *rec, uint64_t rn, const 
 	int C = out->num_classes;
 	int64_t idx, lab;
 	if (rec->type != MSGPACK_OBJECT_MAP)
-		return fail(err, errsz, LFM_EXIT_DATA, "%s: record %llu is not a map", name, (unsigned long long)rn);
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: record %llu is not a map", name, (unsigned long long)rn);
 	if (mp_get_int(rec, "index", &idx) != 0 || idx < 0)
-		return fail(err, errsz, LFM_EXIT_DATA, "%s: record %llu has no non-negative integer \"index\"", name,
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: record %llu has no non-negative integer \"index\"", name,
 			    (unsigned long long)rn);
 	if (mp_get_int(rec, "label", &lab) != 0)
-		return fail(err, errsz, LFM_EXIT_DATA, "%s: record %llu has no integer \"label\"", name,
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: record %llu has no integer \"label\"", name,
 			    (unsigned long long)rn);
 	if (lab < 0 || lab >= C)
-		return fail(err, errsz, LFM_EXIT_DATA, "%s: record %llu: label %lld is outside 0 .. %d (%d classes)",
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: record %llu: label %lld is outside 0 .. %d (%d classes)",
 			    name, (unsigned long long)rn, (long long)lab, C - 1, C);
 	if (out->n == out->cap) {
 		out->cap *= 2;
@@ -158,11 +147,11 @@ int samples_end(samples_set *out, const char *name, char *err, size_t errsz)
 	if (!cnt)
 		return 0;
 	if (cnt->type != MSGPACK_OBJECT_ARRAY || (int)cnt->via.array.size != C)
-		return fail(err, errsz, LFM_EXIT_DATA, "%s: header \"counts\" is not an array of %d integers", name, C);
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: header \"counts\" is not an array of %d integers", name, C);
 	for (int k = 0; k < C; k++) {
 		const msgpack_object *o = &cnt->via.array.ptr[k];
 		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || (int64_t)o->via.u64 != out->counts[k])
-			return fail(err, errsz, LFM_EXIT_DATA,
+			return err_code(err, errsz, LFM_EXIT_DATA,
 				    "%s: header says class %d (%s) has %s samples, the records have %lld", name, k,
 				    out->classes[k],
 				    o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? "a different number of" : "a non-integer count of",

@@ -2,13 +2,13 @@
 #include "model/clip_weights.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "base/errors.h"
+#include "base/tensor_dtype.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
@@ -147,27 +147,6 @@ size_t clip_tensor_refs(const clip_config *c, int tower, clip_naming naming, cli
 
 /* ---- configuration from shapes ---------------------------------------------------------------------- */
 
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	if (err && errsz) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-static void shape_str(char *buf, size_t sz, int ndim, const int64_t *shape)
-{
-	size_t n = (size_t)snprintf(buf, sz, "[");
-	for (int k = 0; k < ndim && n < sz; k++)
-		n += (size_t)snprintf(buf + n, sz - n, "%s%lld", k ? ", " : "", (long long)shape[k]);
-	if (n < sz)
-		snprintf(buf + n, sz - n, "]");
-}
-
 static const char *file_name(const st_file *f) { return f->path ? f->path : "safetensors"; }
 
 /* The tensor `name`, which must have ndim dimensions; expected describes the wanted shape. */
@@ -176,13 +155,13 @@ static const st_tensor *need(const st_file *f, const char *name, int ndim, const
 {
 	const st_tensor *t = st_find(f, name);
 	if (!t) {
-		fail(err, errsz, "%s: tensor '%s' missing (expected shape %s)", file_name(f), name, expected);
+		err_set(err, errsz, "%s: tensor '%s' missing (expected shape %s)", file_name(f), name, expected);
 		return NULL;
 	}
 	if (t->ndim != ndim) {
 		char found[128];
-		shape_str(found, sizeof found, t->ndim, t->shape);
-		fail(err, errsz, "%s: tensor '%s': shape %s found, %s expected", file_name(f), name, found, expected);
+		format_shape(found, sizeof found, t->ndim, t->shape);
+		err_set(err, errsz, "%s: tensor '%s': shape %s found, %s expected", file_name(f), name, found, expected);
 		return NULL;
 	}
 	return t;
@@ -191,8 +170,8 @@ static const st_tensor *need(const st_file *f, const char *name, int ndim, const
 static int shape_fail(const st_file *f, const st_tensor *t, const char *expected, char *err, size_t errsz)
 {
 	char found[128];
-	shape_str(found, sizeof found, t->ndim, t->shape);
-	return fail(err, errsz, "%s: tensor '%s': shape %s found, %s expected", file_name(f), t->name, found,
+	format_shape(found, sizeof found, t->ndim, t->shape);
+	return err_set(err, errsz, "%s: tensor '%s': shape %s found, %s expected", file_name(f), t->name, found,
 		    expected);
 }
 
@@ -218,7 +197,7 @@ static int heads_for(int width, int given, const char *tower, char *err, size_t 
 	if (given > 0)
 		return given;
 	if (width % 64)
-		return fail(err, errsz, "%s tower: width %d is not a multiple of 64, so the head count cannot be derived "
+		return err_set(err, errsz, "%s tower: width %d is not a multiple of 64, so the head count cannot be derived "
 					"as OpenAI does (width / 64): give it explicitly", tower, width);
 	return width / 64;
 }
@@ -230,7 +209,7 @@ int clip_config_from_file(const st_file *f, const clip_load_opts *o, clip_config
 	int openai = st_find(f, vision_names[0].head[0]) || st_find(f, text_names[0].head[0]);
 	int hf = st_find(f, vision_names[1].head[0]) || st_find(f, text_names[1].head[0]);
 	if (!openai && !hf)
-		return fail(err, errsz, "%s: no CLIP tensors (neither OpenAI names such as '%s' / '%s' nor Hugging "
+		return err_set(err, errsz, "%s: no CLIP tensors (neither OpenAI names such as '%s' / '%s' nor Hugging "
 					"Face names such as '%s' / '%s')", file_name(f), vision_names[0].head[0],
 			    text_names[0].head[0], vision_names[1].head[0], text_names[1].head[0]);
 	clip_naming nm = openai ? CLIP_NAMING_OPENAI : CLIP_NAMING_HF;
@@ -240,9 +219,9 @@ int clip_config_from_file(const st_file *f, const clip_load_opts *o, clip_config
 	*present = have;
 	char exp[160];
 	if ((o->towers & CLIP_VISION) && !(have & CLIP_VISION))
-		return fail(err, errsz, "%s: no vision tower (no tensor '%s')", file_name(f), vn->head[0]);
+		return err_set(err, errsz, "%s: no vision tower (no tensor '%s')", file_name(f), vn->head[0]);
 	if ((o->towers & CLIP_TEXT) && !(have & CLIP_TEXT))
-		return fail(err, errsz, "%s: no text tower (no tensor '%s')", file_name(f), tn->head[0]);
+		return err_set(err, errsz, "%s: no text tower (no tensor '%s')", file_name(f), tn->head[0]);
 
 	if (o->towers & CLIP_VISION) {
 		const st_tensor *conv = need(f, vn->head[0], 4, "[width, 3, patch, patch]", err, errsz);
@@ -274,7 +253,7 @@ int clip_config_from_file(const st_file *f, const clip_load_opts *o, clip_config
 		c->image_resolution = (int)(G * P);
 		c->vision_layers = count_layers(f, vn->block_prefix);
 		if (c->vision_layers == 0)
-			return fail(err, errsz, "%s: vision tower without resblocks (no tensor '%s0.%s')", file_name(f),
+			return err_set(err, errsz, "%s: vision tower without resblocks (no tensor '%s0.%s')", file_name(f),
 				    vn->block_prefix, nm == CLIP_NAMING_HF ? block_hf[0] : block_openai[0]);
 		c->vision_heads = heads_for(W, o->vision_heads, "vision", err, errsz);
 		if (c->vision_heads < 0)
@@ -301,7 +280,7 @@ int clip_config_from_file(const st_file *f, const clip_load_opts *o, clip_config
 		if (proj->shape[nm == CLIP_NAMING_HF ? 1 : 0] != W || D <= 0 || D > 65536)
 			return shape_fail(f, proj, exp, err, errsz);
 		if (c->embed_dim && c->embed_dim != D)
-			return fail(err, errsz, "%s: the text projection '%s' maps to %lld dimensions, the vision "
+			return err_set(err, errsz, "%s: the text projection '%s' maps to %lld dimensions, the vision "
 						"projection '%s' to %d", file_name(f), tn->tail[2], (long long)D,
 				    vn->tail[2], c->embed_dim);
 		c->embed_dim = (int)D;
@@ -310,7 +289,7 @@ int clip_config_from_file(const st_file *f, const clip_load_opts *o, clip_config
 		c->context_length = (int)pos->shape[0];
 		c->text_layers = count_layers(f, tn->block_prefix);
 		if (c->text_layers == 0)
-			return fail(err, errsz, "%s: text tower without resblocks (no tensor '%s0.%s')", file_name(f),
+			return err_set(err, errsz, "%s: text tower without resblocks (no tensor '%s0.%s')", file_name(f),
 				    tn->block_prefix, nm == CLIP_NAMING_HF ? block_hf[0] : block_openai[0]);
 		c->text_heads = heads_for(W, o->text_heads, "text", err, errsz);
 		if (c->text_heads < 0)
@@ -318,7 +297,7 @@ int clip_config_from_file(const st_file *f, const clip_load_opts *o, clip_config
 	}
 	char why[256];
 	if (clip_config_check(c, o->towers, why, sizeof why))
-		return fail(err, errsz, "%s: %s", file_name(f), why);
+		return err_set(err, errsz, "%s: %s", file_name(f), why);
 	return 0;
 }
 
@@ -332,7 +311,7 @@ static int check_tower(const st_file *f, const clip_tensor_ref *refs, size_t n, 
 	for (size_t i = 0; i < n; i++) {
 		const clip_tensor_ref *r = &refs[i];
 		char exp[128];
-		shape_str(exp, sizeof exp, r->ndim, r->shape);
+		format_shape(exp, sizeof exp, r->ndim, r->shape);
 		const st_tensor *t = need(f, r->name, r->ndim, exp, err, errsz);
 		if (!t)
 			return -1;
@@ -340,7 +319,7 @@ static int check_tower(const st_file *f, const clip_tensor_ref *refs, size_t n, 
 			if (t->shape[k] != r->shape[k])
 				return shape_fail(f, t, exp, err, errsz);
 		if (t->dtype != DT_F32 && t->dtype != DT_F16 && t->dtype != DT_BF16)
-			return fail(err, errsz, "%s: tensor '%s': dtype %s, expected F32, F16 or BF16", file_name(f),
+			return err_set(err, errsz, "%s: tensor '%s': dtype %s, expected F32, F16 or BF16", file_name(f),
 				    r->name, dtype_name(t->dtype));
 	}
 	return 0;
@@ -488,7 +467,7 @@ int clip_model_load(clip_model *m, const st_file *f, const clip_load_opts *o, ch
 	clip_naming naming;
 	int present;
 	if (!(o->towers & CLIP_BOTH))
-		return fail(err, errsz, "%s: no tower asked for", file_name(f));
+		return err_set(err, errsz, "%s: no tower asked for", file_name(f));
 	if (clip_config_from_file(f, o, &c, &naming, &present, err, errsz))
 		return -1;
 	size_t nv = 0, nt = 0;

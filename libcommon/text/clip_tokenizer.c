@@ -35,30 +35,19 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <utf8proc.h>
 
+#include "base/errors.h"
 #include "text/clip_ftfy.h"
 #include "text/html_unescape.h"
 
 #ifndef LFM_DATADIR
 #define LFM_DATADIR "/usr/local/share/lfm"
 #endif
-
-static void set_err(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	if (!err || !errsz)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- the tokenizer --------------------------------------------------------------------------------- */
 
@@ -453,11 +442,11 @@ int clip_tokenize(const clip_tokenizer *t, const char *text, size_t len, int32_t
 		  size_t errsz)
 {
 	if (context < 1) {
-		set_err(err, errsz, "context %d: must be at least 1", context);
+		(void)err_set(err, errsz, "context %d: must be at least 1", context);
 		return -1;
 	}
 	if (len > (size_t)INT32_MAX / 8) {
-		set_err(err, errsz, "text of %zu bytes: too long", len);
+		(void)err_set(err, errsz, "text of %zu bytes: too long", len);
 		return -1;
 	}
 	/* Two text buffers of len code points (decoding and unescaping never lengthen the text) and one of
@@ -465,7 +454,7 @@ int clip_tokenize(const clip_tokenizer *t, const char *text, size_t len, int32_t
 	size_t cap = len ? len : 1;
 	uint32_t *buf = malloc(cap * 4 * sizeof *buf);
 	if (!buf) {
-		set_err(err, errsz, "out of memory for a text of %zu bytes", len);
+		(void)err_set(err, errsz, "out of memory for a text of %zu bytes", len);
 		return -1;
 	}
 	uint32_t *a = buf, *b = buf + cap, *low = buf + 2 * cap;
@@ -478,7 +467,7 @@ int clip_tokenize(const clip_tokenizer *t, const char *text, size_t len, int32_t
 	for (size_t pos = 0; pos < len;) {
 		size_t k = get_utf8(u + pos, len - pos, &a[n]);
 		if (!k) {
-			set_err(err, errsz, "invalid UTF-8 at byte %zu", pos);
+			(void)err_set(err, errsz, "invalid UTF-8 at byte %zu", pos);
 			goto done;
 		}
 		n++;
@@ -489,14 +478,14 @@ int clip_tokenize(const clip_tokenizer *t, const char *text, size_t len, int32_t
 	uint32_t *fixed;
 	size_t fn;
 	if (clip_ftfy_fix_text(a, n, &fixed, &fn)) {
-		set_err(err, errsz, "out of memory for a text of %zu bytes", len);
+		(void)err_set(err, errsz, "out of memory for a text of %zu bytes", len);
 		goto done;
 	}
 	if (fn > cap) {
 		uint32_t *grown = realloc(buf, fn * 4 * sizeof *buf);
 		if (!grown) {
 			free(fixed);
-			set_err(err, errsz, "out of memory for a text of %zu bytes", len);
+			(void)err_set(err, errsz, "out of memory for a text of %zu bytes", len);
 			goto done;
 		}
 		buf = grown;
@@ -538,7 +527,7 @@ int clip_tokenize(const clip_tokenizer *t, const char *text, size_t len, int32_t
 	n = py_lower(b + start, m - start, low);
 	piece = malloc(4 * n + 1);
 	if (!piece) {
-		set_err(err, errsz, "out of memory for a text of %zu bytes", len);
+		(void)err_set(err, errsz, "out of memory for a text of %zu bytes", len);
 		goto done;
 	}
 
@@ -561,7 +550,7 @@ int clip_tokenize(const clip_tokenizer *t, const char *text, size_t len, int32_t
 			else
 				full = 1;
 		} else if (bpe_piece(t, &w, piece, nb, out, &count, context, &full) != 0) {
-			set_err(err, errsz, "out of memory");
+			(void)err_set(err, errsz, "out of memory");
 			goto done;
 		}
 		i += plen;
@@ -589,7 +578,7 @@ char *clip_detokenize(const clip_tokenizer *t, const int32_t *ids, size_t n, cha
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (ids[i] < 0 || ids[i] >= t->vocab_size) {
-			set_err(err, errsz, "token %zu: id %ld outside the vocabulary (0..%d)", i, (long)ids[i],
+			(void)err_set(err, errsz, "token %zu: id %ld outside the vocabulary (0..%d)", i, (long)ids[i],
 				t->vocab_size - 1);
 			return NULL;
 		}
@@ -602,7 +591,7 @@ char *clip_detokenize(const clip_tokenizer *t, const int32_t *ids, size_t n, cha
 	if (!bytes || !text) {
 		free(bytes);
 		free(text);
-		set_err(err, errsz, "out of memory");
+		(void)err_set(err, errsz, "out of memory");
 		return NULL;
 	}
 	size_t nb = 0;
@@ -616,7 +605,7 @@ char *clip_detokenize(const clip_tokenizer *t, const int32_t *ids, size_t n, cha
 			if (cp >= sizeof t->byte_decoder / sizeof t->byte_decoder[0] || t->byte_decoder[cp] < 0) {
 				free(bytes);
 				free(text);
-				set_err(err, errsz, "token %zu (id %ld): character U+%04X is not a byte's", i,
+				(void)err_set(err, errsz, "token %zu (id %ld): character U+%04X is not a byte's", i,
 					(long)ids[i], (unsigned)cp);
 				return NULL;
 			}
@@ -678,7 +667,7 @@ static char *read_lines(const char *path, size_t lines, size_t *len, char *err, 
 {
 	struct archive *ar = archive_read_new();
 	if (!ar) {
-		set_err(err, errsz, "%s: out of memory", path);
+		(void)err_set(err, errsz, "%s: out of memory", path);
 		return NULL;
 	}
 	char *buf = NULL;
@@ -687,28 +676,28 @@ static char *read_lines(const char *path, size_t lines, size_t *len, char *err, 
 	struct archive_entry *entry;
 	if (archive_read_open_filename(ar, path, 1 << 16) != ARCHIVE_OK ||
 	    archive_read_next_header(ar, &entry) != ARCHIVE_OK) {
-		set_err(err, errsz, "%s: %s", path,
+		(void)err_set(err, errsz, "%s: %s", path,
 			archive_error_string(ar) ? archive_error_string(ar) : "cannot read (empty?)");
 		goto fail;
 	}
 	size_t cap = 1 << 20, n = 0, seen = 0;
 	buf = malloc(cap + 1);
 	if (!buf) {
-		set_err(err, errsz, "%s: out of memory", path);
+		(void)err_set(err, errsz, "%s: out of memory", path);
 		goto fail;
 	}
 	while (seen < lines) {
 		if (n == cap) {
 			char *p = cap > SIZE_MAX / 4 ? NULL : realloc(buf, 2 * cap + 1);
 			if (!p) {
-				set_err(err, errsz, "%s: out of memory", path);
+				(void)err_set(err, errsz, "%s: out of memory", path);
 				goto fail;
 			}
 			buf = p, cap *= 2;
 		}
 		la_ssize_t got = archive_read_data(ar, buf + n, cap - n);
 		if (got < 0) {
-			set_err(err, errsz, "%s: %s", path, archive_error_string(ar));
+			(void)err_set(err, errsz, "%s: %s", path, archive_error_string(ar));
 			goto fail;
 		}
 		if (got == 0)
@@ -803,7 +792,7 @@ static clip_tokenizer *load_file(const char *path, char *err, size_t errsz)
 		uint32_t cp;
 		size_t k = (unsigned char)text[pos] < 0x80 ? 1 : get_utf8((const unsigned char *)text + pos, len - pos, &cp);
 		if (!k) {
-			set_err(err, errsz, "%s: invalid UTF-8 at byte %zu of the text", path, pos);
+			(void)err_set(err, errsz, "%s: invalid UTF-8 at byte %zu of the text", path, pos);
 			goto fail;
 		}
 		pos += k;
@@ -821,7 +810,7 @@ static clip_tokenizer *load_file(const char *path, char *err, size_t errsz)
 		p = nl + 1;
 	}
 	if (nlines < CLIP_MERGES + 1) {
-		set_err(err, errsz, "%s: %zu merges, expected %d (is it CLIP's bpe_simple_vocab_16e6.txt.gz?)",
+		(void)err_set(err, errsz, "%s: %zu merges, expected %d (is it CLIP's bpe_simple_vocab_16e6.txt.gz?)",
 			path, nlines ? nlines - 1 : 0, CLIP_MERGES);
 		goto fail;
 	}
@@ -919,7 +908,7 @@ static clip_tokenizer *load_file(const char *path, char *err, size_t errsz)
 	free(text);
 	return t;
 oom:
-	set_err(err, errsz, "%s: out of memory", path);
+	(void)err_set(err, errsz, "%s: out of memory", path);
 fail:
 	free(map.slot);
 	free(line);
@@ -960,7 +949,7 @@ clip_tokenizer *clip_tokenizer_load(const char *bpe_path, char *err, size_t errs
 		if (w > 0 && (size_t)w < sizeof tried - tlen)
 			tlen += (size_t)w;
 	}
-	set_err(err, errsz, "cannot find %s (looked in %s; set LFM_DATADIR or give the file's path)",
+	(void)err_set(err, errsz, "cannot find %s (looked in %s; set LFM_DATADIR or give the file's path)",
 		CLIP_BPE_FILE, tried);
 	return NULL;
 }

@@ -4,7 +4,6 @@
 #include "train/cosine_head.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,33 +132,22 @@ void cosine_fc_backward(float *df, float *dW, const float *dh, const float *f, c
 
 /* ---- the head ------------------------------------------------------------------------------------- */
 
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (errsz)
-		vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 int cosine_head_init(cosine_head *hd, const float *text_features, int C, int D, int stage, char *err,
 		     size_t errsz)
 {
 	memset(hd, 0, sizeof *hd);
 	if (stage != 1 && stage != 2)
-		return fail(err, errsz, "stage %d; must be 1 or 2", stage);
+		return err_set(err, errsz, "stage %d; must be 1 or 2", stage);
 	if (C < 1 || D < 1)
-		return fail(err, errsz, "text features [%d, %d]; need at least one class and one dimension", C, D);
+		return err_set(err, errsz, "text features [%d, %d]; need at least one class and one dimension", C, D);
 	for (size_t i = 0; i < (size_t)C * D; i++)
 		if (!isfinite(text_features[i]))
-			return fail(err, errsz, "text features: row %zu has a non-finite value", i / (size_t)D);
+			return err_set(err, errsz, "text features: row %zu has a non-finite value", i / (size_t)D);
 	float *text = xmalloc_array((size_t)C * D, sizeof *text);
 	for (int k = 0; k < C; k++)
 		if (cosine_l2norm_forward(text + (size_t)k * D, NULL, text_features + (size_t)k * D, 1, D)) {
 			free(text);
-			return fail(err, errsz, "text features: row %d is zero", k);
+			return err_set(err, errsz, "text features: row %d is zero", k);
 		}
 	hd->classes = C;
 	hd->dim = D;

@@ -2,7 +2,6 @@
 #include "train/evaluate.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,18 +32,6 @@ int eval_group_of(int64_t train_count, const eval_thresholds *t)
 	return train_count <= t->few_max ? EVAL_FEW : EVAL_MEDIUM;
 }
 
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	if (err && errsz) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static double ratio(int64_t num, int64_t den) { return den > 0 ? (double)num / (double)den : NAN; }
 
 void eval_result_free(eval_result *r)
@@ -64,25 +51,25 @@ int eval_compute(eval_result *r, const int32_t *labels, const int32_t *preds, si
 	memset(r, 0, sizeof *r);
 	eval_thresholds th = t ? *t : EVAL_THRESHOLDS_DEFAULT;
 	if (C < 1)
-		return fail(err, errsz, "%d classes: at least one is needed", C);
+		return err_set(err, errsz, "%d classes: at least one is needed", C);
 	if ((size_t)C > SIZE_MAX / sizeof(int64_t) / (size_t)C)
-		return fail(err, errsz, "%d classes: too many for a confusion matrix", C);
+		return err_set(err, errsz, "%d classes: too many for a confusion matrix", C);
 	if (th.few_max > th.many_above)
-		return fail(err, errsz, "thresholds: few-shot at most %lld is above many-shot more than %lld",
+		return err_set(err, errsz, "thresholds: few-shot at most %lld is above many-shot more than %lld",
 			    (long long)th.few_max, (long long)th.many_above);
 	for (size_t i = 0; i < n; i++) {
 		if (labels[i] < 0 || labels[i] >= C)
-			return fail(err, errsz, "sample %zu: label %d is outside 0 .. %d", i, (int)labels[i], C - 1);
+			return err_set(err, errsz, "sample %zu: label %d is outside 0 .. %d", i, (int)labels[i], C - 1);
 		if (preds[i] < 0 || preds[i] >= C)
-			return fail(err, errsz, "sample %zu: prediction %d is outside 0 .. %d", i, (int)preds[i],
+			return err_set(err, errsz, "sample %zu: prediction %d is outside 0 .. %d", i, (int)preds[i],
 				    C - 1);
 	}
 	for (int k = 0; k < C; k++) {
 		if (groups && eval_group_name(groups[k]) == NULL)
-			return fail(err, errsz, "class %d: group %d is not many (0), medium (1) or few (2)", k,
+			return err_set(err, errsz, "class %d: group %d is not many (0), medium (1) or few (2)", k,
 				    groups[k]);
 		if (train_counts && train_counts[k] < 0)
-			return fail(err, errsz, "class %d: negative training count %lld", k,
+			return err_set(err, errsz, "class %d: negative training count %lld", k,
 				    (long long)train_counts[k]);
 	}
 

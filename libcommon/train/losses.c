@@ -5,7 +5,6 @@
 #include "train/losses.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,26 +40,15 @@ void loss_config_defaults(loss_config *c, loss_kind kind, int classes)
 	c->mms_temperature = 0.01;
 }
 
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (errsz)
-		vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Counts must be finite and positive: log n_k and n_k^(-1/4) must exist. */
 static int check_counts(const loss_config *c, char *err, size_t errsz)
 {
 	const char *name = loss_kind_name(c->kind);
 	if (!c->counts)
-		return fail(err, errsz, "%s needs the class counts", name);
+		return err_set(err, errsz, "%s needs the class counts", name);
 	for (int k = 0; k < c->classes; k++)
 		if (!(c->counts[k] > 0) || !isfinite(c->counts[k]))
-			return fail(err, errsz, "counts: class %d has count %g; %s needs finite counts > 0", k,
+			return err_set(err, errsz, "counts: class %d has count %g; %s needs finite counts > 0", k,
 				    (double)c->counts[k], name);
 	return 0;
 }
@@ -77,9 +65,9 @@ int loss_init(loss_fn *L, const loss_config *c, char *err, size_t errsz)
 {
 	memset(L, 0, sizeof *L);
 	if ((unsigned)c->kind >= LOSS_KIND_COUNT)
-		return fail(err, errsz, "unknown loss kind %d", (int)c->kind);
+		return err_set(err, errsz, "unknown loss kind %d", (int)c->kind);
 	if (c->classes < 1)
-		return fail(err, errsz, "%s: %d classes; at least 1 needed", loss_kind_name(c->kind), c->classes);
+		return err_set(err, errsz, "%s: %d classes; at least 1 needed", loss_kind_name(c->kind), c->classes);
 	int C = c->classes;
 	L->kind = c->kind;
 	L->classes = C;
@@ -98,16 +86,16 @@ int loss_init(loss_fn *L, const loss_config *c, char *err, size_t errsz)
 		break;
 	case LOSS_FOCAL:
 		if (!(c->focal_gamma >= 0) || !isfinite(c->focal_gamma))
-			return fail(err, errsz, "focal: gamma %g; must be finite and >= 0", c->focal_gamma);
+			return err_set(err, errsz, "focal: gamma %g; must be finite and >= 0", c->focal_gamma);
 		L->gamma = c->focal_gamma;
 		break;
 	case LOSS_LDAM: {
 		if (check_counts(c, err, errsz))
 			return -1;
 		if (!(c->ldam_max_margin > 0) || !isfinite(c->ldam_max_margin))
-			return fail(err, errsz, "ldam: max margin %g; must be finite and > 0", c->ldam_max_margin);
+			return err_set(err, errsz, "ldam: max margin %g; must be finite and > 0", c->ldam_max_margin);
 		if (!(c->ldam_scale > 0) || !isfinite(c->ldam_scale))
-			return fail(err, errsz, "ldam: scale %g; must be finite and > 0", c->ldam_scale);
+			return err_set(err, errsz, "ldam: scale %g; must be finite and > 0", c->ldam_scale);
 		/* As LDAM-DRW: m = n^(-1/4), rescaled so the largest (rarest class) is max_margin. */
 		double largest = 0;
 		for (int k = 0; k < C; k++)
@@ -120,11 +108,11 @@ int loss_init(loss_fn *L, const loss_config *c, char *err, size_t errsz)
 	}
 	case LOSS_MMS: {
 		if (!c->text_features || c->text_dim < 1)
-			return fail(err, errsz, "mms needs the class text features");
+			return err_set(err, errsz, "mms needs the class text features");
 		if (!isfinite(c->mms_margin))
-			return fail(err, errsz, "mms: margin %g; must be finite", c->mms_margin);
+			return err_set(err, errsz, "mms: margin %g; must be finite", c->mms_margin);
 		if (!(c->mms_temperature > 0) || !isfinite(c->mms_temperature))
-			return fail(err, errsz, "mms: temperature %g; must be finite and > 0", c->mms_temperature);
+			return err_set(err, errsz, "mms: temperature %g; must be finite and > 0", c->mms_temperature);
 		size_t D = (size_t)c->text_dim;
 		double *t = xmalloc_array((size_t)C * D, sizeof *t);
 		for (int a = 0; a < C; a++) {
@@ -134,7 +122,7 @@ int loss_init(loss_fn *L, const loss_config *c, char *err, size_t errsz)
 				ss += (double)row[i] * row[i];
 			if (!(ss > 0) || !isfinite(ss)) {
 				free(t);
-				return fail(err, errsz, "text features: row %d is %s; mms needs finite non-zero rows", a,
+				return err_set(err, errsz, "text features: row %d is %s; mms needs finite non-zero rows", a,
 					    ss == 0 ? "zero" : "not finite");
 			}
 			double inv = 1.0 / sqrt(ss);

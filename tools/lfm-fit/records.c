@@ -2,7 +2,6 @@
 #include "records.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,26 +36,16 @@ static char *header_json(const msgpack_object *h)
 	return buf;
 }
 
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* counts, classes, split and source of a plan or samples header: 0, or -1 with a message. */
 static int read_header(record_source *s, const msgpack_object *h, char *err, size_t errsz)
 {
 	const msgpack_object *cnt = mp_map_get(h, "counts");
 	if (!cnt || cnt->type != MSGPACK_OBJECT_ARRAY || cnt->via.array.size == 0)
-		return fail(err, errsz, "%s: header has no \"counts\" array (the class counts the losses need)",
+		return err_set(err, errsz, "%s: header has no \"counts\" array (the class counts the losses need)",
 			    s->name);
 	for (uint32_t k = 0; k < cnt->via.array.size; k++)
 		if (cnt->via.array.ptr[k].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-			return fail(err, errsz, "%s: header \"counts\"[%u] is not a non-negative integer", s->name, k);
+			return err_set(err, errsz, "%s: header \"counts\"[%u] is not a non-negative integer", s->name, k);
 	s->classes = (int)cnt->via.array.size;
 	s->counts = xmalloc_array((size_t)s->classes, sizeof *s->counts);
 	for (int k = 0; k < s->classes; k++)
@@ -84,10 +73,10 @@ int record_source_read_plan_header(record_source *s, char *err, size_t errsz)
 		return -1;
 	int64_t epochs, samples;
 	if (mp_get_int(h, "epochs", &epochs) || epochs < 1 || epochs > 1000000)
-		return fail(err, errsz, "%s: header has no positive integer \"epochs\" (lfm-pairs writes it; the cosine "
+		return err_set(err, errsz, "%s: header has no positive integer \"epochs\" (lfm-pairs writes it; the cosine "
 					"schedule needs the run's length)", s->name);
 	if (mp_get_int(h, "samples", &samples) || samples < 1)
-		return fail(err, errsz, "%s: header has no positive integer \"samples\" (records per epoch)", s->name);
+		return err_set(err, errsz, "%s: header has no positive integer \"samples\" (records per epoch)", s->name);
 	s->epochs = (int)epochs;
 	s->per_epoch = (uint64_t)samples;
 	return 0;
@@ -141,12 +130,12 @@ static int check_sample(const record_source *s, uint64_t rn, const char *field, 
 {
 	size_t n = dataset_count(s->ds);
 	if (idx >= n)
-		return fail(err, errsz, "%s: record %llu: sample %s = %llu is beyond the dataset's %zu samples: the wrong "
+		return err_set(err, errsz, "%s: record %llu: sample %s = %llu is beyond the dataset's %zu samples: the wrong "
 					"dataset or split",
 			    s->name, (unsigned long long)rn, field, (unsigned long long)idx, n);
 	int have = dataset_label(s->ds, (size_t)idx);
 	if (have != label)
-		return fail(err, errsz, "%s: record %llu: sample %llu (%s) has label %d in the dataset but %d in the %s: "
+		return err_set(err, errsz, "%s: record %llu: sample %llu (%s) has label %d in the dataset but %d in the %s: "
 					"the wrong dataset or split",
 			    s->name, (unsigned long long)rn, (unsigned long long)idx, dataset_key(s->ds, (size_t)idx),
 			    have, label, s->from_plan ? "plan" : "samples stream");
@@ -159,27 +148,27 @@ static int next_from_plan(record_source *s, fit_record *out, char *err, size_t e
 	msgpack_object rec;
 	int got = sr_next(s->r, &rec);
 	if (got < 0)
-		return fail(err, errsz, "%s", sr_error(s->r));
+		return err_set(err, errsz, "%s", sr_error(s->r));
 	if (got == 0)
-		return fail(err, errsz, "%s: ends after %llu records; its header promises %d epochs of %llu", s->name,
+		return err_set(err, errsz, "%s: ends after %llu records; its header promises %d epochs of %llu", s->name,
 			    (unsigned long long)s->next, s->epochs, (unsigned long long)s->per_epoch);
 	int64_t e, i, yi, j, yj;
 	double lx, ly;
 	if (mp_get_int(&rec, "epoch", &e) || mp_get_int(&rec, "i", &i) || mp_get_int(&rec, "yi", &yi) ||
 	    mp_get_int(&rec, "j", &j) || mp_get_int(&rec, "yj", &yj) || mp_get_f64(&rec, "lx", &lx) ||
 	    mp_get_f64(&rec, "ly", &ly))
-		return fail(err, errsz, "%s: record %llu lacks one of epoch, i, yi, j, yj (integers), lx, ly (numbers)",
+		return err_set(err, errsz, "%s: record %llu lacks one of epoch, i, yi, j, yj (integers), lx, ly (numbers)",
 			    s->name, (unsigned long long)rn);
 	if (e < 0 || (uint64_t)e != s->next / s->per_epoch)
-		return fail(err, errsz, "%s: record %llu has epoch %lld where %llu was expected (the header promises "
+		return err_set(err, errsz, "%s: record %llu has epoch %lld where %llu was expected (the header promises "
 					"%llu records per epoch)",
 			    s->name, (unsigned long long)rn, (long long)e, (unsigned long long)(s->next / s->per_epoch),
 			    (unsigned long long)s->per_epoch);
 	if (!(lx >= 0 && lx <= 1) || !(ly >= 0 && ly <= 1))
-		return fail(err, errsz, "%s: record %llu: lx %g / ly %g outside [0, 1]", s->name, (unsigned long long)rn,
+		return err_set(err, errsz, "%s: record %llu: lx %g / ly %g outside [0, 1]", s->name, (unsigned long long)rn,
 			    lx, ly);
 	if (yi < 0 || yi >= s->classes || yj < 0 || yj >= s->classes || i < 0 || j < 0)
-		return fail(err, errsz, "%s: record %llu: a label outside 0 .. %d or a negative index", s->name,
+		return err_set(err, errsz, "%s: record %llu: a label outside 0 .. %d or a negative index", s->name,
 			    (unsigned long long)rn, s->classes - 1);
 	if (check_sample(s, rn, "i", (uint64_t)i, (int)yi, err, errsz) ||
 	    check_sample(s, rn, "j", (uint64_t)j, (int)yj, err, errsz))

@@ -76,8 +76,6 @@ int show_stream(input *in, const show_options *o, FILE *out);
 /* A stream written as JSON lines: a header object with "format", then one value per line. */
 int show_jsonl(input *in, const show_options *o, FILE *out);
 
-/* "[8, 3, 32, 32]" into buf. */
-void format_shape(char *buf, size_t sz, int ndim, const int64_t *shape);
 /* Write a JSON string (quoted, escaped) for a NUL-terminated C string. */
 void write_json_cstr(FILE *out, const char *s);
 

@@ -179,19 +179,6 @@ void write_elem_json(FILE *out, dtype t, const void *data, size_t i)
 	fputs(buf, out);
 }
 
-void format_shape(char *buf, size_t sz, int ndim, const int64_t *shape)
-{
-	size_t n = 0;
-	int w = snprintf(buf, sz, "[");
-	n = w > 0 ? (size_t)w : 0;
-	for (int k = 0; k < ndim && n < sz; k++) {
-		w = snprintf(buf + n, sz - n, "%s%lld", k ? ", " : "", (long long)shape[k]);
-		n += w > 0 ? (size_t)w : 0;
-	}
-	if (n < sz)
-		snprintf(buf + n, sz - n, "]");
-}
-
 void write_json_cstr(FILE *out, const char *s)
 {
 	json_write_string(out, s, strlen(s));
