@@ -1,0 +1,50 @@
+/* fit_options.h — lfm-fit's command line: the options, their defaults, and the two forms a run stores them
+ * in (the JSON of checkpoints and resume files, and the command line itself), with the rule that a
+ * resumed run keeps its stored options and refuses explicitly given ones that differ. */
+#ifndef LFM_FIT_OPTIONS_H
+#define LFM_FIT_OPTIONS_H
+
+#include <stdint.h>
+
+#include "train/losses.h"
+
+/* Options that change the arithmetic: a resumed run keeps the stored values, and refuses others. */
+enum {
+	GIVEN_STAGE = 1 << 0,
+	GIVEN_EPOCHS = 1 << 1,
+	GIVEN_LR = 1 << 2,
+	GIVEN_MIN_LR = 1 << 3,
+	GIVEN_BATCH = 1 << 4,
+	GIVEN_LOSS = 1 << 5,
+	GIVEN_SEED = 1 << 6,
+	GIVEN_GAMMA = 1 << 7,
+	GIVEN_MMS_MARGIN = 1 << 8,
+	GIVEN_MMS_TEMP = 1 << 9,
+	GIVEN_WD = 1 << 10,
+	GIVEN_SPLIT = 1 << 11,
+};
+
+typedef struct fit_options {
+	const char *model, *text, *data, *split, *root, *output, *resume, *val, *val_data, *log, *samples, *plan;
+	int stage, epochs, batch, threads, log_json, log_epochs_only;
+	double lr, min_lr, focal_gamma, mms_margin, mms_temperature, weight_decay;
+	loss_kind loss;
+	uint64_t seed;
+	long long max_steps;
+	unsigned given;
+} fit_options;
+
+/* Parse argv into o (dies with a usage message on a bad command line). */
+void fit_options_parse(int argc, char **argv, fit_options *o);
+/* The defaults that depend on other options (--lr by stage, --min-lr from --lr), for a new run. */
+void fit_options_defaults(fit_options *o);
+/* The options that change the arithmetic, as the JSON object stored in checkpoints and resume files. */
+char *fit_options_json(const fit_options *o, int epochs, const char *split);
+/* Take a resumed run's stored options (json_text from the resume file `file`); explicitly given ones must
+ * agree (else dies with LFM_EXIT_USAGE). *split_out receives the stored split. Returns the stored thread
+ * count. */
+int fit_options_apply_stored(fit_options *o, const char *json_text, const char *file, char **split_out);
+/* argv as one line, arguments with shell metacharacters single-quoted (freshly allocated). */
+char *fit_command_line(int argc, char **argv);
+
+#endif

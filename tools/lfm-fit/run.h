@@ -1,0 +1,68 @@
+/* run.h — one lfm-fit run: its options, model, step, examples and progress, shared by the files that
+ * make the tool (main.c glue; resume.c the resume file's checks and the saved state; train.c the epoch
+ * loop; run_log.c the metrics records). */
+#ifndef LFM_FIT_RUN_H
+#define LFM_FIT_RUN_H
+
+#include <stdint.h>
+
+#include "data/dataset.h"
+#include "fit_options.h"
+#include "io/safetensors.h"
+#include "model/clip_weights.h"
+#include "records.h"
+#include "train/fit_step.h"
+#include "validation.h"
+#include "metrics.h"
+
+typedef struct run {
+	fit_options o;
+	char *command, *opts_json, *split, *resume_path, *origin_model;
+	st_file source;    /* the weights or the checkpoint the run starts from */
+	clip_model model;
+	fit_state fs;
+	record_source src;
+	dataset *ds;
+	float *text;       /* [C, D] */
+	int C, D, epochs;
+	uint64_t per_epoch, steps_per_epoch, text_hash;
+	/* resuming: the resume file, open from run_resume_check to run_resume_apply */
+	st_file resume;
+	int have_resume;
+	long resume_step;
+	uint64_t resume_records;
+	char *stored_split;
+	/* progress of the run */
+	uint64_t records;       /* trained on */
+	double epoch_loss_sum;  /* of the epoch in progress */
+	long epoch_steps;
+	long last_saved_step;   /* -1: nothing written by this run */
+	int saved_any;
+	/* outputs */
+	int have_val;
+	validation val;
+	metrics_log log;
+} run;
+
+/* --resume: check the checkpoint and its resume file, take the stored options into r->o (explicit ones
+ * must agree) and keep the resume file open for run_resume_apply. Dies with a message. */
+void run_resume_check(run *r);
+/* After the step is set up: Adam's moments from the resume file, the checks of the text features and
+ * position, the examples skipped to where the run stopped; closes the resume file. */
+void run_resume_apply(run *r);
+/* The checkpoint and the resume file of the state now (dies, keeping the previous files, when the
+ * parameters are no longer finite). */
+void run_save(run *r);
+
+/* The metrics log's header, and one record (kind "step" or "epoch"; steps < 0 and val NULL leave those
+ * fields out). */
+void run_log_header(run *r);
+void run_log_record(run *r, const char *kind, long epoch, long step, double loss, double lr, double ips,
+		    double elapsed, long steps, const double *val);
+
+/* The epoch loop, from r->records to the end of the run or a stop: returns NULL when the run is
+ * complete, else why it stopped ("SIGINT", "SIGTERM", "--max-steps"; the state is saved). Dies on bad
+ * data or a loss that is not finite. */
+const char *run_train(run *r, thread_pool *loaders);
+
+#endif

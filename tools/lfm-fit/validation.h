@@ -1,0 +1,32 @@
+/* validation.h — lfm-fit --val: after each epoch, top-1 accuracy and the training loss on one-hot targets
+ * over a samples stream of a validation split (never the test set), with the model as it is then. The
+ * prediction is evaluate.h's argmax (the first of equal maxima; a NaN logit never wins), as lfm-eval's. */
+#ifndef LFM_FIT_VALIDATION_H
+#define LFM_FIT_VALIDATION_H
+
+#include <stdint.h>
+
+#include "base/thread_pool.h"
+#include "data/batch_loader.h"
+#include "data/dataset.h"
+#include "fit_options.h"
+#include "io/samples.h"
+#include "train/fit_step.h"
+
+typedef struct validation {
+	samples_set smp;
+	dataset *own_ds; /* opened here when the training dataset does not hold the split */
+	batch_loader *bl;
+	float *pixels, *logits, *targets;
+	int32_t *preds;
+} validation;
+
+/* Read o->val and check every sample against its dataset: the training dataset when it holds the split,
+ * else o->val_data (or o->data) opened with the stream's split. Dies with a message on a mismatch. */
+void validation_open(validation *v, const fit_options *o, dataset *train_ds, const char *train_split,
+		     thread_pool *pool, int R);
+void validation_close(validation *v);
+/* Top-1 accuracy and mean loss over the validation samples, in batches of B; name is for messages. */
+void validation_run(validation *v, fit_state *fs, int B, const char *name, double *top1, double *loss);
+
+#endif
