@@ -37,7 +37,7 @@ static const char usage[] =
     "      --mms-temperature T  MMS temperature (default 0.01)\n"
     "      --weight-decay W  Adam's L2 weight decay (default 0)\n"
     "  -s, --seed S          seed of the flips (and of --samples' shuffles) (default 0)\n"
-    "  -j, --threads N       threads for the model (image slices), decoding and Adam (default: all CPUs)\n"
+    "  -j, --threads N       threads for the model (image slices), decoding and Adam (default and 0: all CPUs)\n"
     "      --samples FILE    train without a plan: the samples stream shuffled each epoch, no mixing\n"
     "      --val FILE        after each epoch, top-1 and loss on this samples stream (a validation\n"
     "                        split, never the test set), in the log's epoch records\n"
@@ -107,7 +107,7 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 			break;
 		case O_WD: o->weight_decay = opt_double("--weight-decay", optarg, 0, 1e6); o->given |= GIVEN_WD; break;
 		case 's': o->seed = opt_u64("--seed", optarg, 0, UINT64_MAX); o->given |= GIVEN_SEED; break;
-		case 'j': o->threads = (int)opt_int("--threads", optarg, 1, 1024); break;
+		case 'j': o->threads = (int)opt_int("--threads", optarg, 0, 1024); break;
 		case O_SAMPLES: o->samples = optarg; break;
 		case O_VAL: o->val = optarg; break;
 		case O_VAL_DATA: o->val_data = optarg; break;
