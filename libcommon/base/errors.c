@@ -2,6 +2,7 @@
 #include "base/errors.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -153,10 +154,33 @@ size_t xfread_some(void *buf, size_t n, FILE *f, const char *name)
 	return got;
 }
 
+/* The reading end of f's pipe is closed: the write failed with EPIPE, or (when errno has moved on since an
+ * earlier failed write) poll reports an error on a FIFO, which Linux does exactly when no reader is left. */
+static int reader_gone(FILE *f, int err)
+{
+	if (err == EPIPE)
+		return 1;
+	struct stat st;
+	int fd = f ? fileno(f) : -1;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
+		return 0;
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+_Noreturn void die_write_error(FILE *f, const char *name)
+{
+	int saved = errno;
+	if (reader_gone(f, saved))
+		exit(LFM_EXIT_OK); /* quietly: the reader has all it wanted; unfinished files are removed at exit */
+	errno = saved;
+	die(LFM_EXIT_IO, "%s: write error:", name);
+}
+
 void xfwrite(const void *buf, size_t n, FILE *f, const char *name)
 {
 	if (n && fwrite(buf, 1, n, f) != n)
-		die(LFM_EXIT_IO, "%s: write error:", name);
+		die_write_error(f, name);
 }
 
 void xfclose(FILE *f, const char *name)
@@ -166,7 +190,7 @@ void xfclose(FILE *f, const char *name)
 	if (f == stdin || f == stdout || f == stderr) {
 		if (bad) {
 			errno = saved;
-			die(LFM_EXIT_IO, "%s: write error:", name);
+			die_write_error(f, name);
 		}
 		return;
 	}

@@ -44,6 +44,10 @@ void xfread(void *buf, size_t n, FILE *f, const char *name);
 /* Read up to n bytes; returns the count (0 at end of file); a read error dies. */
 size_t xfread_some(void *buf, size_t n, FILE *f, const char *name);
 void xfwrite(const void *buf, size_t n, FILE *f, const char *name);
+/* A write to f failed (errno as the write left it): when f is a pipe whose reader has gone (`| head`),
+ * exit 0 without a word, as the reader has all it wanted (lfm(7), EXIT STATUS; temporaries are removed);
+ * any other error (a full disk, EIO) dies with LFM_EXIT_IO "<name>: write error: ...". */
+_Noreturn void die_write_error(FILE *f, const char *name);
 /* Flush and close, treating any pending error (full disk, closed pipe) as fatal. stdin/stdout allowed. */
 void xfclose(FILE *f, const char *name);
 /* Read a whole file ("-" = stdin) into memory; *len receives its size; a NUL is appended. */

@@ -8,6 +8,7 @@
  */
 #include "base/progress.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +30,24 @@ double progress_now(void)
 
 void progress_start(progress *p, const char *label, uint64_t total, const char *unit)
 {
+	progress_start_at(p, label, 0, total, unit);
+}
+
+void progress_note(progress *p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->note, sizeof p->note, fmt, ap);
+	va_end(ap);
+}
+
+void progress_start_at(progress *p, const char *label, uint64_t first, uint64_t total, const char *unit)
+{
 	p->label = label ? label : "progress";
 	p->unit = unit ? unit : "items";
 	p->total = total;
-	p->done = 0;
+	p->done = p->first = first;
+	p->note[0] = 0;
 	p->start = progress_now();
 	p->last_draw = p->start;
 	p->drawn = 0;
@@ -81,10 +96,23 @@ static void emit(const progress *p, const char *line, int final)
 	fflush(stderr);
 }
 
+/* Units done by this process (a resumed one started at first). */
+static double done_here(const progress *p)
+{
+	return p->done > p->first ? (double)(p->done - p->first) : 0;
+}
+
+static void append_note(const progress *p, char *line, size_t size)
+{
+	size_t n = strlen(line);
+	if (p->note[0] && n + 2 < size)
+		snprintf(line + n, size - n, " %s", p->note);
+}
+
 static void draw(progress *p, double now)
 {
 	double elapsed = now - p->start;
-	double rate = elapsed > 0 ? (double)p->done / elapsed : 0;
+	double rate = elapsed > 0 ? done_here(p) / elapsed : 0;
 	char rate_s[32], line[512];
 	format_rate(rate_s, sizeof rate_s, rate);
 	if (p->total) {
@@ -102,6 +130,7 @@ static void draw(progress *p, double now)
 		snprintf(line, sizeof line, "%s: %llu %s %s %s/s", p->label, (unsigned long long)p->done,
 			 p->unit, rate_s, p->unit);
 	}
+	append_note(p, line, sizeof line);
 	emit(p, line, 0);
 	p->last_draw = now;
 	p->drawn++;
@@ -125,7 +154,7 @@ void progress_finish(progress *p)
 	double now = progress_now();
 	double elapsed = now - p->start;
 	char rate_s[32], took[32], line[512];
-	format_rate(rate_s, sizeof rate_s, elapsed > 0 ? (double)p->done / elapsed : 0);
+	format_rate(rate_s, sizeof rate_s, elapsed > 0 ? done_here(p) / elapsed : 0);
 	if (elapsed < 60)
 		snprintf(took, sizeof took, "%.1f s", elapsed);
 	else
@@ -138,6 +167,7 @@ void progress_finish(progress *p)
 		snprintf(count, sizeof count, "%llu", (unsigned long long)p->done);
 	snprintf(line, sizeof line, "%s: %s %s in %s (%s %s/s)", p->label, count, p->unit, took, rate_s,
 		 p->unit);
+	append_note(p, line, sizeof line);
 	emit(p, line, 1);
 	p->last_draw = now;
 	p->drawn++;

@@ -91,6 +91,34 @@ cmp -s "$T/e.full" "$T/e.part" && ok "epoch summaries equal across the resumes" 
 same_tensors "$T/full.safetensors" "$T/part.safetensors" && ok "resumed final checkpoint: identical tensors" ||
 	nok "resumed final checkpoint: identical tensors" "the data sections differ"
 
+# the checkpoint keeps the run's first command and lists the resumes in order
+$B/lfm-show --json "$T/part.safetensors" >"$T/meta.json" 2>&1
+rw=$(grep -o '"resumed_with":"\[[^]]*\]"' "$T/meta.json")
+if grep -q '"command":"[^"]*--max-steps 2 --log [^"]*p1.jsonl' "$T/meta.json" &&
+	printf '%s' "$rw" | grep -q 'max-steps 4 --log [^,]*p2\.jsonl.*\\",\\"[^,]*p3\.jsonl[^,]*$'; then
+	ok "resumed checkpoint: the first command kept, the two resumes listed"
+else
+	nok "resumed checkpoint: the first command kept, the two resumes listed" "$(grep -o '"command":"[^"]*"\|"resumed_with":"[^}]*' "$T/meta.json" | head -c 600)"
+fi
+
+# --threads 0 takes every CPU; the progress line carries the running loss; a stopped run's hint continues it
+if LFM_PROGRESS=1 $B/lfm-fit --text "$T/text.npy" --data "$T/mini.tar" --threads 0 --model "$T/tiny.st" --batch 8 \
+	--lr 1e-4 --max-steps 1 -o "$T/t0.safetensors" "$T/plan.mp" 2>"$T/err" &&
+	grep -qE 'lfm-fit stage 1: 1/6 steps in .* loss [0-9.]+' "$T/err"; then
+	ok "--threads 0, the loss in the progress line"
+else
+	nok "--threads 0, the loss in the progress line" "$(cat "$T/err")"
+fi
+hint=$(sed -n 's/^lfm-fit: continue with: //p' "$T/err")
+if [ -n "$hint" ] && (cd "$T" && PATH="$OLDPWD/$B:$PATH" LFM_PROGRESS=0 eval "$hint") 2>"$T/err2" &&
+	[ ! -e "$T/t0.resume.safetensors" ] &&
+	$B/lfm-fit --text "$T/text.npy" --data "$T/mini.tar" --threads 0 --model "$T/tiny.st" --batch 8 --lr 1e-4 \
+		-o "$T/t0ref.safetensors" "$T/plan.mp" 2>/dev/null && same_tensors "$T/t0.safetensors" "$T/t0ref.safetensors"; then
+	ok "the stop message's hint continues the run to the uninterrupted result"
+else
+	nok "the stop message's hint continues the run to the uninterrupted result" "hint '$hint': $(cat "$T/err2")"
+fi
+
 # ---- SIGTERM mid-run ---------------------------------------------------------------------------------
 $FIT --model "$T/tiny.st" --batch 8 --lr 1e-4 --log "$T/sig.jsonl" -o "$T/sig.safetensors" "$T/long.mp" 2>"$T/sigerr" &
 pid=$!
@@ -131,7 +159,7 @@ fi
 # ---- a NaN loss: exit 1, the previous checkpoint kept -----------------------------------------------
 cp "$T/full.safetensors" "$T/keep.safetensors"
 cp "$T/full.safetensors" "$T/nan.safetensors"
-$FIT --model "$T/tiny.st" --batch 8 --lr 1e30 -o "$T/nan.safetensors" "$T/plan.mp" 2>"$T/err"
+$FIT --model "$T/tiny.st" --batch 8 --lr 1e30 --force -o "$T/nan.safetensors" "$T/plan.mp" 2>"$T/err"
 st=$?
 if [ $st -eq 1 ] && grep -qE 'loss is (NaN|infinite)' "$T/err" && cmp -s "$T/keep.safetensors" "$T/nan.safetensors" &&
 	[ ! -e "$T/nan.resume.safetensors" ]; then
@@ -178,4 +206,6 @@ resume of a completed run|3|no resume file|--resume $T/full.safetensors --text $
 resume with another --lr|2|differs from the resumed run|--resume $T/sig.safetensors --lr 0.5 --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/long.mp
 resume with another plan|1|header differs|--resume $T/sig.safetensors --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
 resume of weights, not a checkpoint|1|not an lfm-fit checkpoint|--resume $T/tiny.st --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
+--min-lr above --lr|2|--min-lr 0.1 is above --lr 0.01|--model $T/tiny.st --lr 0.01 --min-lr 0.1 --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
+--lr above 1 without --force|2|--lr 1e\+06: .*--force|--model $T/tiny.st --lr 1e6 --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
 EOF

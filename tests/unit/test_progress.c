@@ -209,6 +209,30 @@ static void test_now_is_monotonic(void)
 	T_ASSERTF(b - a >= 0.019 && b - a < 5, "20 ms sleep measured as %g s", b - a);
 }
 
+static void run_resumed_with_note(void *arg)
+{
+	set_mode(arg);
+	progress p;
+	progress_start_at(&p, "fit", 400, 1000, "steps");
+	progress_note(&p, "loss %.3f", 2.3141);
+	pretend_elapsed(&p, 100);
+	progress_update(&p, 500); /* 100 steps in 100 s since the start at 400: 1/s, 500 left */
+	progress_note(&p, "loss %.3f val %.1f%%", 1.5, 42.0);
+	progress_finish(&p);
+}
+
+/* A resumed run counts from where it stands, its rate and ETA from what this process did; the note
+ * follows each line. */
+static void test_resumed_counts_and_note(void)
+{
+	char err[4096];
+	int st = t_expect_exit(run_resumed_with_note, "1", err, sizeof err);
+	T_ASSERT(st == 0);
+	T_ASSERTF(strstr(err, "fit: 500/1000 steps (50.0%) 1.00 steps/s ETA 8:20 loss 2.314\n") != NULL, "stderr '%s'", err);
+	T_ASSERTF(strstr(err, "fit: 500/1000 steps in 1:40 (1.00 steps/s) loss 1.500 val 42.0%\n") != NULL, "stderr '%s'",
+		  err);
+}
+
 int main(int argc, char **argv)
 {
 	lfm_init(argv[0]);
@@ -219,5 +243,6 @@ int main(int argc, char **argv)
 	T_RUN(test_auto_mode_on_a_pipe_is_plain);
 	T_RUN(test_terminal_redraws_in_place_at_most_ten_times_a_second);
 	T_RUN(test_now_is_monotonic);
+	T_RUN(test_resumed_counts_and_note);
 	return t_summary();
 }

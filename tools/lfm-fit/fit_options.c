@@ -36,6 +36,8 @@ static const char usage[] =
     "      --mms-margin M    MMS margin scale l (default 0.3)\n"
     "      --mms-temperature T  MMS temperature (default 0.01)\n"
     "      --weight-decay W  Adam's L2 weight decay (default 0)\n"
+    "      --force           train with a learning rate above 1 (refused otherwise: Adam moves every\n"
+    "                        weight by about lr a step)\n"
     "  -s, --seed S          seed of the flips (and of --samples' shuffles) (default 0)\n"
     "  -j, --threads N       threads for the model (image slices), decoding and Adam (default and 0: all CPUs)\n"
     "      --samples FILE    train without a plan: the samples stream shuffled each epoch, no mixing\n"
@@ -58,11 +60,11 @@ static const char usage[] =
 void fit_options_parse(int argc, char **argv, fit_options *o)
 {
 	enum { O_SPLIT = 256, O_STAGE, O_LR, O_MIN_LR, O_GAMMA, O_MMS_MARGIN, O_MMS_TEMP, O_WD, O_SAMPLES, O_VAL,
-	       O_VAL_DATA, O_RESUME, O_MAX_STEPS, O_LOG, O_LOG_FORMAT, O_LOG_EVERY, O_ROOT };
+	       O_VAL_DATA, O_RESUME, O_MAX_STEPS, O_LOG, O_LOG_FORMAT, O_LOG_EVERY, O_ROOT, O_FORCE };
 	static const struct option longopts[] = {
 	    {"model", required_argument, 0, 'm'},       {"text", required_argument, 0, 't'},
 	    {"data", required_argument, 0, 'd'},        {"split", required_argument, 0, O_SPLIT},
-	    {"root", required_argument, 0, O_ROOT},
+	    {"root", required_argument, 0, O_ROOT},      {"force", no_argument, 0, O_FORCE},
 	    {"stage", required_argument, 0, O_STAGE},   {"epochs", required_argument, 0, 'e'},
 	    {"lr", required_argument, 0, O_LR},         {"min-lr", required_argument, 0, O_MIN_LR},
 	    {"batch", required_argument, 0, 'b'},       {"loss", required_argument, 0, 'l'},
@@ -90,6 +92,7 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 		case 'd': o->data = optarg; break;
 		case O_SPLIT: o->split = optarg; o->given |= GIVEN_SPLIT; break;
 		case O_ROOT: o->root = optarg; break;
+		case O_FORCE: o->force = 1; break;
 		case O_STAGE: o->stage = 1 + opt_choice("--stage", optarg, stages); o->given |= GIVEN_STAGE; break;
 		case 'e': o->epochs = (int)opt_int("--epochs", optarg, 1, 1000000); o->given |= GIVEN_EPOCHS; break;
 		case O_LR: o->lr = opt_double_gt("--lr", optarg, 0, 1e300); o->given |= GIVEN_LR; break;
@@ -107,7 +110,7 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 			break;
 		case O_WD: o->weight_decay = opt_double("--weight-decay", optarg, 0, 1e6); o->given |= GIVEN_WD; break;
 		case 's': o->seed = opt_u64("--seed", optarg, 0, UINT64_MAX); o->given |= GIVEN_SEED; break;
-		case 'j': o->threads = (int)opt_int("--threads", optarg, 0, 1024); break;
+		case 'j': o->threads = (int)opt_int("--threads", optarg, 0, 1024); o->given |= GIVEN_THREADS; break;
 		case O_SAMPLES: o->samples = optarg; break;
 		case O_VAL: o->val = optarg; break;
 		case O_VAL_DATA: o->val_data = optarg; break;
@@ -148,12 +151,27 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 	}
 }
 
+/* Adam moves each weight by about lr a step whatever the gradient's size, and the logits are cosines
+ * bounded by 1, so a rate above 1 trains noise without ever producing a NaN to stop at; the paper's
+ * rates are 1e-9 .. 0.5. */
+#define LR_MAX_PLAUSIBLE 1.0
+#define LR_MIN_PLAUSIBLE 1e-12
+
 void fit_options_defaults(fit_options *o)
 {
 	if (!(o->given & GIVEN_LR))
 		o->lr = o->stage == 1 ? 1e-6 : 1e-2;
 	if (!(o->given & GIVEN_MIN_LR))
 		o->min_lr = o->lr / 1000;
+	if (o->min_lr > o->lr)
+		opt_usage_error("--min-lr %g is above --lr %g: the cosine schedule falls from --lr to --min-lr", o->min_lr,
+				o->lr);
+	if (o->lr > LR_MAX_PLAUSIBLE && !o->force)
+		opt_usage_error("--lr %g: Adam moves every weight by about the learning rate each step, so above %g the "
+				"weights are swamped (the paper uses 1e-9 .. 0.5); --force to train anyway",
+				o->lr, LR_MAX_PLAUSIBLE);
+	if (o->lr < LR_MIN_PLAUSIBLE)
+		warn("--lr %g: below %g the weights hardly move in float32", o->lr, LR_MIN_PLAUSIBLE);
 }
 
 /* ---- the options as stored in checkpoints and resume files ------------------------------------------ */

@@ -22,6 +22,7 @@ enum {
 	GIVEN_MMS_TEMP = 1 << 9,
 	GIVEN_WD = 1 << 10,
 	GIVEN_SPLIT = 1 << 11,
+	GIVEN_THREADS = 1 << 12, /* not arithmetic, but a resumed run takes the stored count unless given */
 };
 
 typedef struct fit_options {
@@ -31,12 +32,15 @@ typedef struct fit_options {
 	loss_kind loss;
 	uint64_t seed;
 	long long max_steps;
+	int force; /* --force: a learning rate above the plausible range */
 	unsigned given;
 } fit_options;
 
 /* Parse argv into o (dies with a usage message on a bad command line). */
 void fit_options_parse(int argc, char **argv, fit_options *o);
-/* The defaults that depend on other options (--lr by stage, --min-lr from --lr), for a new run. */
+/* The defaults that depend on other options (--lr by stage, --min-lr from --lr), for a new run, and the
+ * checks of the numbers: --min-lr above --lr refused, --lr above 1 refused without --force (usage errors),
+ * below 1e-12 warned about. */
 void fit_options_defaults(fit_options *o);
 /* The options that change the arithmetic, as the JSON object stored in checkpoints and resume files. */
 char *fit_options_json(const fit_options *o, int epochs, const char *split);

@@ -128,6 +128,41 @@ static void open_step(run *r, thread_pool *compute)
 	}
 }
 
+/* The command that continues a stopped run: every option that is not stored in the resume file (the
+ * arithmetic and the thread count are, so they need not be repeated), quoted for the shell. */
+static char *resume_hint(const run *r)
+{
+	const fit_options *o = &r->o;
+	const char *argv[32];
+	int n = 0;
+#define ARG2(flag, value) \
+	do { \
+		if (value) { \
+			argv[n++] = flag; \
+			argv[n++] = value; \
+		} \
+	} while (0)
+	argv[n++] = lfm_progname();
+	ARG2("--resume", o->output);
+	ARG2("-o", o->output);
+	ARG2("--text", o->text);
+	ARG2("--data", o->data);
+	ARG2("--root", o->root);
+	ARG2("--val", o->val);
+	ARG2("--val-data", o->val_data);
+	ARG2("--log", o->log);
+	if (o->log && o->log_json >= 0)
+		ARG2("--log-format", o->log_json ? "json" : "msgpack");
+	if (o->log_epochs_only)
+		ARG2("--log-every", "epoch");
+	if (o->samples)
+		ARG2("--samples", o->samples);
+	else
+		argv[n++] = o->plan;
+#undef ARG2
+	return fit_command_line(n, (char **)argv);
+}
+
 int main(int argc, char **argv)
 {
 	lfm_init(argv[0]);
@@ -157,12 +192,11 @@ int main(int argc, char **argv)
 		if (r.last_saved_step != r.fs.step)
 			run_save(&r);
 		long total_steps = (long)((uint64_t)r.epochs * r.steps_per_epoch);
-		fprintf(stderr, "%s: %s at step %ld of %ld (epoch %llu); wrote %s and %s\n"
-				"%s: continue with: %s --resume %s -o %s --text %s --data %s %s%s\n",
+		char *hint = resume_hint(&r);
+		fprintf(stderr, "%s: %s at step %ld of %ld (epoch %llu); wrote %s and %s\n%s: continue with: %s\n",
 			lfm_progname(), signals_stop_requested() ? "interrupted" : "stopped", r.fs.step, total_steps,
-			(unsigned long long)(r.records / r.per_epoch), o->output, r.resume_path, lfm_progname(),
-			lfm_progname(), o->output, o->output, o->text, o->data, o->samples ? "--samples " : "",
-			o->samples ? o->samples : o->plan);
+			(unsigned long long)(r.records / r.per_epoch), o->output, r.resume_path, lfm_progname(), hint);
+		free(hint);
 		exit_code = signals_stop_requested() ? LFM_EXIT_INTERRUPTED : LFM_EXIT_OK;
 	} else {
 		if (!r.saved_any) /* a resumed run that had nothing left to do */
@@ -187,5 +221,7 @@ int main(int argc, char **argv)
 	free(r.resume_path);
 	free(r.origin_model);
 	free(r.stored_split);
+	free(r.first_command);
+	free(r.resume_commands);
 	return exit_code;
 }

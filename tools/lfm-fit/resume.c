@@ -9,8 +9,37 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "base/json.h"
 #include "model/checkpoint.h"
 #include "signals.h"
+
+/* The JSON array of strings `array` (NULL or not such an array: none) with s appended, as text. */
+static char *json_array_append(const char *array, const char *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		die(LFM_EXIT_IO, "cannot allocate memory:");
+	fputc('[', f);
+	char err[128];
+	json_value *j = array ? json_parse(array, strlen(array), err, sizeof err) : NULL;
+	size_t n = 0;
+	for (size_t k = 0; j && j->type == JSON_ARRAY && k < j->count; k++)
+		if (j->items[k]->type == JSON_STRING) {
+			if (n++)
+				fputc(',', f);
+			json_write_string(f, j->items[k]->string, strlen(j->items[k]->string));
+		}
+	if (n)
+		fputc(',', f);
+	json_write_string(f, s, strlen(s));
+	fputc(']', f);
+	json_free(j);
+	if (fclose(f) != 0)
+		die(LFM_EXIT_IO, "cannot allocate memory:");
+	return buf;
+}
 
 void run_resume_check(run *r)
 {
@@ -38,10 +67,16 @@ void run_resume_check(run *r)
 				   "writing them; resume from an earlier copy",
 		    o->resume, cst ? cst : "?", rpath, r->resume_step);
 	int stored_threads = fit_options_apply_stored(o, opts, rpath, &r->stored_split);
-	if (stored_threads != o->threads)
+	if (!(o->given & GIVEN_THREADS))
+		o->threads = stored_threads; /* the same slices over the threads: bit for bit the uninterrupted run */
+	else if (stored_threads != o->threads)
 		warn("the run used %d threads, this one %d: the batches are sliced differently over the threads, so the losses "
 		     "will match the uninterrupted run's closely but not bit for bit",
 		     stored_threads, o->threads);
+	/* the run's history: its first command stays, this one is added to the resumes */
+	const char *first = st_meta(&r->source, "command"), *resumes = st_meta(&r->source, "resumed_with");
+	r->first_command = xstrdup(first ? first : r->command);
+	r->resume_commands = json_array_append(resumes, r->command);
 	const char *origin = st_meta(&r->source, "model");
 	r->origin_model = xstrdup(origin ? origin : o->resume);
 	free(rpath);
@@ -100,8 +135,9 @@ void run_save(run *r)
 	resume_save(r->resume_path, &r->model.cfg, r->model.naming, r->o.stage, fit_moment(&r->fs, 1),
 		    fit_moment(&r->fs, 2), rmeta);
 	const char *cmeta[] = {"lfm.format", CHECKPOINT_FORMAT, "stage", stage, "epoch", epoch, "step", step, "seed", seed,
-			       "options", r->opts_json, "command", r->command, "model", r->origin_model,
-			       r->o.samples ? "samples" : "plan", plan, NULL};
+			       "options", r->opts_json, "command", r->first_command ? r->first_command : r->command,
+			       "model", r->origin_model, r->o.samples ? "samples" : "plan", plan,
+			       r->resume_commands ? "resumed_with" : NULL, r->resume_commands, NULL};
 	checkpoint_save(r->o.output, &r->source, &r->model, r->o.stage == 2 ? r->fs.head.fc : NULL, cmeta);
 	r->last_saved_step = r->fs.step;
 	r->saved_any = 1;

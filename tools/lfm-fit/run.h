@@ -18,6 +18,8 @@
 typedef struct run {
 	fit_options o;
 	char *command, *opts_json, *split, *resume_path, *origin_model;
+	char *first_command;   /* a resumed run: the command that started it (kept in the checkpoint) */
+	char *resume_commands; /* a resumed run: JSON array of the commands that resumed it, this one last */
 	st_file source;    /* the weights or the checkpoint the run starts from */
 	clip_model model;
 	fit_state fs;

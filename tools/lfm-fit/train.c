@@ -51,9 +51,10 @@ const char *run_train(run *r, thread_pool *loaders)
 	char label[32];
 	snprintf(label, sizeof label, "lfm-fit stage %d", o->stage);
 	progress prog;
-	progress_start(&prog, label, (uint64_t)(total_steps - step0), "steps");
+	progress_start_at(&prog, label, (uint64_t)step0, (uint64_t)total_steps, "steps");
 	double t0 = progress_now(), t_prev = t0;
 	const char *stop_why = NULL;
+	char val_note[64] = ""; /* the last validation, in the progress line */
 	if (max_steps_reached(r) && r->records < total)
 		stop_why = "--max-steps"; /* a resumed run already there */
 
@@ -94,7 +95,8 @@ const char *run_train(run *r, thread_pool *loaders)
 				run_log_record(r, "step", (long)e, r->fs.step, loss, lr, b.count / (now - t_prev), now - t0, -1,
 					       NULL);
 			t_prev = now;
-			progress_update(&prog, (uint64_t)(r->fs.step - step0));
+			progress_note(&prog, "loss %.4g%s", r->epoch_loss_sum / (double)r->epoch_steps, val_note);
+			progress_update(&prog, (uint64_t)r->fs.step);
 			if ((signals_stop_requested() || max_steps_reached(r)) && pos < r->per_epoch) {
 				stop_why = stop_reason();
 				break;
@@ -105,8 +107,11 @@ const char *run_train(run *r, thread_pool *loaders)
 		/* the epoch's end */
 		double now = progress_now(), valr[2];
 		long steps = r->fs.step - epoch_first_step;
-		if (r->have_val)
+		if (r->have_val) {
 			validation_run(&r->val, &r->fs, o->batch, o->val, &valr[0], &valr[1]);
+			snprintf(val_note, sizeof val_note, ", val top-1 %.1f%% (epoch %llu)", 100 * valr[0],
+				 (unsigned long long)e);
+		}
 		run_log_record(r, "epoch", (long)e, r->fs.step, r->epoch_loss_sum / (double)r->epoch_steps, lr,
 			       steps ? (double)(r->records - epoch_first_record) / (now - t_epoch) : 0, progress_now() - t0,
 			       r->epoch_steps, r->have_val ? valr : NULL);
