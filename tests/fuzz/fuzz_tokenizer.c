@@ -1,10 +1,15 @@
 /* fuzz_tokenizer.c — clip_tokenize on arbitrary bytes. Checks, beyond not crashing: the ids run SOT ... EOT
  * inside the vocabulary; the context-77 result is the long result cut as clip.tokenize(truncate=True) cuts
- * it; both calls fail together (invalid UTF-8 only); the ids decode. The vocabulary is loaded once from
- * data/clip/ (the fuzzers run from the repository root); without it the target does nothing. */
+ * it; both calls fail together (invalid UTF-8 only); the ids decode. The vocabulary is loaded once, from
+ * $LFM_FUZZ_VOCAB when set, else the source tree's data/clip/ found from the current folder or from the
+ * target's own place (build/fuzz-replay/ or build-fuzz/fuzz/, two levels below the root); a target that
+ * cannot find it stops at once with a message, rather than fuzzing nothing. */
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "text/clip_tokenizer.h"
 
@@ -14,16 +19,32 @@ static void check(int ok)
 		__builtin_trap();
 }
 
+static clip_tokenizer *load_vocabulary(void)
+{
+	char exe_path[PATH_MAX] = "", *slash;
+	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+	if (n > 0 && (exe_path[n] = 0, slash = strrchr(exe_path, '/')))
+		snprintf(slash, sizeof exe_path - (size_t)(slash - exe_path), "/../../data/clip/%s", CLIP_BPE_FILE);
+	const char *env = getenv("LFM_FUZZ_VOCAB");
+	const char *places[] = {env && *env ? env : NULL, "data/clip/" CLIP_BPE_FILE, exe_path[0] ? exe_path : NULL};
+	char err[512] = "";
+	for (size_t k = 0; k < sizeof places / sizeof *places; k++)
+		if (places[k] && access(places[k], R_OK) == 0) {
+			clip_tokenizer *t = clip_tokenizer_load(places[k], err, sizeof err);
+			if (t)
+				return t;
+			break;
+		}
+	fprintf(stderr, "fuzz_tokenizer: cannot load the vocabulary %s (%s); set LFM_FUZZ_VOCAB=PATH or run from the "
+			"source tree\n", CLIP_BPE_FILE, err[0] ? err : "not found in data/clip/ here or beside the target");
+	abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static clip_tokenizer *tok;
-	static int tried;
-	if (!tried) {
-		tried = 1;
-		tok = clip_tokenizer_load("data/clip/" CLIP_BPE_FILE, NULL, 0);
-	}
 	if (!tok)
-		return 0;
+		tok = load_vocabulary();
 	/* At most one id per byte of the cleaned text (at most 8 per input byte), SOT, EOT: room for one more. */
 	int big = (int)(8 * size + 3);
 	int32_t *all = malloc((size_t)big * sizeof *all);
