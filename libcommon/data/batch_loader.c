@@ -11,6 +11,7 @@
 
 #include "base/errors.h"
 #include "data/image.h"
+#include "data/pixel_mix.h"
 #include "base/rng.h"
 
 typedef struct worker_state {
@@ -161,14 +162,8 @@ static void load_item(void *ctx, size_t b, int worker)
 			if (!w->partner)
 				w->partner = xmalloc_array(bl->item, sizeof(float));
 			rc = load_one(bl, w, bl->j[b], bl->flip_j[b], w->partner, msg, sizeof msg);
-			if (rc == 0) {
-				float ly = 1.0f - lx;
-				const float *p = w->partner;
-				for (size_t k = 0; k < bl->item; k++) {
-					float a = lx * out[k], c = ly * p[k]; /* two roundings, then the sum */
-					out[k] = a + c;
-				}
-			}
+			if (rc == 0)
+				pixel_mix(out, out, w->partner, lx, bl->item);
 		}
 	}
 	if (rc) {
