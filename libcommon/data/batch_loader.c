@@ -11,6 +11,7 @@
 
 #include "base/errors.h"
 #include "data/image.h"
+#include "data/pixel_mix.h"
 #include "base/rng.h"
 
 typedef struct worker_state {
@@ -118,21 +119,24 @@ static int load_one(batch_loader *bl, worker_state *w, uint64_t idx, int flip, f
 		snprintf(msg, msgsz, "sample %llu: %s", (unsigned long long)idx, why);
 		return rc;
 	}
-	rgb_image img = {0, 0, NULL};
-	if (s.kind == DATASET_SAMPLE_CIFAR) {
-		if (s.size != 3072 || image_from_cifar_planes(s.data, &img) != 0) {
-			snprintf(msg, msgsz, "sample %llu (%s): cannot make an image of its %zu bytes",
-				 (unsigned long long)idx, dataset_key(bl->ds, (size_t)idx), s.size);
-			rc = LFM_EXIT_DATA;
-		}
+	rgb_image img;
+	if (s.kind != DATASET_SAMPLE_CIFAR && !w->dec && !(w->dec = jpeg_decoder_new())) {
+		snprintf(msg, msgsz, "cannot create a JPEG decoder");
+		rc = LFM_EXIT_IO;
 	} else {
-		if (!w->dec && !(w->dec = jpeg_decoder_new())) {
-			snprintf(msg, msgsz, "cannot create a JPEG decoder");
-			rc = LFM_EXIT_IO;
-		} else if (jpeg_decoder_decode(w->dec, s.data, s.size, &img, why, sizeof why) != 0) {
+		switch (dataset_sample_rgb(&s, w->dec, &img, why, sizeof why)) {
+		case DATASET_RGB_OK:
+			break;
+		case DATASET_RGB_JPEG:
 			snprintf(msg, msgsz, "sample %llu (%s): %s", (unsigned long long)idx,
 				 dataset_key(bl->ds, (size_t)idx), why);
 			rc = LFM_EXIT_DATA;
+			break;
+		default: /* not 3072 bytes, or out of memory */
+			snprintf(msg, msgsz, "sample %llu (%s): cannot make an image of its %zu bytes",
+				 (unsigned long long)idx, dataset_key(bl->ds, (size_t)idx), s.size);
+			rc = LFM_EXIT_DATA;
+			break;
 		}
 	}
 	dataset_sample_free(&s);
@@ -161,14 +165,8 @@ static void load_item(void *ctx, size_t b, int worker)
 			if (!w->partner)
 				w->partner = xmalloc_array(bl->item, sizeof(float));
 			rc = load_one(bl, w, bl->j[b], bl->flip_j[b], w->partner, msg, sizeof msg);
-			if (rc == 0) {
-				float ly = 1.0f - lx;
-				const float *p = w->partner;
-				for (size_t k = 0; k < bl->item; k++) {
-					float a = lx * out[k], c = ly * p[k]; /* two roundings, then the sum */
-					out[k] = a + c;
-				}
-			}
+			if (rc == 0)
+				pixel_mix(out, out, w->partner, lx, bl->item);
 		}
 	}
 	if (rc) {

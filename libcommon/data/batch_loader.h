@@ -5,10 +5,10 @@
  *     out[b] = lx[b] · pre(x_i[b], flip_i[b]) + (1 − lx[b]) · pre(x_j[b], flip_j[b])        float32 [3, n, n]
  * where pre() is clip_prep_run (image.h: optional horizontal flip first, then Pillow's bicubic resize,
  * centre crop, normalisation) — mixing AFTER preprocessing, as the official text-guided-mixup code mixes
- * normalised tensors. The product and sum are single float32 operations (lx·a + (1−lx)·b, no fused
- * multiply-add), so results are the same bit for bit on every run, thread count and machine with IEEE
- * float32. lx = 1 (the default when lx is NULL) reads image i only, lx = 0 image j only: both give
- * exactly pre(x) of that image, as the formula does.
+ * normalised tensors. The mix is pixel_mix (pixel_mix.h, the reference a device kernel is checked
+ * against): single float32 products and sum, no fused multiply-add, so results are the same bit for bit on
+ * every run, thread count and machine with IEEE float32. lx = 1 (the default when lx is NULL) reads
+ * image i only, lx = 0 image j only: both give exactly pre(x) of that image, as the formula does.
  *
  * Flips are given per item; batch_flip_coin() is the training augmentation's coin (torch's
  * RandomHorizontalFlip, p = 0.5), a function of (seed, epoch, position in the epoch, which image), so a

@@ -128,8 +128,23 @@ typedef struct dataset_sample {
 /* The encoded bytes of sample i. Thread-safe. Free with dataset_sample_free. */
 int dataset_read(const dataset *ds, size_t i, dataset_sample *out, char *err, size_t errsz);
 void dataset_sample_free(dataset_sample *s);
-/* Sample i decoded to 8-bit RGB through image.h. Thread-safe. Free with image_free. */
+/* Sample i decoded to 8-bit RGB through image.h (dataset_sample_rgb with a decoder of its own). Thread-safe.
+ * Free with image_free. */
 int dataset_load_rgb(const dataset *ds, size_t i, struct rgb_image *out, char *err, size_t errsz);
+
+/* The one way from a sample's bytes to an RGB image: CIFAR planes rearranged (image_from_cifar_planes), a
+ * JPEG decoded with dec (image.h's jpeg_decoder, one per thread; NULL: a decoder for this call only).
+ * Returns DATASET_RGB_OK with out set (free with image_free), or why it failed with out empty: the caller
+ * words the message (a JPEG's reason, without a file name, is in why). */
+enum {
+	DATASET_RGB_OK = 0,
+	DATASET_RGB_CIFAR_SIZE = 1, /* a CIFAR sample that is not 3072 bytes */
+	DATASET_RGB_NOMEM = 2,      /* no memory for the CIFAR image */
+	DATASET_RGB_JPEG = 3,       /* the JPEG did not decode; the decoder's reason in why */
+};
+struct jpeg_decoder; /* image.h */
+int dataset_sample_rgb(const dataset_sample *s, struct jpeg_decoder *dec, struct rgb_image *out, char *why,
+		       size_t whysz);
 /* Whether sample i is usable without decoding its pixels: readable, and for a JPEG a start-of-image
  * marker, a header libjpeg-turbo parses and an end-of-image marker near the end (a cheap test for
  * truncation). Thread-safe. */

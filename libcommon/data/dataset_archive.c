@@ -11,7 +11,7 @@
  * The archive is fed to libarchive through our own read callback, without a seek or skip callback, so
  * every byte passes through it once, in order, and is hashed on the way.
  */
-#include "data/dataset_internal.h"
+#include "data/dataset_archive.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -25,24 +25,7 @@
 #include <unistd.h>
 
 #include "base/errors.h"
-
-const char *ds_basename(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
-int ds_has_ext(const char *name, const char *ext)
-{
-	size_t n = strlen(name), e = strlen(ext);
-	return n > e && strcasecmp(name + n - e, ext) == 0;
-}
-
-int ds_is_split_name(const char *s, size_t n)
-{
-	return (n == 5 && memcmp(s, "train", 5) == 0) || (n == 4 && memcmp(s, "test", 4) == 0) ||
-	       (n == 3 && memcmp(s, "val", 3) == 0);
-}
+#include "data/dataset_sha256.h"
 
 typedef struct scan_src {
 	int fd;

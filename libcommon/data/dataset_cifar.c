@@ -10,7 +10,7 @@
  * read (in whatever order the tarball holds them), so labels need no second pass; pixels are kept in
  * memory only when they cannot be read in place (a compressed tarball).
  */
-#include "data/dataset_internal.h"
+#include "data/dataset_cifar.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "data/dataset_index.h"
+#include "data/dataset_sha256.h"
 
 #define MAX_SLOTS 9 /* data_batch_1 .. data_batch_9 */
 

@@ -1,76 +1,19 @@
-/* dataset_core.c — opening a dataset (deciding what the source is), the accessors, and reading a
- * sample's bytes. The per-format loaders live in dataset_cifar.c, dataset_folder.c, dataset_wds.c and
- * dataset_list.c; the archive pass in dataset_archive.c. */
-#include "data/dataset_internal.h"
+/* dataset_core.c — dataset.h's entry points: opening a dataset (options, then ds_open_source in
+ * dataset_detect.c decides what the source is and which reader fills it), the accessors, reading a
+ * sample's bytes and checking a sample. The top of the dataset code: it calls down into detect, build and
+ * index, and nothing below calls it (the graph is in dataset_internal.h). */
+#include "data/dataset.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <turbojpeg.h>
 #include <unistd.h>
 
 #include "base/errors.h"
-
-/* ---- building ------------------------------------------------------------------------------------ */
-
-size_t ds_add_sample(dataset *ds, int label, dataset_sample_kind kind, const char *key, ds_loc loc)
-{
-	if (ds->n == ds->cap) {
-		ds->cap = ds->cap ? ds->cap * 2 : 1024;
-		ds->label = xrealloc(ds->label, ds->cap * sizeof *ds->label);
-		ds->skind = xrealloc(ds->skind, ds->cap * sizeof *ds->skind);
-		ds->key_off = xrealloc(ds->key_off, ds->cap * sizeof *ds->key_off);
-		ds->loc = xrealloc(ds->loc, ds->cap * sizeof *ds->loc);
-	}
-	size_t i = ds->n++;
-	ds->label[i] = label;
-	ds->skind[i] = (uint8_t)kind;
-	ds->key_off[i] = ds_strings_add(&ds->keys, key, strlen(key));
-	ds->loc[i] = loc;
-	if (label < 0)
-		ds->loc[i].where = DS_NONE;
-	return i;
-}
-
-void ds_note_bad(dataset *ds, const char *fmt, ...)
-{
-	if (ds->bad_msgs < sizeof ds->bad_msg / sizeof ds->bad_msg[0]) {
-		char buf[512];
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(buf, sizeof buf, fmt, ap);
-		va_end(ap);
-		ds->bad_msg[ds->bad_msgs++] = xstrdup(buf);
-	}
-	ds->bad++;
-}
-
-void ds_note_ignored(dataset *ds, const char *example)
-{
-	if (!ds->ignored_example)
-		ds->ignored_example = xstrdup(example);
-	ds->ignored++;
-}
-
-void ds_set_classes(dataset *ds, char **names, int count)
-{
-	ds_free_names(ds->class_names, ds->num_classes);
-	ds->class_names = names;
-	ds->num_classes = count;
-	ds_count_classes(ds);
-}
-
-void ds_count_classes(dataset *ds)
-{
-	free(ds->class_count);
-	ds->class_count = xcalloc(ds->num_classes ? (size_t)ds->num_classes : 1, sizeof *ds->class_count);
-	for (size_t i = 0; i < ds->n; i++)
-		if (ds->label[i] >= 0 && ds->label[i] < ds->num_classes)
-			ds->class_count[ds->label[i]]++;
-}
+#include "data/dataset_build.h"
+#include "data/dataset_detect.h"
+#include "data/dataset_index.h"
 
 /* ---- opening ------------------------------------------------------------------------------------- */
 
@@ -84,20 +27,6 @@ const char *dataset_kind_name(dataset_kind kind)
 	case DATASET_SPLIT_LIST: return "split-list";
 	default: return "auto";
 	}
-}
-
-/* Whether the start of a file looks like text (a split list) rather than binary data. */
-static int looks_like_text(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	char buf[4096];
-	ssize_t n = read(fd, buf, sizeof buf);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	return memchr(buf, 0, (size_t)n) == NULL;
 }
 
 int dataset_try_open(dataset **out, const char *source, const dataset_options *opts, char *err,
@@ -124,39 +53,7 @@ int dataset_try_open(dataset **out, const char *source, const dataset_options *o
 	ds->index_only = o.index_only;
 	ds->id_path = xstrdup(source);
 
-	int rc;
-	if (o.kind == DATASET_SPLIT_LIST) {
-		rc = ds_open_split_list(ds, source, &o, err, errsz);
-	} else {
-		struct stat st;
-		if (stat(source, &st) != 0) {
-			rc = err_code(err, errsz, LFM_EXIT_IO, "%s: %s", source, strerror(errno));
-		} else if (S_ISDIR(st.st_mode)) {
-			if (ds_is_cifar_dir(source))
-				rc = ds_open_cifar_dir(ds, source, &o, err, errsz);
-			else if (ds_is_folder_dir(source, NULL))
-				rc = ds_open_folder_dir(ds, source, &o, err, errsz);
-			else
-				rc = err_code(err, errsz, LFM_EXIT_DATA,
-					     "%s: a directory with neither CIFAR batch files nor train/, test/ or "
-					     "val/ class folders",
-					     source);
-		} else {
-			int not_archive = 0;
-			rc = ds_open_archive(ds, source, &o, err, errsz, &not_archive);
-			if (rc && not_archive && looks_like_text(source)) {
-				ds_free_names(ds->class_names, ds->num_classes);
-				ds->class_names = NULL;
-				ds->num_classes = 0;
-				free(ds->split);
-				ds->split = xstrdup("list");
-				rc = ds_open_split_list(ds, source, &o, err, errsz);
-			} else if (rc && not_archive) {
-				rc = err_code(err, errsz, LFM_EXIT_DATA,
-					     "%s: neither an archive libarchive can read nor a split list", source);
-			}
-		}
-	}
+	int rc = ds_open_source(ds, source, &o, err, errsz);
 	if (!rc && o.kind != DATASET_AUTO && o.kind != ds->kind)
 		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: is a %s dataset, not %s", source,
 			     dataset_kind_name(ds->kind), dataset_kind_name(o.kind));
@@ -260,76 +157,6 @@ int64_t dataset_find_key(const dataset *ds, const char *key)
 }
 
 /* ---- reading ------------------------------------------------------------------------------------- */
-
-static int pread_all(int fd, uint8_t *buf, size_t n, uint64_t off)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0) {
-			errno = 0;
-			return -1;
-		}
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-int ds_read_loc(const dataset *ds, const ds_loc *loc, const char *key, const uint8_t **data, size_t *size,
-		void **owned, char *err, size_t errsz)
-{
-	*owned = NULL;
-	*data = NULL;
-	*size = 0;
-	switch (loc->where) {
-	case DS_MEM:
-		if (loc->off + loc->size > ds->mem_size[loc->region])
-			return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: outside the cached data", ds->id_path,
-				       key);
-		*data = ds->mem[loc->region] + loc->off;
-		*size = (size_t)loc->size;
-		return 0;
-	case DS_FD: {
-		if (loc->size > ((uint64_t)1 << 40))
-			return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: implausible size", ds->id_path, key);
-		uint8_t *buf = xmalloc((size_t)loc->size);
-		if (pread_all(ds->fd[loc->region], buf, (size_t)loc->size, loc->off) != 0) {
-			int e = errno;
-			free(buf);
-			if (e)
-				return err_code(err, errsz, LFM_EXIT_IO, "%s: %s: read error: %s", ds->id_path, key,
-					       strerror(e));
-			return err_code(err, errsz, LFM_EXIT_IO, "%s: %s: the file ended early (changed since it was indexed?)",
-				       ds->id_path, key);
-		}
-		*data = buf;
-		*size = (size_t)loc->size;
-		*owned = buf;
-		return 0;
-	}
-	case DS_PATH: {
-		char *path = xasprintf("%s%s", ds->path_prefix, key);
-		char *buf;
-		size_t len;
-		int rc = ds_read_whole_file(path, (size_t)1 << 36, &buf, &len, err, errsz);
-		free(path);
-		if (rc)
-			return rc;
-		*data = (const uint8_t *)buf;
-		*size = len;
-		*owned = buf;
-		return 0;
-	}
-	default:
-		return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: no image data (%s)", ds->id_path, key,
-			       ds->index_only ? "the dataset was opened for labels only"
-					      : "not in the archive or no root given");
-	}
-}
 
 int dataset_read(const dataset *ds, size_t i, dataset_sample *out, char *err, size_t errsz)
 {

@@ -1,4 +1,6 @@
-/* dataset_detect.c — what an archive holds, decided in the same pass that indexes it.
+/* dataset_detect.c — which reader reads a source (ds_open_source: a table of directory readers, the
+ * archive open, the split-list fall-back), and what an archive holds, decided in the same pass that
+ * indexes it.
  *
  * Member names tell the layouts apart: CIFAR's batch and meta file names; WebDataset's .cls members;
  * otherwise [top/]<split>/<class>/<file>.jpg. During the pass we cannot know yet which layout it is, so
@@ -7,12 +9,21 @@
  * the archive then turns out to be a WebDataset (whose keys may look like folders), and such images were
  * dropped from a compressed archive, the archive is read a second time with the layout known.
  */
-#include "data/dataset_internal.h"
+#include "data/dataset_detect.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/errors.h"
+#include "data/dataset_archive.h"
+#include "data/dataset_cifar.h"
+#include "data/dataset_folder.h"
+#include "data/dataset_list.h"
+#include "data/dataset_wds.h"
 
 typedef struct detect {
 	const dataset_options *o;
@@ -116,5 +127,66 @@ int ds_open_archive(dataset *ds, const char *path, const dataset_options *o, cha
 	}
 	cifar_archive_free(d.cifar);
 	ds_scan_free(&scan);
+	return rc;
+}
+
+/* ---- which reader ------------------------------------------------------------------------------- */
+
+/* The directory readers, tried in order: the first whose probe claims the directory reads it. */
+typedef struct dir_reader {
+	int (*probe)(const char *dir);
+	int (*open)(dataset *ds, const char *dir, const dataset_options *o, char *err, size_t errsz);
+} dir_reader;
+
+static int is_folder_dir(const char *dir) { return ds_is_folder_dir(dir, NULL); }
+
+static const dir_reader dir_readers[] = {
+	{ds_is_cifar_dir, ds_open_cifar_dir},
+	{is_folder_dir, ds_open_folder_dir},
+};
+
+/* Whether the start of a file looks like text (a split list) rather than binary data. */
+static int looks_like_text(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof buf);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	return memchr(buf, 0, (size_t)n) == NULL;
+}
+
+int ds_open_source(dataset *ds, const char *source, const dataset_options *o, char *err, size_t errsz)
+{
+	if (o->kind == DATASET_SPLIT_LIST)
+		return ds_open_split_list(ds, source, o, err, errsz);
+	struct stat st;
+	if (stat(source, &st) != 0)
+		return err_code(err, errsz, LFM_EXIT_IO, "%s: %s", source, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		for (size_t k = 0; k < sizeof dir_readers / sizeof *dir_readers; k++)
+			if (dir_readers[k].probe(source))
+				return dir_readers[k].open(ds, source, o, err, errsz);
+		return err_code(err, errsz, LFM_EXIT_DATA,
+				"%s: a directory with neither CIFAR batch files nor train/, test/ or "
+				"val/ class folders",
+				source);
+	}
+	int not_archive = 0;
+	int rc = ds_open_archive(ds, source, o, err, errsz, &not_archive);
+	if (rc && not_archive && looks_like_text(source)) {
+		ds_free_names(ds->class_names, ds->num_classes);
+		ds->class_names = NULL;
+		ds->num_classes = 0;
+		free(ds->split);
+		ds->split = xstrdup("list");
+		rc = ds_open_split_list(ds, source, o, err, errsz);
+	} else if (rc && not_archive) {
+		rc = err_code(err, errsz, LFM_EXIT_DATA,
+			      "%s: neither an archive libarchive can read nor a split list", source);
+	}
 	return rc;
 }

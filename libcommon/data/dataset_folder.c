@@ -6,7 +6,7 @@
  * by name within a class. Only .jpg/.jpeg files directly inside a class folder are samples; other files
  * are counted as ignored (hidden files silently).
  */
-#include "data/dataset_internal.h"
+#include "data/dataset_folder.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 
 #include "base/errors.h"
+#include "data/dataset_index.h"
+#include "data/dataset_sha256.h"
 
 static const char *const SPLITS[] = {"train", "test", "val"};
 

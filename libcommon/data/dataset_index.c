@@ -1,12 +1,14 @@
 /* dataset_index.c — the small containers the dataset readers share: messages, a string arena, a
- * string -> index hash map, and class-name lists. */
-#include "data/dataset_internal.h"
+ * string -> index hash map, class-name lists, and names (base name, extension, split). */
+#include "data/dataset_index.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -242,4 +244,24 @@ int ds_read_names_file(const char *path, char ***out, int *count, char *err, siz
 	rc = ds_parse_names(buf, len, path, out, count, err, errsz);
 	free(buf);
 	return rc;
+}
+
+/* ---- names ---------------------------------------------------------------------------------------- */
+
+const char *ds_basename(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+int ds_has_ext(const char *name, const char *ext)
+{
+	size_t n = strlen(name), e = strlen(ext);
+	return n > e && strcasecmp(name + n - e, ext) == 0;
+}
+
+int ds_is_split_name(const char *s, size_t n)
+{
+	return (n == 5 && memcmp(s, "train", 5) == 0) || (n == 4 && memcmp(s, "test", 4) == 0) ||
+	       (n == 3 && memcmp(s, "val", 3) == 0);
 }

@@ -8,7 +8,7 @@
  * "airfield"), else by its number. Files in a root folder are not looked at until read or checked; in a
  * root archive, a listed file that is not a member is found at open (an error, or a hole with skip_bad).
  */
-#include "data/dataset_internal.h"
+#include "data/dataset_list.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +17,9 @@
 #include <sys/stat.h>
 
 #include "base/errors.h"
+#include "data/dataset_archive.h"
+#include "data/dataset_index.h"
+#include "data/dataset_sha256.h"
 
 #define MAX_LABEL 1000000
 

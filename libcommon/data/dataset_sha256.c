@@ -4,7 +4,7 @@
  * publishers list, so the samples stream's header can be checked against a published checksum by hand.
  * It runs at a few hundred MB/s here, the same order as the gzip decompression that the indexing pass
  * does anyway, and is computed during that pass. */
-#include "data/dataset_internal.h"
+#include "data/dataset_sha256.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * bytes of CIFAR planes, what lt-subset --pack writes for CIFAR), and key.cls (the label as decimal
  * text). Samples are in the order their key first appears; other extensions (.txt, .json) are ignored.
  * Class names come from a class list; without one they are "0", "1", ... up to the largest label. */
-#include "data/dataset_internal.h"
+#include "data/dataset_wds.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "base/errors.h"
+#include "data/dataset_index.h"
 
 #define MAX_LABEL 1000000
 

@@ -572,8 +572,7 @@ void clip_writer_meta(st_writer *w, const clip_config *c, clip_naming naming)
 	free(cfg);
 }
 
-static void save_model(const clip_model *m, int towers, dtype dt, const char *path, const float *fc,
-		       const char *const *extra_meta)
+void clip_model_save(const clip_model *m, int towers, dtype dt, const char *path, const char *const *extra_meta)
 {
 	if ((towers & m->towers) != towers || !towers)
 		die(LFM_EXIT_IO, "internal error: saving towers %d of a model holding %d", towers, m->towers);
@@ -585,10 +584,6 @@ static void save_model(const clip_model *m, int towers, dtype dt, const char *pa
 		owned[1] = clip_writer_add_tower(w, &m->cfg, CLIP_TEXT, m->text.param_memory, m->naming, dt);
 	if (m->has_logit_scale)
 		st_writer_add(w, "logit_scale", DT_F32, 0, NULL, &m->logit_scale);
-	if (fc) {
-		int64_t shape[2] = {m->cfg.embed_dim, m->cfg.embed_dim};
-		st_writer_add(w, "fc.weight", DT_F32, 2, shape, fc);
-	}
 	/* the configuration of what is written: a tower left out leaves its keys out */
 	clip_config c = m->cfg;
 	if (!(towers & CLIP_VISION))
@@ -602,14 +597,4 @@ static void save_model(const clip_model *m, int towers, dtype dt, const char *pa
 	st_writer_free(w);
 	free(owned[0]);
 	free(owned[1]);
-}
-
-void clip_model_save(const clip_model *m, int towers, dtype dt, const char *path, const char *const *extra_meta)
-{
-	save_model(m, towers, dt, path, NULL, extra_meta);
-}
-
-void clip_save_checkpoint(const char *path, const clip_model *m, const float *fc, const char *const *extra_meta)
-{
-	save_model(m, m->towers, DT_F32, path, fc, extra_meta);
 }

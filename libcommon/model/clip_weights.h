@@ -84,9 +84,6 @@ void clip_writer_meta(st_writer *w, const clip_config *c, clip_naming naming);
  * plus extra key/value pairs (a NULL-terminated list key, value, key, value, ..., or NULL), atomically. */
 void clip_model_save(const clip_model *m, int towers, dtype dt, const char *path, const char *const *extra_meta);
 
-/* A checkpoint (formats/checkpoint.md): every tower m holds, float32, under m's naming; logit_scale when m
- * has one; fc.weight [D, D] (nn.Linear layout [out, in]) when fc is not NULL; the standard metadata and
- * extra_meta. Atomic. A model holding only the vision tower gives a vision-only checkpoint. */
-void clip_save_checkpoint(const char *path, const clip_model *m, const float *fc, const char *const *extra_meta);
+/* Checkpoints (formats/checkpoint.md) are written by checkpoint_save (model/checkpoint.h), the one writer. */
 
 #endif

@@ -14,6 +14,7 @@
 #include "cpu/clip_layers.h"
 #include "cpu/clip_vision.h"
 #include "cpu/clip_text.h"
+#include "model/checkpoint.h"
 #include "model/clip_weights.h"
 #include "base/errors.h"
 #include "base/rng.h"
@@ -363,8 +364,8 @@ static void test_save_load(void)
 	clip_model_free(&m);
 }
 
-/* A vision-only checkpoint with fc.weight under HF names: loads back, keeps the names, the metadata
- * describes only what it holds. */
+/* A vision-only checkpoint (checkpoint_save, from a vision-only source) with fc.weight under HF names:
+ * loads back, keeps the names, the metadata describes only what it holds. */
 static void test_checkpoint(void)
 {
 	clip_model full, v;
@@ -380,10 +381,14 @@ static void test_checkpoint(void)
 	for (int i = 0; i < D * D; i++)
 		fc[i] = (float)(i % (D + 1) == 0) + 0.001f * (float)i;
 	const char *extra[] = {"stage", "2", NULL};
-	clip_save_checkpoint(path, &v, fc, extra);
-	st_file f;
+	/* the file the "run" started from is the vision-only one just written */
+	st_file src, f;
 	char err[512];
-	T_ASSERTF(st_open(path, &f, err, sizeof err) == 0, "%s", err);
+	T_ASSERTF(st_open(path, &src, err, sizeof err) == 0, "%s", err);
+	char *out = t_tmp_path("ckpt-out.safetensors");
+	checkpoint_save(out, &src, &v, fc, extra);
+	st_close(&src);
+	T_ASSERTF(st_open(out, &f, err, sizeof err) == 0, "%s", err);
 	const st_tensor *t = st_find(&f, "fc.weight");
 	T_ASSERT(t && t->dtype == DT_F32 && t->ndim == 2 && t->shape[0] == D && t->shape[1] == D);
 	T_ASSERT(memcmp(t->data, fc, (size_t)D * D * sizeof *fc) == 0);

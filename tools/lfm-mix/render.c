@@ -12,6 +12,7 @@
 #include "data/dataset.h"
 #include "base/errors.h"
 #include "data/image.h"
+#include "data/pixel_mix.h"
 #include "io/stream.h"
 
 struct renderer {
@@ -135,10 +136,13 @@ void render_record(renderer *rd, uint64_t n, int64_t i, int64_t yi, int64_t j, i
 	size_t plane = (size_t)S * (size_t)S;
 	load(rd, n, "i", i, yi, rd->xi);
 	load(rd, n, "j", j, yj, rd->xj);
-	/* The trainer's mix, in float on the normalised pixels, then back to 8 bits: v * std + mean. */
+	/* The trainer's mix (pixel_mix.h) on the normalised pixels, into xi; then back to 8 bits:
+	 * v * std + mean. (The mix used to be written out here as lx * x_i + (1 - lx) * x_j: the same float
+	 * products and sum, so the rendered files did not change.) */
+	pixel_mix(rd->xi, rd->xi, rd->xj, lx, 3 * plane);
 	for (int c = 0; c < 3; c++)
 		for (size_t p = 0; p < plane; p++) {
-			float m = lx * rd->xi[c * plane + p] + (1 - lx) * rd->xj[c * plane + p];
+			float m = rd->xi[c * plane + p];
 			double v = ((double)m * clip_std[c] + clip_mean[c]) * 255.0;
 			rd->rgb[3 * p + (size_t)c] = (uint8_t)(v <= 0 ? 0 : v >= 255 ? 255 : lrint(v));
 		}

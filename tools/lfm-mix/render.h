@@ -1,6 +1,6 @@
 /* render.h — lfm-mix --render: the first mixed training images as JPEG files, so a person can look at
  * what training sees. Each image is lx * x_i + (1 - lx) * x_j on CLIP-preprocessed (normalised) pixels,
- * exactly as the trainer mixes, then de-normalised back to 8-bit RGB. */
+ * mixed by the trainer's own pixel_mix (data/pixel_mix.h), then de-normalised back to 8-bit RGB. */
 #ifndef LFM_MIX_RENDER_H
 #define LFM_MIX_RENDER_H
 

@@ -1,0 +1,52 @@
+/* dataset_archive.h — one sequential pass over an archive with libarchive (dataset_archive.c): the member
+ * list, the members' bytes kept for later, the SHA-256 of the file. Uses dataset_build.h (locations, the
+ * dataset a scan is adopted into) and the leaves; used by the readers of archives. */
+#ifndef LFM_DATASET_ARCHIVE_H
+#define LFM_DATASET_ARCHIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/dataset_build.h"
+
+enum ds_want {
+	DS_SKIP = 0,   /* only its name and size are recorded */
+	DS_KEEP = 1,   /* its bytes must be readable later (in place, cached in memory or a temp file) */
+	DS_STREAM = 2, /* its bytes are handed to the stream callback as they are read */
+};
+
+typedef struct ds_member {
+	char *name;  /* "./" and leading "/" removed */
+	uint64_t size;
+	ds_loc loc;  /* DS_FD region 0 (in place or temp cache), DS_MEM region 0 (memory cache) or DS_NONE */
+} ds_member;
+
+typedef struct ds_scan {
+	ds_member *m;
+	size_t n, cap;
+	int not_archive; /* libarchive recognised no archive format (the file may be a split list) */
+	int in_place;    /* an uncompressed tar: every member is readable at its offset in fd */
+	int fd;          /* the archive (in place) or the temporary cache file; -1 if none */
+	uint8_t *mem;    /* the memory cache */
+	size_t mem_len, mem_cap;
+	uint64_t size;   /* of the archive file */
+	char hash[80];   /* "sha256:..." */
+} ds_scan;
+
+typedef int (*ds_want_fn)(void *ctx, const char *name, uint64_t size);
+/* Called with each piece of a DS_STREAM member's data, then once with data == NULL at its end. Returns 0
+ * or an exit code with a message in err. */
+typedef int (*ds_stream_fn)(void *ctx, const char *name, const void *data, size_t n, char *err,
+			    size_t errsz);
+
+/* One sequential pass over the archive at path, hashing every byte of the file on the way. */
+int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void *ctx,
+		    const char *cache_dir, ds_scan *out, char *err, size_t errsz);
+/* Move the scan's fd and memory cache into region 0 of ds (the members' locations refer to it). */
+void ds_adopt_scan(dataset *ds, ds_scan *scan);
+/* Read member i's bytes (kept or in place) before the scan is adopted. */
+int ds_scan_read(const ds_scan *scan, size_t i, const char *source, const uint8_t **data, size_t *size,
+		 void **owned, char *err, size_t errsz);
+void ds_scan_free(ds_scan *scan);
+
+#endif
