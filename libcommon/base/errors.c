@@ -186,19 +186,12 @@ void xfwrite(const void *buf, size_t n, FILE *f, const char *name)
 void xfclose(FILE *f, const char *name)
 {
 	int bad = fflush(f) != 0 || ferror(f);
-	int saved = errno;
-	if (f == stdin || f == stdout || f == stderr) {
-		if (bad) {
-			errno = saved;
-			die_write_error(f, name);
-		}
+	if (bad)
+		die_write_error(f, name); /* errno as the failed write left it */
+	if (f == stdin || f == stdout || f == stderr)
 		return;
-	}
-	if (fclose(f) != 0 || bad) {
-		if (bad)
-			errno = saved;
+	if (fclose(f) != 0)
 		die(LFM_EXIT_IO, "%s: error closing:", name);
-	}
 }
 
 char *xread_file(const char *path, size_t *len)
