@@ -3,10 +3,13 @@
 # training JPEGs at imbalance 100, 2,000 test JPEGs), with a small randomly initialised CLIP, on the CPU:
 #   lt-subset → clip-init → clip-embed-text → lfm-pairs → lfm-mix → lfm-fit (stage 1, stage 2) → lfm-eval
 # then the same with plain cross-entropy (no mixing) for comparison. A few minutes on 2 cores.
-# DEMO_OUT (default demo-out/) holds every intermediate file; DEMO_EPOCHS the epochs of each stage.
+# DEMO_OUT (default demo-out/, in the current folder) holds every intermediate file; DEMO_EPOCHS the
+# epochs of each stage; BIN the tools (default: the build tree's bin/ beside this pipelines/ folder).
+# Runs from any folder: the data, the tools and collect.sh are found from this script's own path.
 set -eu
-B=${BIN:-bin}
-D=data/cifar10-lt
+top=$(cd "$(dirname "$0")/.." && pwd)
+B=${BIN:-$top/bin}
+D=$top/data/cifar10-lt
 O=${DEMO_OUT:-demo-out}
 E=${DEMO_EPOCHS:-2}
 mkdir -p "$O"
@@ -56,10 +59,10 @@ mkdir -p "$O/g100/lfm-ce" "$O/g100/ce"
 cp "$O/lfm.eval.json" "$O/g100/lfm-ce/eval.json"
 cp "$O/ce.eval.json" "$O/g100/ce/eval.json"
 printf '\n== Results: top-1 %% on the test set (many > 100, medium 21-100, few <= 20 training images)\n'
-sh pipelines/collect.sh "$O/g100/lfm-ce/eval.json" "$O/g100/ce/eval.json"
+sh "$top/pipelines/collect.sh" "$O/g100/lfm-ce/eval.json" "$O/g100/ce/eval.json"
 cat <<MSG
 
-Done in $(( $(date +%s) - start )) s; every intermediate file is in $O/ (inspect any with bin/lfm-show).
+Done in $(( $(date +%s) - start )) s; every intermediate file is in $O/ (inspect any with $B/lfm-show).
 
 These numbers come from a tiny CLIP with RANDOM weights trained for $E epochs on 32x32 images: they show
 the mechanics of the pipeline, not CLIP's accuracy or the paper's. With real weights (e.g. OpenAI's

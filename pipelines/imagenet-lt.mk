@@ -6,12 +6,15 @@
 #        TRAIN_LIST=ImageNet_LT_train.txt TEST_LIST=ImageNet_LT_test.txt
 # IMAGENET is the folder (or archive) the lists' paths are relative to (train/n01440764/...).
 # CLASSES is the readable class-name list CLIP's prompts use, one a line in label order.
+# This file's folder, taken before any include: lfm.mk, collect.sh and the tools are found from it, so
+# the pipeline runs from any folder (paths given on the command line are the current folder's).
+LFM_HERE := $(dir $(lastword $(MAKEFILE_LIST)))
 IMAGENET   ?= imagenet
 WEIGHTS    ?= ViT-B-16.safetensors
 TRAIN_LIST ?= ImageNet_LT_train.txt
 VAL_LIST   ?= ImageNet_LT_val.txt
 TEST_LIST  ?= ImageNet_LT_test.txt
-CLASSES    ?= data/classes/imagenet.txt
+CLASSES    ?= $(LFM_CLASSES)/imagenet.txt
 OUT        ?= results/imagenet-lt
 TRAIN_SAMPLES_ARGS = --list $(TRAIN_LIST) --root $(IMAGENET) --classes $(CLASSES)
 TEST_SAMPLES_ARGS  = --list $(TEST_LIST) --root $(IMAGENET) --classes $(CLASSES)
@@ -28,4 +31,4 @@ S2_LR      ?= 1e-2
 S2_MIN_LR  ?= 1e-5
 ALPHA      ?= 1
 TAU        ?= 0.05
-include pipelines/lfm.mk
+include $(LFM_HERE)lfm.mk

@@ -6,12 +6,15 @@
 #        TRAIN_LIST=Places_LT_train.txt TEST_LIST=Places_LT_test.txt
 # PLACES is the folder (or archive) the lists' paths are relative to (data_256/a/airfield/...).
 # CLASSES is the readable class-name list CLIP's prompts use, one a line in label order.
+# This file's folder, taken before any include: lfm.mk, collect.sh and the tools are found from it, so
+# the pipeline runs from any folder (paths given on the command line are the current folder's).
+LFM_HERE := $(dir $(lastword $(MAKEFILE_LIST)))
 PLACES     ?= places365
 WEIGHTS    ?= ViT-B-16.safetensors
 TRAIN_LIST ?= Places_LT_train.txt
 VAL_LIST   ?= Places_LT_val.txt
 TEST_LIST  ?= Places_LT_test.txt
-CLASSES    ?= data/classes/places365.txt
+CLASSES    ?= $(LFM_CLASSES)/places365.txt
 OUT        ?= results/places-lt
 TRAIN_SAMPLES_ARGS = --list $(TRAIN_LIST) --root $(PLACES) --classes $(CLASSES)
 TEST_SAMPLES_ARGS  = --list $(TEST_LIST) --root $(PLACES) --classes $(CLASSES)
@@ -29,4 +32,4 @@ S2_MIN_LR  ?= 5e-7
 ALPHA      ?= 1.25
 S2_ALPHA   ?= 1.5
 TAU        ?= 1.0
-include pipelines/lfm.mk
+include $(LFM_HERE)lfm.mk
