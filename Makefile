@@ -206,6 +206,7 @@ demo: all
 MANPAGES := $(wildcard man/*.[1-9])
 DATAFILES:= $(wildcard data/clip/*)
 CLASSFILES:= $(wildcard data/classes/*)
+PIPELINEFILES := $(wildcard pipelines/*.mk pipelines/*.sh pipelines/*.gp)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lfm/clip $(DESTDIR)$(PREFIX)/share/lfm/classes
 	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
@@ -215,6 +216,8 @@ install: all
 	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 	$(if $(DATAFILES),install -m 644 $(DATAFILES) $(DESTDIR)$(PREFIX)/share/lfm/clip/)
 	$(if $(CLASSFILES),install -m 644 $(CLASSFILES) $(DESTDIR)$(PREFIX)/share/lfm/classes/)
+	install -d $(DESTDIR)$(PREFIX)/share/lfm/pipelines
+	install -m 644 $(PIPELINEFILES) $(DESTDIR)$(PREFIX)/share/lfm/pipelines/
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)

@@ -30,6 +30,16 @@ else bad "installed BPE vocabulary" "missing"; fi
 if [ -f "$dest$prefix/share/lfm/classes/cifar100.txt" ]; then ok "installed class lists"
 else bad "installed class lists" "missing"; fi
 
+# The installed pipelines find their shared rules and scripts in share/lfm/pipelines, and the tools on PATH.
+pl="$dest$prefix/share/lfm/pipelines"
+if [ -f "$pl/cifar10-lt.mk" ] && [ -f "$pl/lfm.mk" ] && [ -f "$pl/collect.sh" ] &&
+	(cd "$tmp" && PATH="$dest$prefix/bin:$PATH" make -n -f "$pl/cifar10-lt.mk" CIFAR10=c.tar.gz WEIGHTS=w.st) >"$tmp/dry" 2>&1 &&
+	grep -q "sh $pl/collect.sh" "$tmp/dry" && grep -q '^lfm-fit ' "$tmp/dry"; then
+	ok "installed pipelines run from the install tree (tools from PATH)"
+else
+	bad "installed pipelines run from the install tree (tools from PATH)" "$(head -c 400 "$tmp/dry")"
+fi
+
 # The staged tree is what a relocated install looks like: the tokenizer finds its vocabulary next to
 # the executable (../share/lfm/clip), not in the source tree.
 got=$(cd "$tmp" && echo "a photo of a cat" | LFM_DATADIR= "$dest$prefix/bin/clip-embed-text" --tokenize 2>&1)
