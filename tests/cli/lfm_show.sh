@@ -200,3 +200,16 @@ golden pixels count     | shared | 0 | ^  count  24576$                         
 golden pixels mean      | shared | 0 | ^  mean   0\.0200044                            | -                              | $SHOW $G/pixels.npy
 golden int32 npy        | shared | 0 | train_pairs\.npy: npy 1\.0, int32 \[8, 2\]      | -                              | $SHOW $G/train_pairs.npy
 EOF
+
+# ---- a reader that stops early: quiet, status 0, even under pipefail; a full disk still fails ---------
+if command -v bash >/dev/null; then
+	sp="${TMPDIR:-/tmp}/lfm_show_pipe.$$"
+	bin/lt-subset --imbalance 1 data/cifar10-lt/train.tar.gz -o "$sp" 2>/dev/null
+	out=$(bash -c 'set -o pipefail; bin/lfm-show "$1" | head -n 2 >/dev/null; echo "status $?"' _ "$sp" 2>&1)
+	if [ "$out" = "status 0" ]; then echo "ok - lfm-show | head: quiet, status 0 under pipefail"
+	else echo "not ok - lfm-show | head: quiet, status 0 under pipefail: $out"; fi
+	out=$(bin/lfm-show "$sp" 2>&1 >/dev/full; echo "status $?")
+	case $out in *"write error: No space left on device"*"status 3") echo "ok - a full disk is still an error (status 3)" ;;
+	*) echo "not ok - a full disk is still an error (status 3): $out" ;; esac
+	rm -f "$sp"
+fi
