@@ -8,8 +8,12 @@
 # Runs from any folder: the data, the tools and collect.sh are found from this script's own path.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+# Paths as short as they can be: run from the source root (make demo), the streams' headers name
+# bin/lt-subset and data/..., the same wherever the tree is.
+[ "$top" = "$(pwd)" ] && top=.
 B=${BIN:-$top/bin}
 D=$top/data/cifar10-lt
+[ "$top" = . ] && B=${BIN:-bin} D=data/cifar10-lt
 O=${DEMO_OUT:-demo-out}
 E=${DEMO_EPOCHS:-2}
 mkdir -p "$O"

@@ -29,7 +29,7 @@
 
 typedef struct scan_src {
 	int fd;
-	sha256_ctx sha;
+	source_hash sha;
 	uint64_t total;
 	int read_errno;
 	uint8_t buf[1 << 16];
@@ -47,7 +47,7 @@ static la_ssize_t read_cb(struct archive *a, void *ud, const void **buff)
 		archive_set_error(a, errno, "read error: %s", strerror(errno));
 		return -1;
 	}
-	sha256_update(&s->sha, s->buf, (size_t)n);
+	source_hash_update(&s->sha, s->buf, (size_t)n);
 	s->total += (uint64_t)n;
 	*buff = s->buf;
 	return n;
@@ -108,7 +108,7 @@ int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void
 	out->fd = -1;
 	scan_src *src = xmalloc(sizeof *src);
 	memset(src, 0, offsetof(scan_src, buf));
-	sha256_init(&src->sha);
+	source_hash_init(&src->sha);
 	src->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (src->fd < 0) {
 		int e = errno;
@@ -248,12 +248,12 @@ int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void
 		}
 		if (n == 0)
 			break;
-		sha256_update(&src->sha, src->buf, (size_t)n);
+		source_hash_update(&src->sha, src->buf, (size_t)n);
 		src->total += (uint64_t)n;
 	}
 	uint8_t digest[32];
-	sha256_final(&src->sha, digest);
-	sha256_hex(digest, "sha256:", out->hash);
+	source_hash_final(&src->sha, digest);
+	source_hash_hex(digest, "sha256:", out->hash);
 	out->size = src->total;
 done:
 	free(piece);

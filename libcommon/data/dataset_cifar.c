@@ -506,8 +506,8 @@ int ds_open_cifar_dir(dataset *ds, const char *dir, const dataset_options *o, ch
 	int seen10 = 0, seen100 = 0, rc = 0;
 	char **names = NULL;
 	int nnames = 0;
-	sha256_ctx listing;
-	sha256_init(&listing);
+	source_hash listing;
+	source_hash_init(&listing);
 	uint64_t total = 0;
 	size_t prefix_len = strlen(dir);
 	uint8_t *buf = xmalloc(1 << 16);
@@ -539,7 +539,7 @@ int ds_open_cifar_dir(dataset *ds, const char *dir, const dataset_options *o, ch
 			if (!rc && stat(path, &st) == 0) {
 				char line[4200];
 				snprintf(line, sizeof line, "%llu %s\n", (unsigned long long)st.st_size, rel);
-				sha256_update(&listing, line, strlen(line));
+				source_hash_update(&listing, line, strlen(line));
 				total += (uint64_t)st.st_size;
 			}
 			free(path);
@@ -577,7 +577,7 @@ int ds_open_cifar_dir(dataset *ds, const char *dir, const dataset_options *o, ch
 		}
 		char line[4200];
 		snprintf(line, sizeof line, "%llu %s\n", (unsigned long long)st.st_size, rel);
-		sha256_update(&listing, line, strlen(line));
+		source_hash_update(&listing, line, strlen(line));
 		total += (uint64_t)st.st_size;
 	}
 	free(buf);
@@ -596,9 +596,9 @@ int ds_open_cifar_dir(dataset *ds, const char *dir, const dataset_options *o, ch
 	if (rc)
 		return rc;
 	uint8_t digest[32];
-	sha256_final(&listing, digest);
+	source_hash_final(&listing, digest);
 	char hex[96];
-	sha256_hex(digest, "sha256-listing:", hex);
+	source_hash_hex(digest, "sha256-listing:", hex);
 	ds->id_hash = xstrdup(hex);
 	ds->id.size = total;
 	return 0;

@@ -269,8 +269,8 @@ int ds_open_folder_dir(dataset *ds, const char *dir, const dataset_options *o, c
 	int rc = 0;
 	file_entry *files = NULL;
 	size_t nfiles = 0, cap = 0;
-	sha256_ctx listing;
-	sha256_init(&listing);
+	source_hash listing;
+	source_hash_init(&listing);
 	uint64_t total = 0;
 	char **names = NULL;
 	int count = 0;
@@ -331,9 +331,9 @@ int ds_open_folder_dir(dataset *ds, const char *dir, const dataset_options *o, c
 		for (size_t i = 0; i < nfiles; i++) {
 			char line[64];
 			snprintf(line, sizeof line, "%llu ", (unsigned long long)files[i].size);
-			sha256_update(&listing, line, strlen(line));
-			sha256_update(&listing, order[i], strlen(order[i]));
-			sha256_update(&listing, "\n", 1);
+			source_hash_update(&listing, line, strlen(line));
+			source_hash_update(&listing, order[i], strlen(order[i]));
+			source_hash_update(&listing, "\n", 1);
 			total += files[i].size;
 		}
 		free(order);
@@ -347,9 +347,9 @@ int ds_open_folder_dir(dataset *ds, const char *dir, const dataset_options *o, c
 		goto out;
 	ds->path_prefix = xasprintf("%s/", root);
 	uint8_t digest[32];
-	sha256_final(&listing, digest);
+	source_hash_final(&listing, digest);
 	char hex[96];
-	sha256_hex(digest, "sha256-listing:", hex);
+	source_hash_hex(digest, "sha256-listing:", hex);
 	ds->id_hash = xstrdup(hex);
 	ds->id.size = total;
 out:

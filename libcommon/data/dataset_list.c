@@ -215,13 +215,13 @@ int ds_open_split_list(dataset *ds, const char *list_path, const dataset_options
 	int rc = ds_read_whole_file(list_path, (size_t)1 << 32, &text, &len, err, errsz);
 	if (rc)
 		return rc;
-	sha256_ctx sha;
-	sha256_init(&sha);
-	sha256_update(&sha, text, len);
+	source_hash sha;
+	source_hash_init(&sha);
+	source_hash_update(&sha, text, len);
 	uint8_t digest[32];
-	sha256_final(&sha, digest);
+	source_hash_final(&sha, digest);
 	char hex[96];
-	sha256_hex(digest, "sha256:", hex);
+	source_hash_hex(digest, "sha256:", hex);
 
 	char **names = NULL;
 	int count = 0;

@@ -196,35 +196,35 @@ static void test_sha256_known_answers(void)
 		 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
 	};
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-		sha256_ctx c;
+		source_hash c;
 		uint8_t d[32];
 		char hex[80];
-		sha256_init(&c);
+		source_hash_init(&c);
 		/* byte by byte for the long one: the block boundary logic */
 		if (i == 2)
 			for (const char *p = v[i].in; *p; p++)
-				sha256_update(&c, p, 1);
+				source_hash_update(&c, p, 1);
 		else
-			sha256_update(&c, v[i].in, strlen(v[i].in));
-		sha256_final(&c, d);
-		sha256_hex(d, "", hex);
+			source_hash_update(&c, v[i].in, strlen(v[i].in));
+		source_hash_final(&c, d);
+		source_hash_hex(d, "", hex);
 		T_ASSERTF(strcmp(hex, v[i].hex) == 0, "'%s': %s", v[i].in, hex);
 	}
 	/* a million 'a' in uneven pieces */
-	sha256_ctx c;
-	sha256_init(&c);
+	source_hash c;
+	source_hash_init(&c);
 	char a[997];
 	memset(a, 'a', sizeof a);
 	size_t left = 1000000;
 	while (left) {
 		size_t n = left < sizeof a ? left : sizeof a;
-		sha256_update(&c, a, n);
+		source_hash_update(&c, a, n);
 		left -= n;
 	}
 	uint8_t d[32];
 	char hex[80];
-	sha256_final(&c, d);
-	sha256_hex(d, "sha256:", hex);
+	source_hash_final(&c, d);
+	source_hash_hex(d, "sha256:", hex);
 	T_ASSERTF(strcmp(hex, "sha256:cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0") == 0,
 		  "%s", hex);
 }
