@@ -19,7 +19,7 @@
 #include "base/json.h"
 #include "train/losses.h"
 #include "train/lr_schedule.h"
-#include "metrics.h"
+#include "io/metrics.h"
 #include "io/npy.h"
 #include "base/options.h"
 #include "base/progress.h"
