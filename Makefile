@@ -142,9 +142,6 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-# fuzz_plan.c compiles lfm-fit's record reader in (it is the tool's own file, not libcommon's).
-$(BUILD)/tests/fuzz/fuzz_plan.o: tools/lfm-fit/records.c tools/lfm-fit/records.h
-
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)

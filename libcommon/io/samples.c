@@ -7,6 +7,7 @@
 
 #include "base/errors.h"
 #include "io/stream.h"
+#include "io/stream_header.h"
 
 /* Deep copy of a msgpack object into zone (msgpack-c's C API has none): strings, arrays and maps are
  * copied so the header outlives the reader. */
@@ -146,17 +147,23 @@ int samples_end(samples_set *out, const char *name, char *err, size_t errsz)
 	const msgpack_object *cnt = mp_map_get(&out->header, "counts");
 	if (!cnt)
 		return 0;
-	if (cnt->type != MSGPACK_OBJECT_ARRAY || (int)cnt->via.array.size != C)
+	int64_t *have;
+	int n;
+	int rc = stream_header_counts(&out->header, name, "", &have, &n, NULL, 0);
+	if (rc == STREAM_COUNTS_MISSING || (int)cnt->via.array.size != C) {
+		free(have);
 		return err_code(err, errsz, LFM_EXIT_DATA, "%s: header \"counts\" is not an array of %d integers", name, C);
-	for (int k = 0; k < C; k++) {
-		const msgpack_object *o = &cnt->via.array.ptr[k];
-		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || (int64_t)o->via.u64 != out->counts[k])
-			return err_code(err, errsz, LFM_EXIT_DATA,
-				    "%s: header says class %d (%s) has %s samples, the records have %lld", name, k,
-				    out->classes[k],
-				    o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? "a different number of" : "a non-integer count of",
-				    (long long)out->counts[k]);
 	}
+	for (int k = 0; k < C; k++)
+		if (k == n || have[k] != out->counts[k]) {
+			int is_int = cnt->via.array.ptr[k].type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+			free(have);
+			return err_code(err, errsz, LFM_EXIT_DATA,
+					"%s: header says class %d (%s) has %s samples, the records have %lld", name, k,
+					out->classes[k], is_int ? "a different number of" : "a non-integer count of",
+					(long long)out->counts[k]);
+		}
+	free(have);
 	return 0;
 }
 

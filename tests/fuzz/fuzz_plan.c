@@ -1,23 +1,19 @@
-/* fuzz_plan.c — lfm-fit's mix-plan reader (tools/lfm-fit/records.c): the lfm.plan header (counts,
- * classes, epochs, samples, source) and each record (epoch, i, yi, j, yj, lx, ly) checked against a
- * dataset, through the non-dying entry points record_source_read_plan_header and
- * record_source_try_next.
+/* fuzz_plan.c — the mix plan's codec (libcommon/io/plan.h): the lfm.plan header (counts, classes,
+ * epochs, samples, split, source) through plan_header_read and each record (epoch, i, yi, j, yj, lx, ly)
+ * through plan_next, the non-dying entry points lfm-fit's records.c reads plans with.
  *
- * Input: the plan stream's bytes. The dataset is fixed: a split list of 6 samples with labels
- * 0 1 2 0 1 2 (3 classes), held in a memory file and opened once. Records are read until the first
- * error or the end of the plan. Checked beyond "no crash, no leak, no exit": failures come with a
- * message and do not advance the position; a record accepted has indices inside the dataset, the
- * dataset's labels, weights within [0, 1] and the epoch its position implies.
- *
- * records.c belongs to the lfm-fit tool, not to libcommon, so it is compiled into this target here. */
+ * Input: the plan stream's bytes. Records are read until the first error or the end the header promises.
+ * Checked beyond "no crash, no leak, no exit": a failure comes with a message naming the input; a header
+ * accepted has classes, counts, class names and its JSON, at least one epoch and one record per epoch; a
+ * record accepted has labels inside the header's classes, non-negative indices (they are unsigned),
+ * weights within [0, 1] and the epoch its position implies; it is encoded again with plan_encode_record
+ * and decodes to the same record, the weights to the bit (they are float32 both ways). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include "../../tools/lfm-fit/records.c"
+#include "io/plan.h"
 
 #define CHECK(c) \
 	do { \
@@ -31,72 +27,67 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char LIST[] = "c0/0.jpg 0\nc1/1.jpg 1\nc2/2.jpg 2\nc0/3.jpg 0\nc1/4.jpg 1\nc2/5.jpg 2\n";
-
-static const dataset *fixed_dataset(void)
+/* rec encoded by plan_encode_record decodes, at position pos, to rec again. */
+static void check_round_trip(const plan_header *h, uint64_t pos, const plan_record *rec)
 {
-	static dataset *ds;
-	if (ds)
-		return ds;
-	int fd = memfd_create("fuzz_plan_list", MFD_CLOEXEC);
-	char path[64], err[512];
-	if (fd < 0 || write(fd, LIST, sizeof LIST - 1) != (ssize_t)(sizeof LIST - 1)) {
-		perror("fuzz_plan: cannot make the split list");
-		abort();
-	}
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	dataset_options o = {.kind = DATASET_SPLIT_LIST};
-	if (dataset_try_open(&ds, path, &o, err, sizeof err) != 0) {
-		fprintf(stderr, "fuzz_plan: %s\n", err);
-		abort();
-	}
-	close(fd); /* the list is read whole at open */
-	return ds;
+	int64_t v[PAIR_NFIELDS] = {rec->epoch, (int64_t)rec->i, rec->yi, (int64_t)rec->j, rec->yj};
+	unsigned char buf[PLAN_RECORD_MAX];
+	size_t n = plan_encode_record(buf, v, rec->lx, rec->ly);
+	CHECK(n <= sizeof buf);
+	msgpack_zone zone;
+	msgpack_zone_init(&zone, 1024);
+	msgpack_object obj;
+	size_t off = 0;
+	CHECK(msgpack_unpack((const char *)buf, n, &off, &zone, &obj) == MSGPACK_UNPACK_SUCCESS && off == n);
+	plan_record again;
+	char err[1024];
+	CHECK(plan_record_decode(&obj, h, "again", pos, &again, err, sizeof err) == 0);
+	CHECK(again.i == rec->i && again.j == rec->j && again.yi == rec->yi && again.yj == rec->yj &&
+	      again.epoch == rec->epoch && memcmp(&again.lx, &rec->lx, sizeof rec->lx) == 0 &&
+	      memcmp(&again.ly, &rec->ly, sizeof rec->ly) == 0);
+	msgpack_zone_destroy(&zone);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const dataset *ds = fixed_dataset();
 	if (size == 0)
 		return 0; /* fmemopen refuses an empty buffer */
 	FILE *f = fmemopen((void *)data, size, "rb");
 	if (!f)
 		return 0;
-	record_source s;
-	memset(&s, 0, sizeof s);
-	s.from_plan = 1;
-	s.name = "fuzz.plan";
-	s.in = f;
+	const char *name = "fuzz.plan";
 	char err[1024] = "";
-	s.r = sr_open(f, s.name, "lfm.plan", 1, err, sizeof err);
-	if (!s.r) {
+	stream_reader *r = sr_open(f, name, "lfm.plan", 1, err, sizeof err);
+	if (!r) {
 		CHECK(err[0]);
-		record_source_close(&s);
+		fclose(f);
 		return 0;
 	}
-	if (record_source_read_plan_header(&s, err, sizeof err) != 0) {
+	plan_header h;
+	if (plan_header_read(sr_header(r), name, &h, err, sizeof err) != 0) {
 		CHECK(strncmp(err, "fuzz.plan: ", 11) == 0);
-		record_source_close(&s);
+		plan_header_free(&h);
+		sr_close(r);
+		fclose(f);
 		return 0;
 	}
-	CHECK(s.classes >= 1 && s.counts && s.class_names && s.header_json);
-	CHECK(s.epochs >= 1 && s.per_epoch >= 1);
-	s.ds = ds; /* record_source_bind would die on a class-count mismatch: the records are checked anyway */
-	size_t n = dataset_count(ds);
-	for (int t = 0; t < MAX_RECORDS; t++) {
-		fit_record r;
-		uint64_t at = s.next;
+	CHECK(h.info.classes >= 1 && h.info.counts && h.info.class_names && h.info.header_json);
+	CHECK(h.epochs >= 1 && h.per_epoch >= 1);
+	uint64_t total = (uint64_t)h.epochs * h.per_epoch;
+	for (uint64_t pos = 0; pos < total && pos < MAX_RECORDS; pos++) {
+		plan_record rec;
 		err[0] = 0;
-		if (record_source_try_next(&s, &r, err, sizeof err) != 0) {
-			CHECK(strncmp(err, "fuzz.plan", 9) == 0 && s.next == at);
+		if (plan_next(r, &h, name, pos, &rec, err, sizeof err) != 0) {
+			CHECK(strncmp(err, "fuzz.plan", 9) == 0);
 			break;
 		}
-		CHECK(s.next == at + 1);
-		CHECK(r.i < n && r.j < n);
-		CHECK(r.yi == dataset_label(ds, r.i) && r.yj == dataset_label(ds, r.j));
-		CHECK(r.yi < s.classes && r.yj < s.classes);
-		CHECK(r.lx >= 0 && r.lx <= 1 && r.ly >= 0 && r.ly <= 1);
+		CHECK(rec.yi >= 0 && rec.yi < h.info.classes && rec.yj >= 0 && rec.yj < h.info.classes);
+		CHECK(rec.lx >= 0 && rec.lx <= 1 && rec.ly >= 0 && rec.ly <= 1);
+		CHECK(rec.epoch >= 0 && (uint64_t)rec.epoch == pos / h.per_epoch);
+		check_round_trip(&h, pos, &rec);
 	}
-	record_source_close(&s);
+	plan_header_free(&h);
+	sr_close(r);
+	fclose(f);
 	return 0;
 }

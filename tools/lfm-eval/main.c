@@ -17,6 +17,7 @@
 #include "base/errors.h"
 #include "train/evaluate.h"
 #include "io/npy.h"
+#include "io/predictions.h"
 #include "base/options.h"
 #include "base/progress.h"
 #include "io/safetensors.h"
@@ -354,45 +355,20 @@ static dataset *open_dataset(const options *o, const samples_set *s)
 static void write_predictions_header(msgpack_packer *pk, const options *o, const samples_set *s,
 				     const group_info *gi, int zero_shot, int argc, char **argv)
 {
-	const msgpack_object *src = mp_map_get(&s->header, "source");
-	int entries = 10 + (gi->train_counts != NULL) + (src != NULL);
-	msgpack_pack_map(pk, (size_t)entries);
-	mp_pack_kv_str(pk, "format", "lfm.predictions/1");
-	mp_pack_kv_str(pk, "model", o->model);
-	mp_pack_kv_bool(pk, "zero_shot", zero_shot);
-	mp_pack_kv_str(pk, "text", o->text);
-	mp_pack_kv_str(pk, "data", o->data);
-	mp_pack_kv_str(pk, "split", o->root ? "list" : o->split);
-	mp_pack_kv_str(pk, "samples_stream", display(o->samples));
-	mp_pack_cstr(pk, "classes");
-	msgpack_pack_array(pk, (size_t)s->num_classes);
-	for (int k = 0; k < s->num_classes; k++)
-		mp_pack_cstr(pk, s->classes[k]);
-	if (gi->train_counts) {
-		mp_pack_cstr(pk, "counts");
-		msgpack_pack_array(pk, (size_t)s->num_classes);
-		for (int k = 0; k < s->num_classes; k++)
-			msgpack_pack_int64(pk, gi->train_counts[k]);
-	}
-	mp_pack_kv_uint(pk, "samples", s->n);
-	if (src) {
-		mp_pack_cstr(pk, "source");
-		msgpack_pack_object(pk, *src);
-	}
-	mp_pack_kv_command(pk, "command", argc, argv);
-}
-
-static void write_prediction(msgpack_packer *pk, uint64_t index, int label, int pred, float score)
-{
-	msgpack_pack_map(pk, 4);
-	mp_pack_cstr(pk, "index");
-	msgpack_pack_uint64(pk, index);
-	mp_pack_cstr(pk, "label");
-	msgpack_pack_int32(pk, label);
-	mp_pack_cstr(pk, "pred");
-	msgpack_pack_int32(pk, pred);
-	mp_pack_cstr(pk, "score");
-	msgpack_pack_float(pk, score);
+	predictions_meta m = {.model = o->model,
+			      .zero_shot = zero_shot,
+			      .text = o->text,
+			      .data = o->data,
+			      .split = o->root ? "list" : o->split,
+			      .samples_stream = display(o->samples),
+			      .classes = s->num_classes,
+			      .class_names = s->classes,
+			      .counts = gi->train_counts,
+			      .samples = s->n,
+			      .source = mp_map_get(&s->header, "source"),
+			      .argc = argc,
+			      .argv = argv};
+	predictions_write_header(pk, &m);
 }
 
 int main(int argc, char **argv)
@@ -470,8 +446,9 @@ int main(int argc, char **argv)
 		eval_argmax(logits, b, C, preds + first, scores);
 		if (pw)
 			for (int j = 0; j < b; j++)
-				write_prediction(sw_packer(pw), s.index[first + (size_t)j], s.label[first + (size_t)j],
-						 preds[first + (size_t)j], scores[j]);
+				predictions_write_record(sw_packer(pw),
+							 &(prediction){s.index[first + (size_t)j], s.label[first + (size_t)j],
+								       preds[first + (size_t)j], scores[j]});
 		progress_update(&pr, next);
 	}
 	progress_finish(&pr);

@@ -1,4 +1,6 @@
-/* records.c — see records.h. */
+/* records.c — see records.h. The plan's own checks (the header, each record's fields, epoch, weights and
+ * labels) are its codec's, io/plan.h; what is lfm-fit's is the check of each record against the dataset
+ * and the shuffled samples stream of the baselines. */
 #include "records.h"
 
 #include <math.h>
@@ -7,78 +9,35 @@
 
 #include "base/errors.h"
 #include "base/rng.h"
+#include "io/plan.h"
+#include "io/stream_header.h"
 
-/* The header as JSON, "command" left out (the same plan made by another spelling of the command is the
- * same plan). */
-static char *header_json(const msgpack_object *h)
+/* The header entries both inputs have, moved into s (counts converted to the losses' float). */
+static void take_header(record_source *s, stream_header_info *info)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		die(LFM_EXIT_IO, "cannot allocate memory:");
-	fputc('{', f);
-	int first = 1;
-	for (uint32_t k = 0; h->type == MSGPACK_OBJECT_MAP && k < h->via.map.size; k++) {
-		const msgpack_object_kv *kv = &h->via.map.ptr[k];
-		if (mp_str_eq(&kv->key, "command"))
-			continue;
-		if (!first)
-			fputc(',', f);
-		first = 0;
-		mp_write_json(f, &kv->key);
-		fputc(':', f);
-		mp_write_json(f, &kv->val);
-	}
-	fputc('}', f);
-	if (fclose(f) != 0)
-		die(LFM_EXIT_IO, "cannot allocate memory:");
-	return buf;
-}
-
-/* counts, classes, split and source of a plan or samples header: 0, or -1 with a message. */
-static int read_header(record_source *s, const msgpack_object *h, char *err, size_t errsz)
-{
-	const msgpack_object *cnt = mp_map_get(h, "counts");
-	if (!cnt || cnt->type != MSGPACK_OBJECT_ARRAY || cnt->via.array.size == 0)
-		return err_set(err, errsz, "%s: header has no \"counts\" array (the class counts the losses need)",
-			    s->name);
-	for (uint32_t k = 0; k < cnt->via.array.size; k++)
-		if (cnt->via.array.ptr[k].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-			return err_set(err, errsz, "%s: header \"counts\"[%u] is not a non-negative integer", s->name, k);
-	s->classes = (int)cnt->via.array.size;
+	s->classes = info->classes;
 	s->counts = xmalloc_array((size_t)s->classes, sizeof *s->counts);
 	for (int k = 0; k < s->classes; k++)
-		s->counts[k] = (float)cnt->via.array.ptr[k].via.u64;
-	s->class_names = xcalloc((size_t)s->classes, sizeof *s->class_names);
-	const msgpack_object *cl = mp_map_get(h, "classes");
-	if (cl && cl->type == MSGPACK_OBJECT_ARRAY && cl->via.array.size == (uint32_t)s->classes)
-		for (int k = 0; k < s->classes; k++) {
-			const msgpack_object *v = &cl->via.array.ptr[k];
-			if (v->type == MSGPACK_OBJECT_STR)
-				s->class_names[k] = xasprintf("%.*s", (int)v->via.str.size, v->via.str.ptr);
-		}
-	s->split = mp_get_str(h, "split");
-	const msgpack_object *src = mp_map_get(h, "source");
-	if (src && src->type == MSGPACK_OBJECT_MAP)
-		s->source_hash = mp_get_str(src, "hash");
-	s->header_json = header_json(h);
-	return 0;
+		s->counts[k] = (float)info->counts[k];
+	s->class_names = info->class_names;
+	s->split = info->split;
+	s->source_hash = info->source_hash;
+	s->header_json = info->header_json;
+	info->class_names = NULL;
+	info->split = info->source_hash = info->header_json = NULL;
+	stream_header_info_free(info);
 }
 
 int record_source_read_plan_header(record_source *s, char *err, size_t errsz)
 {
-	const msgpack_object *h = sr_header(s->r);
-	if (read_header(s, h, err, errsz))
+	plan_header ph;
+	if (plan_header_read(sr_header(s->r), s->name, &ph, err, errsz)) {
+		plan_header_free(&ph);
 		return -1;
-	int64_t epochs, samples;
-	if (mp_get_int(h, "epochs", &epochs) || epochs < 1 || epochs > 1000000)
-		return err_set(err, errsz, "%s: header has no positive integer \"epochs\" (lfm-pairs writes it; the cosine "
-					"schedule needs the run's length)", s->name);
-	if (mp_get_int(h, "samples", &samples) || samples < 1)
-		return err_set(err, errsz, "%s: header has no positive integer \"samples\" (records per epoch)", s->name);
-	s->epochs = (int)epochs;
-	s->per_epoch = (uint64_t)samples;
+	}
+	take_header(s, &ph.info);
+	s->epochs = ph.epochs;
+	s->per_epoch = ph.per_epoch;
 	return 0;
 }
 
@@ -104,8 +63,11 @@ void record_source_open_samples(record_source *s, const char *path, uint64_t see
 	if (s->smp.n > UINT32_MAX)
 		die(LFM_EXIT_DATA, "%s: %zu samples; at most 2^32 can be shuffled", s->name, s->smp.n);
 	char err[1024];
-	if (read_header(s, &s->smp.header, err, sizeof err))
+	stream_header_info info;
+	if (stream_header_info_read(&s->smp.header, s->name, "the class counts the losses need", &info, err,
+				    sizeof err))
 		die(LFM_EXIT_DATA, "%s", err);
+	take_header(s, &info);
 	s->per_epoch = s->smp.n;
 	s->seed = seed;
 	s->perm = xmalloc_array(s->smp.n, sizeof *s->perm);
@@ -144,36 +106,14 @@ static int check_sample(const record_source *s, uint64_t rn, const char *field, 
 
 static int next_from_plan(record_source *s, fit_record *out, char *err, size_t errsz)
 {
-	uint64_t rn = s->next + 1;
-	msgpack_object rec;
-	int got = sr_next(s->r, &rec);
-	if (got < 0)
-		return err_set(err, errsz, "%s", sr_error(s->r));
-	if (got == 0)
-		return err_set(err, errsz, "%s: ends after %llu records; its header promises %d epochs of %llu", s->name,
-			    (unsigned long long)s->next, s->epochs, (unsigned long long)s->per_epoch);
-	int64_t e, i, yi, j, yj;
-	double lx, ly;
-	if (mp_get_int(&rec, "epoch", &e) || mp_get_int(&rec, "i", &i) || mp_get_int(&rec, "yi", &yi) ||
-	    mp_get_int(&rec, "j", &j) || mp_get_int(&rec, "yj", &yj) || mp_get_f64(&rec, "lx", &lx) ||
-	    mp_get_f64(&rec, "ly", &ly))
-		return err_set(err, errsz, "%s: record %llu lacks one of epoch, i, yi, j, yj (integers), lx, ly (numbers)",
-			    s->name, (unsigned long long)rn);
-	if (e < 0 || (uint64_t)e != s->next / s->per_epoch)
-		return err_set(err, errsz, "%s: record %llu has epoch %lld where %llu was expected (the header promises "
-					"%llu records per epoch)",
-			    s->name, (unsigned long long)rn, (long long)e, (unsigned long long)(s->next / s->per_epoch),
-			    (unsigned long long)s->per_epoch);
-	if (!(lx >= 0 && lx <= 1) || !(ly >= 0 && ly <= 1))
-		return err_set(err, errsz, "%s: record %llu: lx %g / ly %g outside [0, 1]", s->name, (unsigned long long)rn,
-			    lx, ly);
-	if (yi < 0 || yi >= s->classes || yj < 0 || yj >= s->classes || i < 0 || j < 0)
-		return err_set(err, errsz, "%s: record %llu: a label outside 0 .. %d or a negative index", s->name,
-			    (unsigned long long)rn, s->classes - 1);
-	if (check_sample(s, rn, "i", (uint64_t)i, (int)yi, err, errsz) ||
-	    check_sample(s, rn, "j", (uint64_t)j, (int)yj, err, errsz))
+	const plan_header h = {.info.classes = s->classes, .epochs = s->epochs, .per_epoch = s->per_epoch};
+	plan_record rec;
+	if (plan_next(s->r, &h, s->name, s->next, &rec, err, errsz))
 		return -1;
-	*out = (fit_record){(uint64_t)i, (uint64_t)j, (int)yi, (int)yj, (float)lx, (float)ly};
+	uint64_t rn = s->next + 1;
+	if (check_sample(s, rn, "i", rec.i, rec.yi, err, errsz) || check_sample(s, rn, "j", rec.j, rec.yj, err, errsz))
+		return -1;
+	*out = (fit_record){rec.i, rec.j, rec.yi, rec.yj, rec.lx, rec.ly};
 	return 0;
 }
 

@@ -13,7 +13,7 @@
 #include "records.h"
 #include "train/fit_step.h"
 #include "validation.h"
-#include "metrics.h"
+#include "io/metrics.h"
 
 typedef struct run {
 	fit_options o;

@@ -6,8 +6,9 @@
  * record loop avoids per-record generality: the lambdas are drawn ahead, a chunk of positions at a time
  * on a second thread (mix_lambdas.c; lx is a function of (seed, epoch, position) only, so computing ahead
  * changes nothing), the five fields are read straight from each record's bytes when they are laid out as
- * lfm-pairs writes them (sr_next_raw; anything else is decoded in full and searched by name, with the
- * same results and messages), and each record is encoded into one piece for the writer. */
+ * lfm-pairs writes them (sr_next_raw and pairs_fields_raw, io/pairs.h; anything else is decoded in full
+ * and searched by name, with the same results and messages), and each record is encoded into one piece
+ * for the writer (plan_encode_record, io/plan.h). */
 #include <getopt.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -22,7 +23,10 @@
 #include "base/options.h"
 #include "train/mix_lambdas.h"
 #include "render.h"
+#include "io/pairs.h"
+#include "io/plan.h"
 #include "io/stream.h"
+#include "io/stream_header.h"
 
 static const char usage[] =
     "usage: lfm-mix [--method lfm|mixup|remix|remix-official|none] [options] [PAIRS]\n"
@@ -116,123 +120,6 @@ static void parse_options(int argc, char **argv, options *o)
 		opt_usage_error("--source, --count, --size and --quality go with --render DIR");
 }
 
-static int64_t *read_counts(const msgpack_object *h, const char *name, int *C)
-{
-	const msgpack_object *cnt = mp_map_get(h, "counts");
-	if (!cnt || cnt->type != MSGPACK_OBJECT_ARRAY || cnt->via.array.size == 0)
-		die(LFM_EXIT_DATA, "%s: header has no \"counts\" array (class counts are needed for the label)",
-		    name);
-	*C = (int)cnt->via.array.size;
-	int64_t *counts = xmalloc_array(cnt->via.array.size, sizeof *counts);
-	for (int k = 0; k < *C; k++) {
-		const msgpack_object *v = &cnt->via.array.ptr[k];
-		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > (uint64_t)INT64_MAX)
-			die(LFM_EXIT_DATA, "%s: header \"counts\"[%d] is not a non-negative integer", name, k);
-		counts[k] = (int64_t)v->via.u64;
-	}
-	return counts;
-}
-
-/* ---- reading pairs records ---- */
-
-enum { F_EPOCH, F_I, F_YI, F_J, F_YJ, NFIELDS };
-static const char *const field_name[NFIELDS] = {"epoch", "i", "yi", "j", "yj"};
-static const uint32_t field_len[NFIELDS] = {5, 1, 2, 1, 2};
-
-/* Whether the key bytes p (of field_len[f] bytes) spell field f: a few byte compares, no library call. */
-static inline int same_key(const char *p, int f)
-{
-	switch (f) {
-	case F_EPOCH: return memcmp(p, "epoch", 5) == 0;
-	case F_I: return p[0] == 'i';
-	case F_YI: return p[0] == 'y' && p[1] == 'i';
-	case F_J: return p[0] == 'j';
-	default: return p[0] == 'y' && p[1] == 'j';
-	}
-}
-
-/* The five integer fields of a pairs record. lfm-pairs writes exactly these keys first and in this
- * order, so look there first (what a search by name would find too, since each is then the key's first
- * occurrence); any other layout goes through the search, whose error names the missing field. */
-static void pair_fields(const msgpack_object *rec, int64_t v[NFIELDS], const char *name, uint64_t rn)
-{
-	if (rec->type != MSGPACK_OBJECT_MAP)
-		die(LFM_EXIT_DATA, "%s: record %llu is not a map", name, (unsigned long long)rn);
-	if (rec->via.map.size >= NFIELDS) {
-		const msgpack_object_kv *kv = rec->via.map.ptr;
-		int f = 0;
-		for (; f < NFIELDS; f++) {
-			const msgpack_object *k = &kv[f].key, *val = &kv[f].val;
-			if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != field_len[f] ||
-			    !same_key(k->via.str.ptr, f) || val->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-			    val->via.u64 > (uint64_t)INT64_MAX)
-				break;
-			v[f] = (int64_t)val->via.u64;
-		}
-		if (f == NFIELDS)
-			return;
-	}
-	for (int f = 0; f < NFIELDS; f++)
-		if (mp_get_int(rec, field_name[f], &v[f]) != 0 || v[f] < 0)
-			die(LFM_EXIT_DATA, "%s: record %llu has no non-negative integer \"%s\"", name,
-			    (unsigned long long)rn, field_name[f]);
-}
-
-/* A non-negative integer in one of msgpack's unsigned forms (what lfm-pairs writes) at p[*pos], not past
- * end: 1 with *v set and *pos advanced, else 0. *wide is set when the form is wider than the value needs
- * (msgpack-c would write it shorter). */
-static inline int raw_uint(const unsigned char *p, size_t *pos, size_t end, int64_t *v, int *wide)
-{
-	size_t at = *pos;
-	unsigned b = p[at];
-	if (b < 0x80) {
-		*v = b;
-		*pos = at + 1;
-		return 1;
-	}
-	unsigned n = b == 0xcc ? 1 : b == 0xcd ? 2 : b == 0xce ? 4 : b == 0xcf ? 8 : 0;
-	if (n == 0 || end - at - 1 < n)
-		return 0;
-	uint64_t u = 0;
-	for (unsigned k = 1; k <= n; k++)
-		u = u << 8 | p[at + k];
-	if (u > (uint64_t)INT64_MAX)
-		return 0;
-	*wide |= u < (n == 1 ? 128u : n == 2 ? 256u : n == 4 ? 65536u : (uint64_t)UINT32_MAX + 1);
-	*v = (int64_t)u;
-	*pos = at + 1 + n;
-	return 1;
-}
-
-/* The fixstr key of field f at p[*pos], not past end: 1 and *pos advanced past it, else 0. */
-static inline int raw_key(const unsigned char *p, size_t *pos, size_t end, int f)
-{
-	size_t at = *pos, n = field_len[f];
-	if (p[at] != (0xa0 | n) || end - at - 1 < n || !same_key((const char *)p + at + 1, f))
-		return 0;
-	*pos = at + 1 + n;
-	return 1;
-}
-
-/* The five fields straight from a record's bytes when it is laid out as lfm-pairs writes it: a map of
- * five entries, the keys in order, each value in an unsigned form. RAW_NONE for anything else, which the
- * caller then decodes in full and hands to pair_fields (same values, or pair_fields's message); else v is
- * set and RAW_CANONICAL says that every value is in its shortest form, so the bytes after the map's
- * first are those encode_plan_record would write for the five fields. The reader has checked that
- * p[0..len) is one complete msgpack object; the bounds are checked anyway. */
-enum { RAW_NONE, RAW_FIELDS, RAW_CANONICAL };
-static inline int pair_fields_raw(const unsigned char *p, size_t len, int64_t v[NFIELDS])
-{
-	if (len < 1 + 2 * NFIELDS || p[0] != (0x80 | NFIELDS))
-		return RAW_NONE;
-	size_t pos = 1;
-	int wide = 0;
-	for (int f = 0; f < NFIELDS; f++)
-		if (pos >= len || !raw_key(p, &pos, len, f) || pos >= len || !raw_uint(p, &pos, len, &v[f], &wide))
-			return RAW_NONE;
-	return pos != len ? RAW_NONE : wide ? RAW_FIELDS : RAW_CANONICAL;
-}
-
 /* mix_clamp01 (mix.h) to the bit, inlined and without branches where SSE2 has them: ly is clamped often
  * and at random, and the branches were mispredicted. maxsd(a, b) is a > b ? a : b and minsd(a, b)
  * a < b ? a : b, exactly, so this is v < 0 ? 0 : v, then > 1 ? 1 : that (NaN and -0 pass through). */
@@ -244,77 +131,6 @@ static inline double clamp01(double v)
 #else
 	return mix_clamp01(v);
 #endif
-}
-
-/* ---- writing plan records ---- */
-
-static unsigned char *put_key(unsigned char *d, const char *key, size_t n)
-{
-	*d++ = (unsigned char)(0xa0 | n); /* fixstr */
-	memcpy(d, key, n);
-	return d + n;
-}
-
-/* msgpack's smallest form of an integer, as msgpack_pack_int64 writes it. */
-static unsigned char *put_int(unsigned char *d, int64_t v)
-{
-	if (v >= 0 && v < 128) {
-		*d++ = (unsigned char)v;
-		return d;
-	}
-	if (v < 0 && v >= -32) {
-		*d++ = (unsigned char)(v & 0xff);
-		return d;
-	}
-	int n;
-	uint64_t u = (uint64_t)v;
-	if (v > 0) {
-		n = v < 256 ? 1 : v < 65536 ? 2 : v <= UINT32_MAX ? 4 : 8;
-		*d++ = n == 1 ? 0xcc : n == 2 ? 0xcd : n == 4 ? 0xce : 0xcf;
-	} else {
-		n = v >= -128 ? 1 : v >= -32768 ? 2 : v >= INT32_MIN ? 4 : 8;
-		*d++ = n == 1 ? 0xd0 : n == 2 ? 0xd1 : n == 4 ? 0xd2 : 0xd3;
-	}
-	for (int k = n - 1; k >= 0; k--)
-		*d++ = (unsigned char)(u >> 8 * k);
-	return d;
-}
-
-static unsigned char *put_f32(unsigned char *d, float f)
-{
-	uint32_t u;
-	memcpy(&u, &f, sizeof u);
-	*d++ = 0xca;
-	for (int k = 3; k >= 0; k--)
-		*d++ = (unsigned char)(u >> 8 * k);
-	return d;
-}
-
-static inline unsigned char *put_lambdas(unsigned char *d, float lx, float ly)
-{
-	return put_f32(put_key(put_f32(put_key(d, "lx", 2), lx), "ly", 2), ly);
-}
-
-/* One plan record, as the msgpack-c packer would write it: at most PLAN_RECORD_MAX bytes (a fixmap byte,
- * 16 of keys, five integers of up to 9 bytes and two float32 of 5). */
-enum { PLAN_RECORD_MAX = 1 + 16 + 5 * 9 + 6 + 2 * 5 };
-static size_t encode_plan_record(unsigned char *buf, const int64_t v[NFIELDS], float lx, float ly)
-{
-	unsigned char *d = buf;
-	*d++ = 0x87; /* fixmap of 7 */
-	for (int f = 0; f < NFIELDS; f++)
-		d = put_int(put_key(d, field_name[f], field_len[f]), v[f]);
-	return (size_t)(put_lambdas(d, lx, ly) - buf);
-}
-
-/* The same record when the pairs record's bytes p[0..len) hold the five fields in order and in their
- * shortest forms (RAW_CANONICAL): those bytes, then lx and ly. */
-static inline size_t encode_plan_record_from(unsigned char *buf, const unsigned char *p, size_t len, float lx,
-					     float ly)
-{
-	buf[0] = 0x87;
-	memcpy(buf + 1, p + 1, len - 1);
-	return (size_t)(put_lambdas(buf + len, lx, ly) - buf);
 }
 
 static void write_header(msgpack_packer *pk, const options *o, const msgpack_object *h,
@@ -358,7 +174,10 @@ int main(int argc, char **argv)
 	stream_reader *r = sr_open_or_die(in, name, "lfm.pairs", 1);
 	const msgpack_object *h = sr_header(r);
 	int C;
-	int64_t *counts = read_counts(h, name, &C);
+	int64_t *counts;
+	char err[1024];
+	if (stream_header_counts(h, name, "class counts are needed for the label", &counts, &C, err, sizeof err))
+		die(LFM_EXIT_DATA, "%s", err);
 
 	renderer *rd = o.render.dir ? render_open(&o.render, h, name) : NULL;
 
@@ -398,15 +217,16 @@ int main(int argc, char **argv)
 	uint64_t rn = 0;
 	while (sr_next_raw_or_die(r, &raw, &raw_len)) {
 		rn++;
-		int64_t v[NFIELDS];
-		int layout = pair_fields_raw(raw, raw_len, v);
-		if (layout == RAW_NONE) {
+		int64_t v[PAIR_NFIELDS];
+		int layout = pairs_fields_raw(raw, raw_len, v);
+		if (layout == PAIRS_RAW_NONE) {
 			msgpack_object rec;
 			if (sr_decode_raw(r, &rec) != 0)
 				die(LFM_EXIT_IO, "%s", sr_error(r));
-			pair_fields(&rec, v, name, rn);
+			if (pairs_fields(&rec, v, name, rn, err, sizeof err))
+				die(LFM_EXIT_DATA, "%s", err);
 		}
-		int64_t e = v[F_EPOCH], yi = v[F_YI], yj = v[F_YJ];
+		int64_t e = v[PAIR_EPOCH], yi = v[PAIR_YI], yj = v[PAIR_YJ];
 		if (yi >= C || yj >= C)
 			die(LFM_EXIT_DATA, "%s: record %llu: class %lld is outside 0 .. %d", name,
 			    (unsigned long long)rn, (long long)(yi >= C ? yi : yj), C - 1);
@@ -438,12 +258,12 @@ int main(int argc, char **argv)
 			batch = sw_reserve(w, BATCH);
 			used = 0;
 		}
-		if (layout == RAW_CANONICAL)
-			used += encode_plan_record_from(batch + used, raw, raw_len, lx, ly);
+		if (layout == PAIRS_RAW_CANONICAL)
+			used += plan_encode_record_from(batch + used, raw, raw_len, lx, ly);
 		else
-			used += encode_plan_record(batch + used, v, lx, ly);
+			used += plan_encode_record(batch + used, v, lx, ly);
 		if (rd && rn <= (uint64_t)o.render.count)
-			render_record(rd, rn - 1, v[F_I], yi, v[F_J], yj, lx, ly);
+			render_record(rd, rn - 1, v[PAIR_I], yi, v[PAIR_J], yj, lx, ly);
 	}
 	sw_commit(w, used);
 	sw_close(w);

@@ -10,6 +10,7 @@
 #include "train/local_sampling.h"
 #include "io/npy.h"
 #include "base/options.h"
+#include "io/pairs.h"
 #include "io/samples.h"
 #include "io/stream.h"
 
@@ -82,42 +83,6 @@ static void parse_options(int argc, char **argv, options *o)
 		opt_usage_error("--stats describes local sampling; it cannot be combined with --uniform");
 	if (o->stats_npy && !o->stats)
 		opt_usage_error("--stats-npy needs --stats");
-}
-
-/* msgpack's smallest form of a non-negative integer, as msgpack-c's packer writes it. */
-static inline unsigned char *put_uint(unsigned char *d, uint64_t v)
-{
-	if (v < 128) {
-		*d++ = (unsigned char)v;
-		return d;
-	}
-	int n = v < 256 ? 1 : v < 65536 ? 2 : v <= UINT32_MAX ? 4 : 8;
-	*d++ = n == 1 ? 0xcc : n == 2 ? 0xcd : n == 4 ? 0xce : 0xcf;
-	for (int k = n - 1; k >= 0; k--)
-		*d++ = (unsigned char)(v >> 8 * k);
-	return d;
-}
-
-static inline unsigned char *put_key(unsigned char *d, const char *key, size_t n)
-{
-	*d++ = (unsigned char)(0xa0 | n); /* fixstr */
-	memcpy(d, key, n);
-	return d + n;
-}
-
-/* {"epoch", "i", "yi", "j", "yj"} in one piece, at most PAIR_RECORD_MAX bytes (a fixmap byte, 16 of
- * keys, five integers of up to 9 bytes); labels are never negative. */
-enum { PAIR_RECORD_MAX = 1 + 16 + 5 * 9 };
-static inline size_t encode_pair_record(unsigned char *buf, const pair_record *r)
-{
-	unsigned char *d = buf;
-	*d++ = 0x85; /* fixmap of 5 */
-	d = put_uint(put_key(d, "epoch", 5), r->epoch);
-	d = put_uint(put_key(d, "i", 1), r->i);
-	d = put_uint(put_key(d, "yi", 2), (uint64_t)r->yi);
-	d = put_uint(put_key(d, "j", 1), r->j);
-	d = put_uint(put_key(d, "yj", 2), (uint64_t)r->yj);
-	return (size_t)(d - buf);
 }
 
 /* Copy a header entry of the samples stream into ours when present. */
@@ -262,7 +227,7 @@ int main(int argc, char **argv)
 				batch = sw_reserve(w, BATCH);
 				used = 0;
 			}
-			used += encode_pair_record(batch + used, &r);
+			used += pairs_encode_record(batch + used, r.epoch, r.i, (uint64_t)r.yi, r.j, (uint64_t)r.yj);
 		}
 	}
 	sw_commit(w, used);
