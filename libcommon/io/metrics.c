@@ -1,16 +1,18 @@
 /* metrics.c — see metrics.h. */
 #include "io/metrics.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/types.h>
 
 #include "base/errors.h"
 #include "base/json.h"
 #include "io/stream.h"
 
-void metrics_open(metrics_log *m, const char *path, int json)
+static void open_log(metrics_log *m, const char *path, int json, const char *mode)
 {
 	memset(m, 0, sizeof *m);
 	msgpack_sbuffer_init(&m->sb);
@@ -23,7 +25,94 @@ void metrics_open(metrics_log *m, const char *path, int json)
 	}
 	m->json = json;
 	m->name = xstrdup(strcmp(path, "-") == 0 ? "stdout" : path);
-	m->f = xfopen(path, "wb");
+	m->f = xfopen(path, mode);
+}
+
+void metrics_open(metrics_log *m, const char *path, int json)
+{
+	open_log(m, path, json, "wb");
+}
+
+void metrics_open_append(metrics_log *m, const char *path, int json)
+{
+	open_log(m, path, json, "ab");
+}
+
+static int is_metrics_header(const msgpack_object *obj)
+{
+	const msgpack_object *f = mp_map_get(obj, "format");
+	return f && mp_str_eq(f, "lfm.metrics/1");
+}
+
+/* The step of a record (obj), or -1 when it has none. */
+static int64_t record_step(const msgpack_object *obj)
+{
+	int64_t step;
+	return mp_get_int(obj, "step", &step) == 0 ? step : -1;
+}
+
+int metrics_log_keep(const char *path, int64_t last_step, metrics_keep *out, char *err, size_t errsz)
+{
+	memset(out, 0, sizeof *out);
+	size_t len;
+	char *buf = xread_file(path, &len);
+	int rc = 0;
+	msgpack_zone zone;
+	msgpack_zone_init(&zone, 4096);
+	out->json = len > 0 && buf[0] == '{';
+	size_t off = 0, keep = 0;
+	for (uint64_t k = 0; off < len; k++) {
+		msgpack_object obj;
+		size_t next;
+		char *parse_err = NULL;
+		if (out->json) {
+			char *nl = memchr(buf + off, '\n', len - off);
+			next = nl ? (size_t)(nl - buf) + 1 : len;
+			char jerr[128];
+			json_value *j = json_parse(buf + off, next - off - (nl != NULL), jerr, sizeof jerr);
+			int64_t step = -1;
+			const json_value *fmt = j ? json_get(j, "format") : NULL, *st = j ? json_get(j, "step") : NULL;
+			if (!j)
+				parse_err = "not a JSON object";
+			else if (k == 0 && !(fmt && fmt->type == JSON_STRING && strcmp(fmt->string, "lfm.metrics/1") == 0))
+				parse_err = "not an lfm.metrics/1 header";
+			else if (st && st->type == JSON_NUMBER && st->is_integer)
+				step = st->integer;
+			json_free(j);
+			if (!parse_err && k > 0 && step < 0)
+				parse_err = "a record without a step";
+			if (!parse_err && (k == 0 || step <= last_step))
+				keep = next, out->kept += k > 0;
+			else if (!parse_err)
+				out->dropped++;
+		} else {
+			next = off;
+			if (msgpack_unpack(buf, len, &next, &zone, &obj) != MSGPACK_UNPACK_SUCCESS)
+				parse_err = "not a msgpack object";
+			else if (k == 0 && !is_metrics_header(&obj))
+				parse_err = "not an lfm.metrics/1 header";
+			else if (k > 0 && record_step(&obj) < 0)
+				parse_err = "a record without a step";
+			if (!parse_err && (k == 0 || record_step(&obj) <= last_step))
+				keep = next, out->kept += k > 0;
+			else if (!parse_err)
+				out->dropped++;
+		}
+		if (parse_err) {
+			rc = err_set(err, errsz, "%s: object %llu is %s (a log of another kind, or cut short)", path,
+				     (unsigned long long)k + 1, parse_err);
+			break;
+		}
+		off = next;
+	}
+	if (rc == 0 && len == 0)
+		rc = err_set(err, errsz, "%s: empty", path);
+	if (rc == 0 && truncate(path, (off_t)keep) != 0)
+		rc = err_set(err, errsz, "%s: cannot cut the records after step %lld: %s", path, (long long)last_step,
+			     strerror(errno));
+	msgpack_zone_destroy(&zone);
+	free(buf);
+	return rc;
 }
 
 msgpack_packer *metrics_begin(metrics_log *m)
@@ -32,10 +121,10 @@ msgpack_packer *metrics_begin(metrics_log *m)
 	return &m->pk;
 }
 
-void metrics_end(metrics_log *m)
+int metrics_try_end(metrics_log *m, char *err, size_t errsz)
 {
 	if (!m->f)
-		return;
+		return 0;
 	if (!m->json) {
 		xfwrite(m->sb.data, m->sb.size, m->f, m->name);
 	} else {
@@ -50,7 +139,15 @@ void metrics_end(metrics_log *m)
 		msgpack_zone_destroy(&zone);
 	}
 	if (fflush(m->f) != 0 || ferror(m->f))
-		die(LFM_EXIT_IO, "%s: write error:", m->name);
+		return err_set(err, errsz, "%s: write error: %s", m->name, strerror(errno));
+	return 0;
+}
+
+void metrics_end(metrics_log *m)
+{
+	char err[1024];
+	if (metrics_try_end(m, err, sizeof err))
+		die(LFM_EXIT_IO, "%s", err);
 }
 
 void metrics_close(metrics_log *m)

@@ -30,10 +30,25 @@ typedef struct metrics_log {
 
 /* path NULL: a log that discards everything. json < 0: JSON lines if path ends in ".jsonl" or ".json". */
 void metrics_open(metrics_log *m, const char *path, int json);
+/* The same, adding to the end of an existing log (a resumed run continuing its own log). */
+void metrics_open_append(metrics_log *m, const char *path, int json);
+
+/* A resumed run's log: check that path holds an lfm.metrics/1 log (either form) and cut it after the
+ * last record of a step <= last_step (records of steps the resumed run will train again: logged after the
+ * checkpoint it resumes from). out says the form and how many records were kept and dropped. 0, or -1
+ * with a message naming the file and the object (another kind of file: nothing is changed). */
+typedef struct metrics_keep {
+	int json;
+	uint64_t kept, dropped;
+} metrics_keep;
+int metrics_log_keep(const char *path, int64_t last_step, metrics_keep *out, char *err, size_t errsz);
 /* Start an object (the header or a record): pack one map with msgpack-c into the returned packer. */
 msgpack_packer *metrics_begin(metrics_log *m);
-/* Write the object packed since metrics_begin and flush. */
+/* Write the object packed since metrics_begin and flush (dies on a write error). */
 void metrics_end(metrics_log *m);
+/* The same without dying: 0, or -1 with "<log>: write error: ..." in err (a full disk, a closed pipe), for
+ * a caller that saves its state first (lfm-fit). */
+int metrics_try_end(metrics_log *m, char *err, size_t errsz);
 void metrics_close(metrics_log *m);
 
 /* ---- reading ---- */

@@ -65,7 +65,7 @@ struct stream_writer {
 static void writer_flush(stream_writer *w)
 {
 	if (w->used && fwrite(w->buf, 1, w->used, w->f) != w->used)
-		die(LFM_EXIT_IO, "%s: write error:", w->name);
+		die_write_error(w->f, w->name);
 	w->used = 0;
 }
 
@@ -81,7 +81,7 @@ static int writer_append(void *data, const char *p, size_t n)
 	writer_flush(w);
 	if (n >= w->cap) {
 		if (fwrite(p, 1, n, w->f) != n)
-			die(LFM_EXIT_IO, "%s: write error:", w->name);
+			die_write_error(w->f, w->name);
 		return 0;
 	}
 	memcpy(w->buf, p, n);
@@ -140,7 +140,7 @@ void sw_close(stream_writer *w)
 		return;
 	writer_flush(w);
 	if (fflush(w->f) != 0 || ferror(w->f))
-		die(LFM_EXIT_IO, "%s: write error:", w->name);
+		die_write_error(w->f, w->name);
 	free(w->buf);
 	free(w->name);
 	free(w);

@@ -119,6 +119,53 @@ else
 	nok "the stop message's hint continues the run to the uninterrupted result" "hint '$hint': $(cat "$T/err2")"
 fi
 
+# a log that can no longer be written mid-run (its reader gone): the steps so far are saved, resumable, exit 3
+rm -f "$T/logfifo"
+mkfifo "$T/logfifo"
+(head -c 1500 "$T/logfifo" >/dev/null) &
+$FIT --model "$T/tiny.st" --batch 8 --lr 1e-4 --log "$T/logfifo" --log-format json -o "$T/lf.safetensors" "$T/long.mp" \
+	2>"$T/err"
+st=$?
+wait
+if [ $st -eq 3 ] && grep -q 'logfifo: write error: .*the run stopped at step [0-9]*, saved in' "$T/err" &&
+	[ -f "$T/lf.resume.safetensors" ] && $B/lfm-show "$T/lf.safetensors" >/dev/null 2>&1; then
+	ok "a log write error mid-run saves the steps so far (resumable), exit 3"
+else
+	nok "a log write error mid-run saves the steps so far (resumable), exit 3" "exit $st: $(cat "$T/err")"
+fi
+
+# a resumed run continues its own --log: one header, every step once; records logged after the checkpoint
+# it resumes from (a run resumed from an older copy) are cut and logged again
+$FIT --model "$T/tiny.st" --batch 8 --lr 1e-4 --max-steps 2 --log "$T/h.jsonl" -o "$T/h.safetensors" "$T/plan.mp" 2>/dev/null
+cp "$T/h.safetensors" "$T/h2.safetensors"
+cp "$T/h.resume.safetensors" "$T/h2.resume.safetensors"
+$FIT --resume "$T/h.safetensors" --log "$T/h.jsonl" -o "$T/h.safetensors" "$T/plan.mp" 2>"$T/err"
+st=$?
+steps "$T/h.jsonl" >"$T/s.h"
+if [ $st -eq 0 ] && cmp -s "$T/s.full" "$T/s.h" && [ "$(grep -c '"format":"lfm.metrics/1"' "$T/h.jsonl")" -eq 1 ]; then
+	ok "a resumed run continues its own log: one header, every step once"
+else
+	nok "a resumed run continues its own log: one header, every step once" "exit $st: $(cat "$T/err") $(diff "$T/s.full" "$T/s.h" | head -3)"
+fi
+$FIT --resume "$T/h2.safetensors" --log "$T/h.jsonl" -o "$T/h2.safetensors" "$T/plan.mp" 2>"$T/err"
+st=$?
+steps "$T/h.jsonl" >"$T/s.h"
+if [ $st -eq 0 ] && grep -q '6 records of steps after 2 .* cut' "$T/err" && cmp -s "$T/s.full" "$T/s.h"; then
+	ok "resumed from an older checkpoint: the log's later records cut, then logged again"
+else
+	nok "resumed from an older checkpoint: the log's later records cut, then logged again" "exit $st: $(cat "$T/err")"
+fi
+printf 'not a log\n' >"$T/notlog.jsonl"
+cp "$T/h2.safetensors" "$T/h3.safetensors" 2>/dev/null
+$FIT --model "$T/tiny.st" --batch 8 --lr 1e-4 --max-steps 1 -o "$T/h3.safetensors" "$T/plan.mp" 2>/dev/null
+$FIT --resume "$T/h3.safetensors" --log "$T/notlog.jsonl" -o "$T/h3.safetensors" "$T/plan.mp" 2>"$T/err"
+st=$?
+if [ $st -eq 2 ] && grep -q -- '--log: .*notlog.jsonl: object 1 is not a' "$T/err" && [ "$(cat "$T/notlog.jsonl")" = "not a log" ]; then
+	ok "a resumed run refuses a --log that is not a metrics log, and leaves it alone"
+else
+	nok "a resumed run refuses a --log that is not a metrics log, and leaves it alone" "exit $st: $(cat "$T/err")"
+fi
+
 # ---- SIGTERM mid-run ---------------------------------------------------------------------------------
 $FIT --model "$T/tiny.st" --batch 8 --lr 1e-4 --log "$T/sig.jsonl" -o "$T/sig.safetensors" "$T/long.mp" 2>"$T/sigerr" &
 pid=$!

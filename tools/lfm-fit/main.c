@@ -183,8 +183,7 @@ int main(int argc, char **argv)
 	r.have_val = o->val != NULL;
 	if (r.have_val)
 		validation_open(&r.val, o, r.ds, dataset_split(r.ds), loaders, r.model.cfg.image_resolution);
-	metrics_open(&r.log, o->log, o->log_json);
-	run_log_header(&r);
+	run_log_open(&r);
 
 	const char *stop_why = run_train(&r, loaders);
 	int exit_code = LFM_EXIT_OK;

@@ -56,6 +56,9 @@ void run_resume_apply(run *r);
  * parameters are no longer finite). */
 void run_save(run *r);
 
+/* Open --log: a new log with its header, or, for a resumed run whose --log file exists, that log
+ * continued (checked to be a metrics log, cut after the resumed step, appended to). */
+void run_log_open(run *r);
 /* The metrics log's header, and one record (kind "step" or "epoch"; steps < 0 and val NULL leave those
  * fields out). */
 void run_log_header(run *r);

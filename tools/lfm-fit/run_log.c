@@ -2,7 +2,52 @@
  * step and per epoch. */
 #include "run.h"
 
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/errors.h"
 #include "io/stream.h"
+
+/* The log cannot be written (a full disk, a closed pipe): the state of the steps trained since the last
+ * save is saved first (a stop as at a signal, resumable), then the run ends with the log's message. */
+static void log_end(run *r)
+{
+	char err[1024];
+	if (metrics_try_end(&r->log, err, sizeof err) == 0)
+		return;
+	if (r->fs.step != r->resume_step && r->last_saved_step != r->fs.step) {
+		run_save(r);
+		die(LFM_EXIT_IO, "%s; the run stopped at step %ld, saved in %s (continue with --resume)", err, r->fs.step,
+		    r->o.output);
+	}
+	die(LFM_EXIT_IO, "%s", err);
+}
+
+void run_log_open(run *r)
+{
+	const fit_options *o = &r->o;
+	struct stat st;
+	if (o->log && r->have_resume && strcmp(o->log, "-") != 0 && stat(o->log, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size > 0) {
+		/* the run's own log, continued: records after the resumed step (logged after the checkpoint
+		 * it resumes from) are cut, the others kept, and no second header is written */
+		metrics_keep k;
+		char err[1024];
+		if (metrics_log_keep(o->log, r->resume_step, &k, err, sizeof err))
+			die(LFM_EXIT_USAGE, "--log: %s; a resumed run continues its own log (give another file for a new one)",
+			    err);
+		if (o->log_json >= 0 && o->log_json != k.json)
+			die(LFM_EXIT_USAGE, "--log-format %s: %s is a %s log", o->log_json ? "json" : "msgpack", o->log,
+			    k.json ? "JSON lines" : "msgpack");
+		if (k.dropped)
+			warn("%s: %llu records of steps after %ld (logged after the checkpoint) cut: they are trained again",
+			     o->log, (unsigned long long)k.dropped, r->resume_step);
+		metrics_open_append(&r->log, o->log, k.json);
+		return;
+	}
+	metrics_open(&r->log, o->log, o->log_json);
+	run_log_header(r);
+}
 
 void run_log_header(run *r)
 {
@@ -25,7 +70,7 @@ void run_log_header(run *r)
 	mp_pack_kv_str(pk, "model", r->origin_model);
 	if (r->o.resume)
 		mp_pack_kv_str(pk, "resumed_from", r->o.resume);
-	metrics_end(log);
+	log_end(r);
 }
 
 void run_log_record(run *r, const char *kind, long epoch, long step, double loss, double lr, double ips,
@@ -47,5 +92,5 @@ void run_log_record(run *r, const char *kind, long epoch, long step, double loss
 		mp_pack_kv_f64(pk, "val_top1", val[0]);
 		mp_pack_kv_f64(pk, "val_loss", val[1]);
 	}
-	metrics_end(log);
+	log_end(r);
 }
