@@ -23,9 +23,9 @@
 #include <unistd.h>
 
 #include "base/errors.h"
-#include "data/image.h"
 #include "base/options.h"
 #include "base/thread_pool.h"
+#include "data/image.h"
 
 static double clock_s(clockid_t id)
 {

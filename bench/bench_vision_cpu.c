@@ -32,15 +32,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "model/clip_config.h"
-#include "model/clip_init.h"
-#include "cpu/clip_vision.h"
-#include "cpu/clip_text.h"
-#include "base/thread_pool.h"
-#include "model/clip_weights.h"
 #include "base/errors.h"
 #include "base/options.h"
 #include "base/rng.h"
+#include "base/thread_pool.h"
+#include "cpu/clip_text.h"
+#include "cpu/clip_vision.h"
+#include "model/clip_config.h"
+#include "model/clip_init.h"
+#include "model/clip_weights.h"
 
 static double clock_s(clockid_t id)
 {

@@ -1,6 +1,6 @@
 /* options.c — see options.h. */
-#include "base/options.h"
 #include "base/errors.h"
+#include "base/options.h"
 
 #include <errno.h>
 #include <math.h>

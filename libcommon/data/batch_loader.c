@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/rng.h"
 #include "data/image.h"
 #include "data/pixel_mix.h"
-#include "base/rng.h"
 
 typedef struct worker_state {
 	jpeg_decoder *dec;

@@ -37,8 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "data/dataset.h"
 #include "base/thread_pool.h"
+#include "data/dataset.h"
 
 typedef struct batch_desc {
 	int count;                      /* B items, 1 .. the loader's max_batch */

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "base/errors.h"
-#include "base/tensor_dtype.h"
 #include "base/json.h"
+#include "base/tensor_dtype.h"
 
 /* A name from the file made safe to print: control bytes become '?', long names are cut. */
 static const char *printable(const char *s, char *buf, size_t bufsz)

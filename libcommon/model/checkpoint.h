@@ -23,8 +23,8 @@
 
 #include <stddef.h>
 
-#include "model/clip_weights.h"
 #include "io/safetensors.h"
+#include "model/clip_weights.h"
 
 /* The checkpoint format's kind/version (metadata "lfm.format"). */
 #define CHECKPOINT_FORMAT "lfm.checkpoint/1"

@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/safetensors.h"
 #include "model/clip_config.h"
 #include "model/clip_params.h"
-#include "io/safetensors.h"
 
 typedef enum { CLIP_NAMING_OPENAI, CLIP_NAMING_HF } clip_naming;
 

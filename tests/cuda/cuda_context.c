@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cuda_context.h"
 #include "base/errors.h"
 #include "../test.h"
+#include "cuda_context.h"
 
 static void test_open_describe_sync(void)
 {

@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu/clip_vision.h"
 #include "cpu/clip_text.h"
-#include "model/clip_weights.h"
+#include "cpu/clip_vision.h"
 #include "io/safetensors.h"
+#include "model/clip_weights.h"
 
 /* Forward passes only for models this small (bounds time and memory per input). */
 #define SMALL_PARAMS 200000

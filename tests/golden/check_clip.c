@@ -17,15 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu/clip_layers.h"
-#include "cpu/clip_vision.h"
-#include "cpu/clip_text.h"
-#include "text/clip_tokenizer.h"
-#include "model/clip_weights.h"
 #include "base/errors.h"
-#include "golden.h"
+#include "cpu/clip_layers.h"
+#include "cpu/clip_text.h"
+#include "cpu/clip_vision.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
+#include "model/clip_weights.h"
+#include "text/clip_tokenizer.h"
+#include "golden.h"
 
 #define TOL_FORWARD 1e-5
 #define TOL_GRAD 1e-4

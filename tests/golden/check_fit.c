@@ -30,17 +30,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/adam.h"
-#include "cpu/clip_vision.h"
-#include "cpu/clip_text.h"
-#include "model/clip_weights.h"
 #include "base/errors.h"
-#include "train/fit_step.h"
-#include "golden.h"
 #include "base/json.h"
-#include "train/losses.h"
+#include "cpu/clip_text.h"
+#include "cpu/clip_vision.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
+#include "model/clip_weights.h"
+#include "train/adam.h"
+#include "train/fit_step.h"
+#include "train/losses.h"
+#include "golden.h"
 
 #define TOL_FORWARD 1e-5
 #define TOL_PARAM 1e-4

@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "base/errors.h"
-#include "golden.h"
 #include "data/image.h"
 #include "io/npy.h"
+#include "golden.h"
 
 #define MAX_IMAGES 64
 

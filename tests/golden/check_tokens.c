@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "text/clip_tokenizer.h"
 #include "golden.h"
-#include "base/json.h"
 
 /* "id id ..." of text into buf. Returns 0, or -1 with the tokenizer's message in buf. */
 static int render_ids(const clip_tokenizer *t, const char *text, size_t len, char *buf, size_t bufsz)

@@ -23,17 +23,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/adam.h"
-#include "cpu/clip_vision.h"
-#include "cpu/clip_text.h"
-#include "model/clip_weights.h"
-#include "train/cosine_head.h"
 #include "base/errors.h"
-#include "golden.h"
 #include "base/json.h"
-#include "train/losses.h"
+#include "cpu/clip_text.h"
+#include "cpu/clip_vision.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
+#include "model/clip_weights.h"
+#include "train/adam.h"
+#include "train/cosine_head.h"
+#include "train/losses.h"
+#include "golden.h"
 
 #define TOL_FORWARD 1e-5
 #define TOL_GRAD 1e-4

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model/clip_weights.h"
 #include "base/errors.h"
 #include "base/json.h"
 #include "io/npy.h"
+#include "model/clip_weights.h"
 
 /* Each check lives in its own file of tests/golden/ and is listed here. */
 #define GOLDEN_CHECKS(X) /* X(name) for each check function golden_check_<name> */ \

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "text/clip_ftfy.h"
 #include "base/errors.h"
+#include "text/clip_ftfy.h"
 #include "../test.h"
 
 /* fix_text of UTF-8 `in`, as UTF-8 in out. */

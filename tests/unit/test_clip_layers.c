@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu/clip_layers.h"
 #include "base/errors.h"
 #include "base/rng.h"
+#include "cpu/clip_layers.h"
 #include "../test.h"
 
 #define FD_H 1e-5

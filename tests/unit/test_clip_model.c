@@ -10,15 +10,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model/clip_init.h"
-#include "cpu/clip_layers.h"
-#include "cpu/clip_vision.h"
-#include "cpu/clip_text.h"
-#include "model/checkpoint.h"
-#include "model/clip_weights.h"
 #include "base/errors.h"
 #include "base/rng.h"
+#include "cpu/clip_layers.h"
+#include "cpu/clip_text.h"
+#include "cpu/clip_vision.h"
 #include "io/safetensors.h"
+#include "model/checkpoint.h"
+#include "model/clip_init.h"
+#include "model/clip_weights.h"
 #include "../test.h"
 
 /* A small CLIP with two heads of 32 channels (so loading needs the head override). */

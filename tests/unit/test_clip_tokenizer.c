@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text/clip_tokenizer.h"
 #include "base/json.h"
+#include "text/clip_tokenizer.h"
 #include "../test.h"
 
 #define VOCAB_PATH "data/clip/" CLIP_BPE_FILE

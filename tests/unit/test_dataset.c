@@ -18,10 +18,10 @@
 #include <turbojpeg.h>
 #include <unistd.h>
 
+#include "base/errors.h"
 #include "data/dataset.h"
 #include "data/dataset_internal.h"
 #include "data/dataset_lt.h"
-#include "base/errors.h"
 #include "data/image.h"
 #include "../test.h"
 

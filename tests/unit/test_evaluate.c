@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "base/errors.h"
-#include "train/evaluate.h"
 #include "base/json.h"
 #include "base/rng.h"
+#include "train/evaluate.h"
 #include "../test.h"
 
 /* ---- the independent reference ------------------------------------------------------------------- */

@@ -11,16 +11,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/errors.h"
+#include "base/rng.h"
 #include "data/batch_loader.h"
+#include "data/dataset.h"
+#include "data/image.h"
+#include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "model/clip_init.h"
 #include "model/clip_weights.h"
-#include "data/dataset.h"
-#include "base/errors.h"
 #include "train/fit_step.h"
-#include "data/image.h"
-#include "base/rng.h"
-#include "io/safetensors.h"
 #include "../test.h"
 
 #define DEMO "data/cifar10-lt/test.tar.gz"

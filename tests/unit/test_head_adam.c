@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/errors.h"
+#include "base/rng.h"
 #include "train/adam.h"
 #include "train/cosine_head.h"
-#include "base/errors.h"
 #include "train/lr_schedule.h"
-#include "base/rng.h"
 #include "../test.h"
 
 #define B 3

@@ -14,9 +14,9 @@
 #include <turbojpeg.h>
 
 #include "base/errors.h"
+#include "base/thread_pool.h"
 #include "data/image.h"
 #include "io/npy.h"
-#include "base/thread_pool.h"
 #include "../test.h"
 
 /* ---- helpers ------------------------------------------------------------------------------------ */

@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/rng.h"
 #include "train/local_sampling.h"
 #include "train/mix.h"
 #include "train/mix_lambdas.h"
-#include "base/rng.h"
 #include "../test.h"
 
 /* Upper 1e-7 quantile of chi-square with df degrees of freedom (Wilson-Hilferty; z = 5.199). */

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "base/errors.h"
-#include "train/losses.h"
 #include "base/rng.h"
+#include "train/losses.h"
 #include "../test.h"
 
 #define B 6

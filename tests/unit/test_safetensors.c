@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "base/errors.h"
-#include "io/safetensors.h"
 #include "base/tensor_dtype.h"
+#include "io/safetensors.h"
 #include "../test.h"
 
 /* A safetensors image: 8-byte little-endian length, the header text as given, datalen bytes 0, 1, 2... */

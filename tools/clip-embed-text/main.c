@@ -9,15 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cpu/clip_text.h"
-#include "text/clip_tokenizer.h"
-#include "model/clip_weights.h"
 #include "base/errors.h"
-#include "io/npy.h"
 #include "base/options.h"
 #include "base/progress.h"
+#include "cpu/clip_text.h"
+#include "io/npy.h"
 #include "io/safetensors.h"
 #include "io/stream.h"
+#include "model/clip_weights.h"
+#include "text/clip_tokenizer.h"
 
 static const char usage[] =
     "usage: clip-embed-text --model FILE [--template T]... [options] [CLASSES]\n"

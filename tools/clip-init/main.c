@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/errors.h"
+#include "base/options.h"
 #include "model/clip_config.h"
 #include "model/clip_init.h"
 #include "model/clip_weights.h"
-#include "base/errors.h"
-#include "base/options.h"
 
 static const char usage[] =
     "usage: clip-init --arch ARCH [--seed N] [--dtype f32|f16|bf16] [--naming openai|hf]\n"

@@ -10,20 +10,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data/batch_loader.h"
-#include "train/fit_step.h"
-#include "model/clip_weights.h"
-#include "data/dataset.h"
 #include "base/errors.h"
-#include "train/evaluate.h"
-#include "io/npy.h"
-#include "io/predictions.h"
 #include "base/options.h"
 #include "base/progress.h"
+#include "base/thread_pool.h"
+#include "data/batch_loader.h"
+#include "data/dataset.h"
+#include "io/npy.h"
+#include "io/predictions.h"
 #include "io/safetensors.h"
 #include "io/samples.h"
 #include "io/stream.h"
-#include "base/thread_pool.h"
+#include "model/clip_weights.h"
+#include "train/evaluate.h"
+#include "train/fit_step.h"
 
 static const char usage[] =
     "usage: lfm-eval --model CKPT --text FEATURES.npy --data DATASET [options] [SAMPLES]\n"

@@ -16,9 +16,9 @@
 #include "base/thread_pool.h"
 #include "io/npy.h"
 #include "model/checkpoint.h"
+#include "train/losses.h"
 #include "run.h"
 #include "signals.h"
-#include "train/losses.h"
 
 /* FNV-1a over the bytes of an array: recognises the same text features at a resume. */
 static uint64_t fnv1a(const void *p, size_t n)

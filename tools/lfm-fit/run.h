@@ -7,13 +7,13 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
-#include "fit_options.h"
+#include "io/metrics.h"
 #include "io/safetensors.h"
 #include "model/clip_weights.h"
-#include "records.h"
 #include "train/fit_step.h"
+#include "fit_options.h"
+#include "records.h"
 #include "validation.h"
-#include "io/metrics.h"
 
 typedef struct run {
 	fit_options o;

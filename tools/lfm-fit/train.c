@@ -11,9 +11,9 @@
 
 #include "base/errors.h"
 #include "base/progress.h"
+#include "train/lr_schedule.h"
 #include "batches.h"
 #include "signals.h"
-#include "train/lr_schedule.h"
 
 /* A loss that is not finite: stop with the message that says what is kept. */
 static void die_not_finite(const run *r, double loss, uint64_t e)

@@ -9,9 +9,9 @@
 #include "base/thread_pool.h"
 #include "data/batch_loader.h"
 #include "data/dataset.h"
-#include "fit_options.h"
 #include "io/samples.h"
 #include "train/fit_step.h"
+#include "fit_options.h"
 
 typedef struct validation {
 	samples_set smp;

@@ -19,14 +19,14 @@
 #include <string.h>
 
 #include "base/errors.h"
-#include "train/mix.h"
 #include "base/options.h"
-#include "train/mix_lambdas.h"
-#include "render.h"
 #include "io/pairs.h"
 #include "io/plan.h"
 #include "io/stream.h"
 #include "io/stream_header.h"
+#include "train/mix.h"
+#include "train/mix_lambdas.h"
+#include "render.h"
 
 static const char usage[] =
     "usage: lfm-mix [--method lfm|mixup|remix|remix-official|none] [options] [PAIRS]\n"

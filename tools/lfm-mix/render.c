@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <turbojpeg.h>
 
-#include "data/dataset.h"
 #include "base/errors.h"
+#include "data/dataset.h"
 #include "data/image.h"
 #include "data/pixel_mix.h"
 #include "io/stream.h"

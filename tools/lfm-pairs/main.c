@@ -7,12 +7,12 @@
 #include <string.h>
 
 #include "base/errors.h"
-#include "train/local_sampling.h"
-#include "io/npy.h"
 #include "base/options.h"
+#include "io/npy.h"
 #include "io/pairs.h"
 #include "io/samples.h"
 #include "io/stream.h"
+#include "train/local_sampling.h"
 
 static const char usage[] =
     "usage: lfm-pairs --text FEATURES.npy [options] [SAMPLES]\n"

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 
 #include "base/errors.h"
-#include "lt_subset.h"
 #include "base/progress.h"
+#include "lt_subset.h"
 
 #define MAX_REPORTED 100
 

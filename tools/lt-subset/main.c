@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "base/errors.h"
-#include "lt_subset.h"
 #include "base/options.h"
+#include "lt_subset.h"
 
 static const char usage[] =
     "usage: lt-subset [options] SOURCE\n"

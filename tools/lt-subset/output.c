@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "base/errors.h"
-#include "lt_subset.h"
 #include "io/stream.h"
+#include "lt_subset.h"
 
 typedef struct rec {
 	uint64_t index;

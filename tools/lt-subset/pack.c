@@ -20,8 +20,8 @@
 #include <strings.h>
 
 #include "base/errors.h"
-#include "lt_subset.h"
 #include "base/options.h"
+#include "lt_subset.h"
 
 typedef struct item {
 	size_t src;     /* index in the source */

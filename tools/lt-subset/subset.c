@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "base/errors.h"
-#include "lt_subset.h"
 #include "io/samples.h"
+#include "lt_subset.h"
 
 /* The per-class targets of the training subset of a source with splits (for the groups of its test
  * set): the train split's class sizes through the same profile. */
