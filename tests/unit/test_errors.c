@@ -83,14 +83,20 @@ static void test_full_disk_is_an_error(void)
 	T_ASSERTF(strstr(err, "No space left on device") != NULL, "stderr '%s'", err);
 }
 
-static void do_closed_pipe(void *arg)
+/* A stream on a pipe whose reading end is already closed. */
+static FILE *pipe_without_reader(void)
 {
 	lfm_init("writer");
 	int fds[2];
 	if (pipe(fds) != 0)
 		exit(99);
 	close(fds[0]);
-	FILE *f = fdopen(fds[1], "wb");
+	return fdopen(fds[1], "wb");
+}
+
+static void do_closed_pipe(void *arg)
+{
+	FILE *f = pipe_without_reader();
 	char buf[65536] = {0};
 	xfwrite(buf, sizeof buf, f, "pipe");
 	xfclose(f, "pipe");
@@ -101,12 +107,7 @@ static void do_closed_pipe(void *arg)
  * reader is gone. */
 static void do_closed_pipe_late(void *arg)
 {
-	lfm_init("writer");
-	int fds[2];
-	if (pipe(fds) != 0)
-		exit(99);
-	close(fds[0]);
-	FILE *f = fdopen(fds[1], "wb");
+	FILE *f = pipe_without_reader();
 	fputs("lost", f);
 	fflush(f); /* fails with EPIPE, sets f's error flag */
 	errno = ENOENT;
