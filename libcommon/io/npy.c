@@ -217,7 +217,8 @@ static int descr_to_dtype(const char *d, int u2_is_bf16, dtype *out, char *err, 
 		const char *descr;
 		dtype t;
 	} known[] = {
-		{"<f4", DT_F32}, {"<f2", DT_F16}, {"<i4", DT_I32}, {"<i8", DT_I64}, {"|u1", DT_U8}, {"<u1", DT_U8},
+		{"<f4", DT_F32}, {"<f2", DT_F16}, {"<f8", DT_F64}, {"<i4", DT_I32}, {"<i8", DT_I64},
+		{"|u1", DT_U8},  {"<u1", DT_U8},  {"|b1", DT_BOOL},
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (strcmp(d, known[i].descr) == 0) {
@@ -238,8 +239,23 @@ static int descr_to_dtype(const char *d, int u2_is_bf16, dtype *out, char *err, 
 	if (d[0] == '>')
 		return err_set(err, errsz, "big-endian dtype '%s' is not supported (save with '<' byte order)", d);
 	return err_set(err, errsz,
-		       "dtype '%s' is not supported (float32 '<f4', float16 '<f2', int32 '<i4', int64 '<i8', "
-		       "uint8 '|u1', bfloat16 as '<u2')", d);
+		       "dtype '%s' is not supported (float32 '<f4', float64 '<f8', float16 '<f2', int32 '<i4', "
+		       "int64 '<i8', uint8 '|u1', bool '|b1', bfloat16 as '<u2')", d);
+}
+
+const char *npy_dtype_name(dtype t)
+{
+	switch (t) {
+	case DT_F32: return "float32";
+	case DT_F16: return "float16";
+	case DT_BF16: return "bfloat16";
+	case DT_F64: return "float64";
+	case DT_I32: return "int32";
+	case DT_I64: return "int64";
+	case DT_U8: return "uint8";
+	case DT_BOOL: return "bool";
+	default: return dtype_name(t);
+	}
 }
 
 static const char *dtype_descr(dtype t)
@@ -430,6 +446,10 @@ float *npy_load_f32(const char *path, int ndim, int64_t shape[NPY_MAX_DIMS], siz
 		format_shape(s, sizeof s, a.ndim, a.shape);
 		die(LFM_EXIT_DATA, "%s: expected a %d-dimensional array, found shape %s", path, ndim, s);
 	}
+	if (a.dtype != DT_F32 && a.dtype != DT_F64 && a.dtype != DT_F16 && a.dtype != DT_BF16)
+		die(LFM_EXIT_DATA, "%s: dtype %s: floating-point values expected (float32, float64, float16 or bfloat16); "
+				   "an array of %s is not features (if it is, save it with .astype(numpy.float32))",
+		    path, npy_dtype_name(a.dtype), a.dtype == DT_BOOL ? "booleans" : "integers");
 	float *f;
 	if (a.dtype == DT_F32) {
 		f = a.data; /* already float32: hand over the buffer */

@@ -25,7 +25,7 @@
 #define NPY_MAX_HEADER 10240
 
 typedef struct npy_array {
-	dtype dtype;   /* DT_F32, DT_F16, DT_BF16, DT_I32, DT_I64 or DT_U8 */
+	dtype dtype;   /* DT_F32, DT_F64, DT_F16, DT_BF16, DT_I32, DT_I64, DT_U8 or DT_BOOL */
 	int ndim;
 	int64_t shape[NPY_MAX_DIMS];
 	size_t count;  /* product of shape (1 for ndim 0) */
@@ -38,10 +38,13 @@ int npy_parse(const void *buf, size_t len, int u2_is_bf16, npy_array *out, char 
 /* Load a file ("-" = stdin); dies with LFM_EXIT_DATA naming the file on any problem with its content
  * ("PATH: problem"), LFM_EXIT_IO when it cannot be opened or read. */
 void npy_load(const char *path, npy_array *out);
-/* Load and require float32-convertible data with the given rank; returns a float32 copy (owned by
- * caller) and the shape. Dies naming the file when ndim differs (pass -1 to accept any). */
+/* Load floating-point data (float32, float64 as NumPy saves by default, float16, bfloat16) of the given
+ * rank as a float32 copy (owned by the caller), with its shape. Dies naming the file when ndim differs
+ * (pass -1 to accept any) or the array holds integers or booleans (naming the dtype). */
 float *npy_load_f32(const char *path, int ndim, int64_t shape[NPY_MAX_DIMS], size_t *count);
 void npy_free(npy_array *a);
+/* NumPy's name of an element type: "float32", "float64", "int32", "bool", ... */
+const char *npy_dtype_name(dtype t);
 
 /* Write a version 1.0 file through outfile (atomic rename; "-" = stdout). data is C order. */
 void npy_save(const char *path, dtype t, int ndim, const int64_t *shape, const void *data);

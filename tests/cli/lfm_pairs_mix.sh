@@ -287,3 +287,40 @@ else
 	[ "$st" != 0 ] && [ "$st" -lt 128 ] && ok "render from a non-dataset fails ($st)" ||
 		notok "render from a non-dataset fails" "status $st"
 fi
+
+# ---- text features as NumPy makes them: float64 (its default) and float16 converted, integers refused ------
+# The arrays are written by hand (a v1 header and little-endian values), so no NumPy is needed here.
+if command -v python3 >/dev/null && [ -f "$T/text5.npy" ]; then
+	python3 - "$T/text5.npy" "$T" <<'PY'
+import struct, sys
+src, out = sys.argv[1], sys.argv[2]
+b = open(src, 'rb').read()
+hl = struct.unpack('<H', b[8:10])[0]
+vals = struct.unpack('<%df' % ((len(b) - 10 - hl) // 4), b[10 + hl:])
+shape = b[10:10 + hl].decode().split("'shape': ")[1].split(')')[0] + ')'
+def save(name, descr, fmt, xs):
+    h = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    h += ' ' * (63 - (10 + len(h)) % 64) + '\n'
+    open(out + '/' + name, 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) + h.encode() + struct.pack('<%d%s' % (len(xs), fmt), *xs))
+save('t64.npy', '<f8', 'd', vals)
+save('t16.npy', '<f2', 'e', vals)
+save('ti32.npy', '<i4', 'i', [int(v * 100) for v in vals])
+save('tb.npy', '|b1', '?', [v > 0 for v in vals])
+PY
+	"$PAIRS" --text "$T/text5.npy" --stats "$T/s.mp" >"$T/st32" 2>&1
+	"$PAIRS" --text "$T/t64.npy" --stats "$T/s.mp" >"$T/st64" 2>&1
+	cmp -s "$T/st32" "$T/st64" && ok "float64 text features (NumPy's default) = the float32 ones" ||
+		notok "float64 text features (NumPy's default) = the float32 ones" "$(diff "$T/st32" "$T/st64" | head -3 | tr '\n' ' ')"
+	"$PAIRS" --text "$T/t16.npy" --stats "$T/s.mp" >/dev/null 2>"$T/err" && ok "float16 text features accepted" ||
+		notok "float16 text features accepted" "$(cat "$T/err")"
+	for f in ti32:int32:integers tb:bool:booleans; do
+		n=${f%%:*} rest=${f#*:} dt=${rest%%:*} what=${rest#*:}
+		"$PAIRS" --text "$T/$n.npy" --stats "$T/s.mp" >/dev/null 2>"$T/err"
+		st=$?
+		if [ $st -eq 1 ] && grep -q "$n.npy: dtype $dt: floating-point values expected.*array of $what" "$T/err"; then
+			ok "$dt text features refused, naming the dtype"
+		else
+			notok "$dt text features refused, naming the dtype" "status $st: $(cat "$T/err")"
+		fi
+	done
+fi

@@ -200,7 +200,7 @@ static void test_refusals(void)
 	} cases[] = {
 		{1, "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }\n", 16, "object arrays (dtype '|O') are refused"},
 		{1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }\n", 8, "big-endian dtype '>f4'"},
-		{1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }\n", 16, "dtype '<f8' is not supported"},
+		{1, "{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }\n", 16, "dtype '<c8' is not supported"},
 		{1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }\n", 8, "structured dtypes"},
 		{1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n", 4, "data truncated: 4 bytes, the shape needs 8"},
 		{1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n", 12, "12 bytes of data, the shape needs only 8"},
@@ -362,8 +362,20 @@ static void test_load_f32_converts(void)
 	const int64_t n[1] = {3};
 	const int64_t iv[3] = {-5, 0, 1 << 20};
 	npy_save(t_tmp_path("i64.npy"), DT_I64, 1, n, iv);
-	f = npy_load_f32(t_tmp_path("i64.npy"), -1, NULL, NULL);
-	T_ASSERT(f[0] == -5 && f[1] == 0 && f[2] == (float)(1 << 20));
+	npy_array ia;
+	npy_load(t_tmp_path("i64.npy"), &ia); /* integers load as they are */
+	T_ASSERT(ia.dtype == DT_I64 && ia.count == 3 && ((int64_t *)ia.data)[2] == 1 << 20);
+	npy_free(&ia);
+	/* float64, NumPy's default, converts: written here as NumPy writes it ('<f8') */
+	const double dv[3] = {0.1, -2.5, 1e-300};
+	unsigned char *b64;
+	size_t b64len;
+	b64 = make_npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }\n", (const unsigned char *)dv,
+		       sizeof dv, &b64len);
+	t_write_file(t_tmp_path("f64.npy"), b64, b64len);
+	free(b64);
+	f = npy_load_f32(t_tmp_path("f64.npy"), 1, NULL, &count);
+	T_ASSERT(count == 3 && f[0] == 0.1f && f[1] == -2.5f && f[2] == 0.0f);
 	free(f);
 	/* bfloat16 files written by npy_save load back through the loaders ('<u2' is bfloat16 here). */
 	const uint16_t b[3] = {f32_to_bf16(0.1f), f32_to_bf16(-7.0f), f32_to_bf16(1e30f)};

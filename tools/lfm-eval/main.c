@@ -35,7 +35,7 @@ static const char usage[] =
     "classes and overall; groups come from --groups-from, else from the samples stream's header.\n"
     "\n"
     "  -m, --model CKPT        CLIP weights or an lfm-fit checkpoint, safetensors (vision tower needed)\n"
-    "  -t, --text FILE         class text features, float32 [C, d] .npy (clip-embed-text)\n"
+    "  -t, --text FILE         class text features [C, d] .npy (clip-embed-text; float64/16 converted)\n"
     "  -d, --data DATASET      the dataset the samples stream indexes (as given to lt-subset)\n"
     "      --split S           the dataset's split: test (default), train or val\n"
     "      --root PATH         DATASET is a split list whose paths are relative to PATH\n"

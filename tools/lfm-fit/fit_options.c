@@ -22,7 +22,7 @@ static const char usage[] =
     "first) on normalize(W_I visual(x)).T^T. Adam, cosine learning rate stepped per epoch.\n"
     "\n"
     "  -m, --model FILE      CLIP weights or a stage-1 checkpoint (safetensors, OpenAI or HF names)\n"
-    "  -t, --text FILE       class text features, float32 [C, d] .npy (clip-embed-text)\n"
+    "  -t, --text FILE       class text features [C, d] .npy (clip-embed-text; float64/16 converted)\n"
     "  -d, --data DATASET    the images the plan's indices refer to (as given to lt-subset)\n"
     "      --split S         the dataset split (default: the plan's \"split\", else train)\n"
     "      --root PATH       DATA is a split list whose paths are relative to PATH (ImageNet-LT, Places-LT)\n"

@@ -24,7 +24,7 @@ static const char usage[] =
     "class is drawn from p_ls(k|y) = softmax over k != y of f_T[y].f_T[k] / tau, and whose sample is the\n"
     "next one of that class in a reshuffled cycle.\n"
     "\n"
-    "  -t, --text FILE     class text features, float32 [C, d] .npy (clip-embed-text); rows normalised here\n"
+    "  -t, --text FILE     class text features [C, d] .npy (clip-embed-text; float64/16 converted); rows normalised\n"
     "      --tau T         temperature of the partner softmax (default 0.05; > 0)\n"
     "  -k, --top-k K       keep only the K most similar classes of each class (default: all)\n"
     "  -e, --epochs N      epochs to generate (default 1)\n"

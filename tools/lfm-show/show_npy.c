@@ -7,19 +7,6 @@
 #include "base/errors.h"
 #include "io/npy.h"
 
-static const char *numpy_name(dtype t)
-{
-	switch (t) {
-	case DT_F32: return "float32";
-	case DT_F16: return "float16";
-	case DT_BF16: return "bfloat16";
-	case DT_I32: return "int32";
-	case DT_I64: return "int64";
-	case DT_U8: return "uint8";
-	default: return dtype_name(t);
-	}
-}
-
 /* The value after key in a Python dict literal: skips the key's closing quote, blanks and ':'. */
 static const char *dict_value(const char *h, const char *key)
 {
@@ -124,7 +111,7 @@ int show_npy(input *in, const show_options *o, FILE *out)
 		fputs("{\"file\":", out);
 		write_json_cstr(out, in->name);
 		fprintf(out, ",\"kind\":\"npy\",\"version\":\"%u.0\",\"dtype\":\"%s\",\"descr\":", major,
-			numpy_name(a.dtype));
+			npy_dtype_name(a.dtype));
 		write_json_cstr(out, descr);
 		fprintf(out, ",\"fortran_order\":%s,\"shape\":[", fortran ? "true" : "false");
 		for (int k = 0; k < a.ndim; k++)
@@ -138,7 +125,7 @@ int show_npy(input *in, const show_options *o, FILE *out)
 		}
 		fputs("}\n", out);
 	} else {
-		fprintf(out, "%s: npy %u.0, %s %s ('%s'%s)\n", in->name, major, numpy_name(a.dtype), shape, descr,
+		fprintf(out, "%s: npy %u.0, %s %s ('%s'%s)\n", in->name, major, npy_dtype_name(a.dtype), shape, descr,
 			fortran ? ", Fortran order, shown in C order" : "");
 		char lo[64] = "-", hi[64] = "-", mean[64] = "-", sd[64] = "-";
 		if (s.finite) {
