@@ -262,6 +262,7 @@ data required               | 2 | -                                        | --d
 few above many              | 2 | -                                        | --few-max 200 is above --many-above 100  | $E --few-max 200 $T/test.mp
 batch out of range          | 2 | -                                        | --batch.*out of range                    | $E -b 0 $T/test.mp
 bad split                   | 2 | -                                        | --split                                  | $E --split dev $T/test.mp
+train stream, no --split    | 0 | all +10                                  | -                                        | $LT --max-per-class 3 data/cifar10-lt/train.tar.gz -o $T/tr3.mp 2>/dev/null && $EVAL -m $T/tiny.st -t $T/text.npy -d data/cifar10-lt/train.tar.gz $T/tr3.mp
 two samples streams         | 2 | -                                        | unexpected argument                      | $E $T/test.mp $T/test.mp
 two outputs on stdout       | 2 | -                                        | only one of                              | $E -p - --per-class - $T/test.mp
 # I/O: exit 3

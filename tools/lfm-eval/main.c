@@ -37,7 +37,7 @@ static const char usage[] =
     "  -m, --model CKPT        CLIP weights or an lfm-fit checkpoint, safetensors (vision tower needed)\n"
     "  -t, --text FILE         class text features [C, d] .npy (clip-embed-text; float64/16 converted)\n"
     "  -d, --data DATASET      the dataset the samples stream indexes (as given to lt-subset)\n"
-    "      --split S           the dataset's split: test (default), train or val\n"
+    "      --split S           the dataset's split: train, test or val (default: the stream's, else test)\n"
     "      --root PATH         DATASET is a split list whose paths are relative to PATH\n"
     "      --cache-dir DIR     decompress compressed archives into a temporary file in DIR, not memory\n"
     "  -g, --groups-from F     many/medium/few groups from the training samples stream F\n"
@@ -84,7 +84,7 @@ static void parse_options(int argc, char **argv, options *o)
 	    {"help", no_argument, 0, 'h'},               {"version", no_argument, 0, 'V'},
 	    {0, 0, 0, 0}};
 	static const char *const splits[] = {"train", "test", "val", NULL};
-	*o = (options){.split = "test", .th = EVAL_THRESHOLDS_DEFAULT, .batch = 64};
+	*o = (options){.th = EVAL_THRESHOLDS_DEFAULT, .batch = 64};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:t:d:g:b:j:p:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -379,6 +379,12 @@ int main(int argc, char **argv)
 
 	samples_set s;
 	samples_read(o.samples, 0, &s);
+	char *stream_split = mp_get_str(&s.header, "split");
+	if (!o.split) /* the split the stream was made from, as lfm-fit takes it; else test */
+		o.split = stream_split && (!strcmp(stream_split, "train") || !strcmp(stream_split, "test") ||
+					   !strcmp(stream_split, "val"))
+				  ? stream_split
+				  : "test";
 	const char *sname = display(o.samples);
 	int C = s.num_classes;
 	group_info gi = {.th = o.th};
@@ -494,5 +500,6 @@ int main(int argc, char **argv)
 	free(gi.groups);
 	free(gi.basis);
 	samples_free(&s);
+	free(stream_split);
 	return LFM_EXIT_OK;
 }
