@@ -2,6 +2,7 @@
 #include "base/errors.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -41,6 +42,7 @@ void lfm_init(const char *argv0)
 		progname = slash ? slash + 1 : argv0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	opterr = 0; /* getopt's messages are replaced by opt_bad_option's, prefixed like every other one */
 	atexit(remove_pending);
 }
 

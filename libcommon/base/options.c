@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,4 +104,14 @@ void opt_help(const char *text)
 	fputs(text, stdout);
 	xfclose(stdout, "stdout");
 	exit(LFM_EXIT_OK);
+}
+
+void opt_bad_option(int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+	if (c == ':')
+		opt_usage_error("option '%s' needs a value", arg);
+	if (optopt)
+		opt_usage_error("unknown option '-%c'", optopt);
+	opt_usage_error("unknown option '%s'", arg);
 }

@@ -20,6 +20,9 @@ int opt_choice(const char *opt, const char *arg, const char *const *choices);
 _Noreturn void opt_version(void);
 /* Print help text to stdout and exit 0. */
 _Noreturn void opt_help(const char *text);
+/* getopt's '?' or ':' (optstring starting with ':'; lfm_init sets opterr = 0, so getopt itself prints
+ * nothing): one message, "unknown option '--bogus'" or "option '--batch' needs a value", and exit 2. */
+_Noreturn void opt_bad_option(int c, char **argv);
 /* Die with LFM_EXIT_USAGE: "<msg>\nTry '<tool> --help'." */
 _Noreturn void opt_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

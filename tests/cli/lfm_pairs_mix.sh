@@ -102,7 +102,9 @@ pairs epochs 0            | 2 | -                                    | --epochs 
 pairs top-k 0             | 2 | -                                    | --top-k                                | $PAIRS --text $T/text5.npy --top-k 0 $T/s.mp
 pairs no text             | 2 | -                                    | --text FEATURES\.npy is required       | $PAIRS $T/s.mp
 pairs stats and uniform   | 2 | -                                    | --stats.*--uniform                     | $PAIRS --uniform --stats $T/s.mp
-pairs unknown option      | 2 | -                                    | unrecognized option .--bogus.          | $PAIRS --bogus $T/s.mp
+pairs unknown option      | 2 | -                                    | ^lfm-pairs: unknown option .--bogus.$  | $PAIRS --bogus $T/s.mp
+pairs one message         | 2 | -                                    | -                                      | $PAIRS --bogus $T/s.mp 2>&1 >/dev/null | { [ "$(wc -l)" -eq 2 ] || exit 9; exit 2; }
+pairs missing value       | 2 | -                                    | ^lfm-pairs: option .--tau. needs a value | $PAIRS $T/s.mp --tau
 pairs two inputs          | 2 | -                                    | more than one input                    | $PAIRS --uniform $T/s.mp $T/s.mp
 mix unknown method        | 2 | -                                    | --method                               | $MIX --method cutmix $T/p.mp
 mix beta 0                | 2 | -                                    | --beta                                 | $MIX --beta 0 $T/p.mp

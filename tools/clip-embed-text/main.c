@@ -67,7 +67,7 @@ static void parse_options(int argc, char **argv, options *o)
 	*o = (options){.context = CLIP_CONTEXT};
 	o->templates = xmalloc_array((size_t)argc + 1, sizeof *o->templates);
 	int c;
-	while ((c = getopt_long(argc, argv, "m:t:c:ruo:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:t:c:ruo:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 't': o->templates[o->n_templates++] = optarg; break;
@@ -82,7 +82,7 @@ static void parse_options(int argc, char **argv, options *o)
 		case OPT_CONTEXT: o->context = (int)opt_int("--context", optarg, 2, 65536); break;
 		case 'h': opt_help(usage);
 		case 'V': opt_version();
-		default: opt_usage_error("unknown or incomplete option");
+		default: opt_bad_option(c, argv);
 		}
 	}
 	if (optind < argc) { /* clip-embed-text --model M CLASSES: the same as --classes CLASSES */

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	clip_naming naming = CLIP_NAMING_OPENAI;
 	int towers = CLIP_BOTH;
 	int c;
-	while ((c = getopt_long(argc, argv, "a:s:d:o:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:s:d:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': arch = optarg; break;
 		case 's': seed = opt_u64("--seed", optarg, 0, UINT64_MAX); break;
@@ -61,7 +61,7 @@ int main(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'h': opt_help(usage);
 		case 'V': opt_version();
-		default: opt_usage_error("unknown or incomplete option");
+		default: opt_bad_option(c, argv);
 		}
 	}
 	if (optind < argc)

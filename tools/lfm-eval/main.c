@@ -86,7 +86,7 @@ static void parse_options(int argc, char **argv, options *o)
 	static const char *const splits[] = {"train", "test", "val", NULL};
 	*o = (options){.th = EVAL_THRESHOLDS_DEFAULT, .batch = 64};
 	int c;
-	while ((c = getopt_long(argc, argv, "m:t:d:g:b:j:p:o:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:t:d:g:b:j:p:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 't': o->text = optarg; break;
@@ -114,7 +114,7 @@ static void parse_options(int argc, char **argv, options *o)
 		case 'o': o->output = optarg; break;
 		case 'h': opt_help(usage);
 		case 'V': opt_version();
-		default: opt_usage_error("unknown or incomplete option");
+		default: opt_bad_option(c, argv);
 		}
 	}
 	if (optind < argc)

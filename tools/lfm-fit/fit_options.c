@@ -85,7 +85,7 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 	*o = (fit_options){.stage = 1, .batch = 32, .loss = LOSS_CE, .log_json = -1, .focal_gamma = 2,
 		       .mms_margin = 0.3, .mms_temperature = 0.01};
 	int c;
-	while ((c = getopt_long(argc, argv, "m:t:d:e:b:l:s:j:o:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:t:d:e:b:l:s:j:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 't': o->text = optarg; break;
@@ -122,7 +122,7 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 		case 'o': o->output = optarg; break;
 		case 'h': opt_help(usage);
 		case 'V': opt_version();
-		default: opt_usage_error("unknown or incomplete option");
+		default: opt_bad_option(c, argv);
 		}
 	}
 	if (optind < argc)

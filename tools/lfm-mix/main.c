@@ -89,7 +89,7 @@ static void parse_options(int argc, char **argv, options *o)
 		       .render = {.count = 16, .size = 224, .quality = 95}};
 	int count_set = 0, size_set = 0, quality_set = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "m:a:b:s:o:j:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:a:b:s:o:j:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->mix.method = (mix_method)opt_choice("--method", optarg, mix_method_names); break;
 		case 'a': o->mix.alpha = opt_double("--alpha", optarg, 0, 1e6); break;
@@ -107,7 +107,7 @@ static void parse_options(int argc, char **argv, options *o)
 		case 'Q': o->render.quality = (int)opt_int("--quality", optarg, 1, 100), quality_set = 1; break;
 		case 'h': opt_help(usage);
 		case 'V': opt_version();
-		default: opt_usage_error("unknown or incomplete option");
+		default: opt_bad_option(c, argv);
 		}
 	}
 	if (optind < argc)

@@ -57,7 +57,7 @@ static void parse_options(int argc, char **argv, options *o)
 	    {"version", no_argument, 0, 'V'},        {0, 0, 0, 0}};
 	*o = (options){.tau = 0.05, .epochs = 1, .input = "-"};
 	int c;
-	while ((c = getopt_long(argc, argv, "t:k:e:s:uo:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:k:e:s:uo:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o->text = optarg; break;
 		case 'T': o->tau = opt_double_gt("--tau", optarg, 0, 1e6); break;
@@ -70,7 +70,7 @@ static void parse_options(int argc, char **argv, options *o)
 		case 'o': o->output = optarg; break;
 		case 'h': opt_help(usage);
 		case 'V': opt_version();
-		default: opt_usage_error("unknown or incomplete option");
+		default: opt_bad_option(c, argv);
 		}
 	}
 	if (optind < argc)

@@ -112,7 +112,6 @@ int main(int argc, char **argv)
 	    {0, 0, 0, 0}};
 	show_options o = {.head = -1};
 	int c;
-	opterr = 0; /* our own messages, prefixed like every other diagnostic */
 	while ((c = getopt_long(argc, argv, ":n:vsjhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': o.head = opt_int("--head", optarg, 0, (long long)1 << 62); break;
@@ -121,11 +120,7 @@ int main(int argc, char **argv)
 		case 'j': o.json = 1; break;
 		case 'h': opt_help(usage);
 		case 'V': opt_version();
-		case ':': opt_usage_error("option '%s' needs a value", argv[optind - 1]);
-		default:
-			if (optopt)
-				opt_usage_error("unknown option '-%c'", optopt);
-			opt_usage_error("unknown option '%s'", argv[optind - 1]);
+		default: opt_bad_option(c, argv);
 		}
 	}
 	int nfiles = argc - optind, dashes = 0;

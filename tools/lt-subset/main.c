@@ -95,7 +95,7 @@ static void parse_options(int argc, char **argv, lt_options *o)
 	o->argc = argc;
 	o->argv = argv;
 	int layout_given = 0, c;
-	while ((c = getopt_long(argc, argv, "i:s:o:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":i:s:o:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			o->imbalance = opt_double("--imbalance", optarg, 1, 1e9);
@@ -137,7 +137,7 @@ static void parse_options(int argc, char **argv, lt_options *o)
 		case 'v': o->verbose = 1; break;
 		case 'h': opt_help(usage);
 		case 'V': opt_version();
-		default: opt_usage_error("unknown or incomplete option");
+		default: opt_bad_option(c, argv);
 		}
 	}
 	int operands = argc - optind;
