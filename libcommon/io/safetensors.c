@@ -202,6 +202,11 @@ int st_parse(const void *buf, size_t len, st_file *f, char *err, size_t errsz)
 	uint64_t n = 0;
 	for (int i = 7; i >= 0; i--)
 		n = n << 8 | b[i];
+	if (n > len - 8 && (len == 8 || b[8] != '{')) /* neither a length that fits nor the JSON after it */
+		return err_set(err, errsz,
+			       "not a safetensors file (one starts with an 8-byte header length, then '{'; this one with "
+			       "the bytes %02x %02x %02x %02x %02x %02x %02x %02x%s)",
+			       b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], len > 8 ? " ..." : "");
 	if (n > len - 8)
 		return err_set(err, errsz, "header length %llu points past the end of the file (size %zu)",
 			       (unsigned long long)n, len);

@@ -161,6 +161,7 @@ static void test_refusals_of_the_frame(void)
 	T_ASSERT(st_parse("\2\0\0\0\0\0\0", 7, &f, err, sizeof err) != 0 && strstr(err, "truncated: 7 bytes"));
 	/* Header length past the end: the example. */
 	unsigned char b[100] = {0};
+	b[8] = '{'; /* a header that starts as one: the length is what is wrong */
 	uint64_t n = 12345678;
 	memcpy(b, &n, 8);
 	T_ASSERT(st_parse(b, sizeof b, &f, err, sizeof err) != 0);
@@ -174,6 +175,11 @@ static void test_refusals_of_the_frame(void)
 	n = 0;
 	memcpy(b, &n, 8);
 	T_ASSERT(st_parse(b, 8, &f, err, sizeof err) != 0 && strstr(err, "does not start with '{'"));
+	/* Text given as weights: not a length that fits, no '{' after it: said as such. */
+	static const char text[] = "hello world, these are not weights\n";
+	T_ASSERT(st_parse(text, sizeof text - 1, &f, err, sizeof err) != 0);
+	T_ASSERTF(strcmp(err, "not a safetensors file (one starts with an 8-byte header length, then '{'; this one "
+			      "with the bytes 68 65 6c 6c 6f 20 77 6f ...)") == 0, "%s", err);
 	/* Over 100 MB of header, in a file that has it: refused before parsing. calloc'd pages stay
 	 * untouched, so this costs no real memory. */
 	size_t big = ST_MAX_HEADER + 1 + 8;
@@ -428,6 +434,7 @@ static void test_open_or_die_exit_codes(void)
 	}
 	/* Header length past the end, and a file cut short by truncation. */
 	unsigned char b[100] = {0};
+	b[8] = '{'; /* a header that starts as one: the length is what is wrong */
 	uint64_t n = 12345678;
 	memcpy(b, &n, 8);
 	t_write_file(t_tmp_path("past.safetensors"), b, sizeof b);
