@@ -2,7 +2,9 @@
  * exact and independent of the FPU's rounding mode and of F16C/AVX512-BF16 support. */
 #include "base/tensor_dtype.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -191,4 +193,33 @@ void format_shape(char *buf, size_t sz, int ndim, const int64_t *shape)
 	}
 	if (n < sz)
 		snprintf(buf + n, sz - n, "]");
+}
+
+/* Whether back and v are the same value of type t. */
+static int same_at(dtype t, double back, double v)
+{
+	switch (t) {
+	case DT_F32: return (float)back == (float)v;
+	case DT_F16: return f32_to_f16((float)back) == f32_to_f16((float)v);
+	case DT_BF16: return f32_to_bf16((float)back) == f32_to_bf16((float)v);
+	default: return back == v;
+	}
+}
+
+void format_shortest(char *buf, size_t sz, double v, dtype t)
+{
+	/* A decimal of at most DIG significant digits survives decimal -> t -> decimal (DBL_DIG 15, FLT_DIG 6,
+	 * 3 for float16, 2 for bfloat16), so when a normal number has a short form, printing it at that
+	 * precision finds it (%g drops trailing zeros): the search starts there. Subnormals hold fewer
+	 * digits: those from 1. */
+	int dig = t == DT_F32 ? 6 : t == DT_F16 ? 3 : t == DT_BF16 ? 2 : 15;
+	int max = t == DT_F32 ? 9 : t == DT_F16 ? 5 : t == DT_BF16 ? 4 : 17;
+	double min_normal = t == DT_F32 || t == DT_BF16 ? 1.17549435e-38 : t == DT_F16 ? 6.103515625e-05 : 2.2250738585072014e-308;
+	int first = v != 0 && isfinite(v) && fabs(v) < min_normal ? 1 : dig;
+	for (int prec = first; prec <= max; prec++) {
+		snprintf(buf, sz, "%.*g", prec, v);
+		if (!isfinite(v) || same_at(t, strtod(buf, NULL), v))
+			return;
+	}
+	snprintf(buf, sz, "%.17g", v); /* cannot happen for a value of type t; the exact double then */
 }

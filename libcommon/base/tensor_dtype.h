@@ -22,6 +22,12 @@ uint16_t f32_to_f16(float f);   /* round to nearest even, overflow to inf, NaN k
 float bf16_to_f32(uint16_t h);
 uint16_t f32_to_bf16(float f);  /* round to nearest even, NaN kept */
 
+/* The shortest "%.*g" text of v that reads back to the same value at type t's precision (DT_F64: the
+ * double; DT_F32, DT_F16, DT_BF16: the same value of that type), in buf. NaN and infinities print as %g
+ * prints them ("nan", "inf"): callers writing JSON spell those themselves. The one definition every
+ * writer of numbers uses (JSON, metrics, lfm-show, stored options). */
+void format_shortest(char *buf, size_t sz, double v, dtype t);
+
 /* "[2, 3, 4]": a shape as messages print it, cut to fit sz bytes. */
 void format_shape(char *buf, size_t sz, int ndim, const int64_t *shape);
 

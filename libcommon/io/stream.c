@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "base/tensor_dtype.h"
 #include "base/json.h"
 
 #define WRITE_BUFFER_SIZE (1u << 20)
@@ -1174,17 +1175,8 @@ static void write_float(FILE *f, double v, int is_f32)
 		fputs(v > 0 ? "\"Infinity\"" : "\"-Infinity\"", f);
 		return;
 	}
-	/* 15 significant digits (6 for float32) always survive decimal -> binary -> decimal, so when a
-	 * normal number has a short form, printing it at that precision finds it (%g drops trailing zeros).
-	 * Subnormals hold fewer digits: search those from 1. */
-	int subnormal = v != 0 && fabs(v) < (is_f32 ? FLT_MIN : DBL_MIN);
 	char s[40];
-	for (int prec = subnormal ? 1 : is_f32 ? 6 : 15; prec <= (is_f32 ? 9 : 17); prec++) {
-		snprintf(s, sizeof s, "%.*g", prec, v);
-		double back = strtod(s, NULL);
-		if (is_f32 ? (float)back == (float)v : back == v)
-			break;
-	}
+	format_shortest(s, sizeof s, v, is_f32 ? DT_F32 : DT_F64);
 	fputs(s, f);
 	if (!strpbrk(s, ".e"))
 		fputs(".0", f);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/tensor_dtype.h"
 #include "base/json.h"
 
 static const char *const group_names[EVAL_NUM_GROUPS] = {"many", "medium", "few"};
@@ -148,11 +149,7 @@ static void json_number(FILE *f, double v)
 		return;
 	}
 	char buf[40];
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(buf, sizeof buf, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			break;
-	}
+	format_shortest(buf, sizeof buf, v, DT_F64);
 	fputs(buf, f);
 }
 

@@ -617,10 +617,78 @@ static void test_dtype_names(void)
 	T_ASSERT(dtype_from_name("F8_E4M3", &t) == -1 && dtype_from_name("", &t) == -1 && dtype_from_name("f32", &t) == -1);
 }
 
+/* Significant digits of a %g text. */
+static int sig_digits(const char *s)
+{
+	char m[48];
+	size_t n = 0;
+	for (; *s && *s != 'e' && n + 1 < sizeof m; s++)
+		if (*s >= '0' && *s <= '9')
+			m[n++] = *s;
+	m[n] = 0;
+	size_t a = 0;
+	while (m[a] == '0')
+		a++;
+	while (n > a && m[n - 1] == '0')
+		n--;
+	return n > a ? (int)(n - a) : 1;
+}
+
+/* The one shortest-round-trip printer: the shortest text at each type's precision, for normal numbers
+ * (searched from the type's guaranteed digits) and subnormals (from 1 digit) alike, against a search of
+ * every precision from 1. */
+static void test_format_shortest(void)
+{
+	static const struct {
+		double v;
+		dtype t;
+		const char *want;
+	} cases[] = {
+		{0.1, DT_F64, "0.1"}, {0.3, DT_F64, "0.3"}, {1.0 / 3, DT_F64, "0.3333333333333333"},
+		{1e-4, DT_F64, "0.0001"}, {5e-324, DT_F64, "5e-324"}, {2.2250738585072014e-308, DT_F64, "2.2250738585072014e-308"},
+		{(float)0.1, DT_F32, "0.1"}, {1e-45, DT_F32, "1e-45"}, {16777216.0, DT_F32, "16777216"},
+		{0.0999755859375, DT_F16, "0.1"}, {65504, DT_F16, "6.55e+04"}, {(float)1e-7, DT_F16, "1e-07"},
+		{0.10009765625, DT_BF16, "0.1"}, {1.0 / 3, DT_BF16, "0.3333"}, {-0.0, DT_F64, "-0"}, {123456789012.0, DT_F64, "123456789012"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char got[48];
+		format_shortest(got, sizeof got, cases[i].v, cases[i].t);
+		T_ASSERTF(strcmp(got, cases[i].want) == 0, "case %zu: %s, wanted %s", i, got, cases[i].want);
+	}
+	/* random doubles and floats: the same text as the plain search from one digit */
+	uint64_t x = 88172645463325252ull;
+	for (int k = 0; k < 20000; k++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		double d;
+		memcpy(&d, &x, sizeof d);
+		if (!isfinite(d))
+			continue;
+		for (int f = 0; f < 2; f++) {
+			double v = f ? (double)(float)d : d;
+			if (!isfinite(v))
+				continue;
+			char got[48], want[48];
+			format_shortest(got, sizeof got, v, f ? DT_F32 : DT_F64);
+			for (int prec = 1; prec <= 17; prec++) {
+				snprintf(want, sizeof want, "%.*g", prec, v);
+				double back = strtod(want, NULL);
+				if (f ? (float)back == (float)v : back == v)
+					break;
+			}
+			/* the same value, in as few significant digits (the notation %g picks may differ: at 15
+			 * digits 519629630821520 is fixed, at 14 5.1962963082152e+14 exponential) */
+			double back = strtod(got, NULL);
+			T_ASSERTF((f ? (float)back == (float)v : back == v) && sig_digits(got) <= sig_digits(want),
+				  "%a (%s): %s, the search from 1 gives %s", v, f ? "F32" : "F64", got, want);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	lfm_init(argv[0]);
 	T_RUN(test_parse_valid);
+	T_RUN(test_format_shortest);
 	T_RUN(test_zero_size_and_empty);
 	T_RUN(test_refusals);
 	T_RUN(test_refusals_of_the_frame);

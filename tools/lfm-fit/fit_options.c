@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "base/tensor_dtype.h"
 #include "base/json.h"
 #include "base/options.h"
 
@@ -176,14 +177,10 @@ void fit_options_defaults(fit_options *o)
 
 /* ---- the options as stored in checkpoints and resume files ------------------------------------------ */
 
-/* The shortest of %.15g .. %.17g that reads back as v (an exact record without 0.29999999999999999). */
+/* The shortest text that reads back as v (an exact record without 0.29999999999999999). */
 static const char *num(char buf[32], double v)
 {
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(buf, 32, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			break;
-	}
+	format_shortest(buf, 32, v, DT_F64);
 	return buf;
 }
 

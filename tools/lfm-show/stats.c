@@ -111,24 +111,6 @@ void elem_stats_compute(dtype t, const void *data, size_t count, elem_stats *s)
 	s->std = sqrt((ss + ssc) / (double)s->finite);
 }
 
-/* Shortest "%.*g" text of v that reads back to the same value at type t's precision. */
-static void shortest(char *buf, size_t sz, dtype t, double v)
-{
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(buf, sz, "%.*g", prec, v);
-		double back = strtod(buf, NULL);
-		int same;
-		switch (t) {
-		case DT_F32: same = (float)back == (float)v; break;
-		case DT_F16: same = f32_to_f16((float)back) == f32_to_f16((float)v); break;
-		case DT_BF16: same = f32_to_bf16((float)back) == f32_to_bf16((float)v); break;
-		default: same = back == v; break;
-		}
-		if (same)
-			return;
-	}
-}
-
 /* "1.0" rather than "1" for a float, as mp_write_json writes stream values: the reader sees the type. */
 static void mark_float(char *buf, size_t sz)
 {
@@ -141,7 +123,7 @@ void format_extreme(char *buf, size_t sz, dtype t, double v, int64_t iv)
 	if (dtype_is_integer(t)) {
 		snprintf(buf, sz, "%lld", (long long)iv);
 	} else {
-		shortest(buf, sz, t, v);
+		format_shortest(buf, sz, v, t);
 		mark_float(buf, sz);
 	}
 }
@@ -153,7 +135,7 @@ void write_double_json(FILE *out, double v)
 		return;
 	}
 	char buf[40];
-	shortest(buf, sizeof buf, DT_F64, v);
+	format_shortest(buf, sizeof buf, v, DT_F64);
 	mark_float(buf, sizeof buf);
 	fputs(buf, out);
 }
@@ -174,7 +156,7 @@ void write_elem_json(FILE *out, dtype t, const void *data, size_t i)
 		return;
 	}
 	char buf[40];
-	shortest(buf, sizeof buf, t, v);
+	format_shortest(buf, sizeof buf, v, t);
 	mark_float(buf, sizeof buf);
 	fputs(buf, out);
 }
