@@ -283,6 +283,19 @@ else
 	else notok "render file 0 is plan record 0" "first file '$first', expected a name starting /$want/"; fi
 	[ "$("$SHOW" "$T/plan-r.mp" | wc -l)" -eq 12407 ] && ok "render still writes the plan" ||
 		notok "render still writes the plan" "$("$SHOW" "$T/plan-r.mp" 2>&1 | wc -l) lines"
+	same_jpegs() { for f in "$1"/*.jpg; do cmp -s "$f" "$2/${f##*/}" || return 1; done; }
+	# --render on the plan itself (what lfm-fit trains on): the same images, bit for bit, nothing written
+	"$MIX" --render "$T/render-plan" --source "$DATA" --count 4 --size 64 "$T/plan-r.mp" >"$T/out" 2>"$T/err"
+	st=$?
+	if [ $st -eq 0 ] && [ ! -s "$T/out" ] && [ "$(ls "$T/render-plan" | tr '\n' ' ')" = "$(ls "$T/render" | tr '\n' ' ')" ] &&
+		same_jpegs "$T/render" "$T/render-plan"; then
+		ok "render of the plan itself: the same files, bit for bit"
+	else
+		notok "render of the plan itself: the same files, bit for bit" "status $st: $(head -n 2 "$T/err")"
+	fi
+	"$MIX" --render "$T/render-plan2" --source "$DATA" --method mixup "$T/plan-r.mp" >/dev/null 2>"$T/err"
+	[ $? -eq 2 ] && grep -q 'is a mix plan: --render shows it as it is' "$T/err" && ok "render of a plan refuses mixing options" ||
+		notok "render of a plan refuses mixing options" "$(cat "$T/err")"
 	# the wrong dataset for the stream: a clear error, exit 1
 	"$MIX" --render "$T/render2" --source "$T/s.mp" "$T/p.mp" >/dev/null 2>"$T/err"
 	st=$?

@@ -31,6 +31,7 @@
 static const char usage[] =
     "usage: lfm-mix [--method lfm|mixup|remix|remix-official|none] [options] [PAIRS]\n"
     "       lfm-mix --render DIR --source DATASET [--count N] [--size S] [options] [PAIRS]\n"
+    "       lfm-mix --render DIR --source DATASET [--count N] [--size S] PLAN   (a plan as it is)\n"
     "\n"
     "Reads a pairs stream (lfm-pairs; a file or '-' for stdin, the default) and writes a mix plan:\n"
     "lx ~ Beta(B, B) and the label weight ly given by the method:\n"
@@ -68,6 +69,7 @@ typedef struct options {
 	long long per_batch;
 	uint64_t seed;
 	int threads;
+	int mix_given; /* a mixing option given (method, alpha, beta, per-batch, kappa, remix-tau, seed) */
 	const char *input, *output;
 	render_options render;
 } options;
@@ -91,13 +93,16 @@ static void parse_options(int argc, char **argv, options *o)
 	int c;
 	while ((c = getopt_long(argc, argv, ":m:a:b:s:o:j:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': o->mix.method = (mix_method)opt_choice("--method", optarg, mix_method_names); break;
-		case 'a': o->mix.alpha = opt_double("--alpha", optarg, 0, 1e6); break;
-		case 'b': o->beta = opt_double_gt("--beta", optarg, 0, 1e6); break;
-		case 'B': o->per_batch = opt_int("--per-batch", optarg, 1, 1LL << 40); break;
-		case 'K': o->mix.kappa = opt_double_gt("--kappa", optarg, 0, 1e12); break;
-		case 'T': o->mix.remix_tau = opt_double("--remix-tau", optarg, 0, 1); break;
-		case 's': o->seed = opt_u64("--seed", optarg, 0, UINT64_MAX); break;
+		case 'm':
+			o->mix.method = (mix_method)opt_choice("--method", optarg, mix_method_names);
+			o->mix_given = 1;
+			break;
+		case 'a': o->mix.alpha = opt_double("--alpha", optarg, 0, 1e6); o->mix_given = 1; break;
+		case 'b': o->beta = opt_double_gt("--beta", optarg, 0, 1e6); o->mix_given = 1; break;
+		case 'B': o->per_batch = opt_int("--per-batch", optarg, 1, 1LL << 40); o->mix_given = 1; break;
+		case 'K': o->mix.kappa = opt_double_gt("--kappa", optarg, 0, 1e12); o->mix_given = 1; break;
+		case 'T': o->mix.remix_tau = opt_double("--remix-tau", optarg, 0, 1); o->mix_given = 1; break;
+		case 's': o->seed = opt_u64("--seed", optarg, 0, UINT64_MAX); o->mix_given = 1; break;
 		case 'o': o->output = optarg; break;
 		case 'j': o->threads = (int)opt_int("--threads", optarg, 1, 2); break;
 		case 'R': o->render.dir = optarg; break;
@@ -164,6 +169,27 @@ static void write_header(msgpack_packer *pk, const options *o, const msgpack_obj
 	mp_pack_kv_command(pk, "command", argc, argv);
 }
 
+/* --render on a mix plan (what lfm-fit trains on, lambdas and all): its first records rendered, nothing
+ * else written. */
+static int render_plan(const options *o, stream_reader *r, const char *name)
+{
+	char err[1024];
+	plan_header ph;
+	if (plan_header_read(sr_header(r), name, &ph, err, sizeof err))
+		die(LFM_EXIT_DATA, "%s", err);
+	renderer *rd = render_open(&o->render, sr_header(r), name);
+	uint64_t total = (uint64_t)ph.epochs * ph.per_epoch;
+	for (uint64_t n = 0; n < (uint64_t)o->render.count && n < total; n++) {
+		plan_record p;
+		if (plan_next(r, &ph, name, n, &p, err, sizeof err))
+			die(LFM_EXIT_DATA, "%s", err);
+		render_record(rd, n, (int64_t)p.i, p.yi, (int64_t)p.j, p.yj, p.lx, p.ly);
+	}
+	render_close(rd);
+	plan_header_free(&ph);
+	return LFM_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	lfm_init(argv[0]);
@@ -171,7 +197,20 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	const char *name = strcmp(o.input, "-") == 0 ? "stdin" : o.input;
 	FILE *in = xfopen(o.input, "rb");
-	stream_reader *r = sr_open_or_die(in, name, "lfm.pairs", 1);
+	/* a pairs stream to mix; with --render, a plan too (rendered as it is, not mixed again) */
+	stream_reader *r = sr_open_or_die(in, name, o.render.dir ? NULL : "lfm.pairs", 1);
+	if (strcmp(sr_kind(r), "lfm.plan") == 0) {
+		if (o.output || o.mix_given)
+			opt_usage_error("%s is a mix plan: --render shows it as it is (no -o, no mixing options)", name);
+		int rc = render_plan(&o, r, name);
+		sr_close(r);
+		if (in != stdin)
+			fclose(in);
+		return rc;
+	}
+	if (strcmp(sr_kind(r), "lfm.pairs") != 0)
+		die(LFM_EXIT_DATA, "%s: stream is %s/%d, expected lfm.pairs (or, with --render, lfm.plan)", name,
+		    sr_kind(r), sr_version(r));
 	const msgpack_object *h = sr_header(r);
 	int C;
 	int64_t *counts;
