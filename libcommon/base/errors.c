@@ -2,7 +2,9 @@
 #include "base/errors.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -11,8 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Process-wide by nature: the message prefix and the list of temporaries to remove if we die. These are
- * the only mutable globals in libcommon; both are set from main() through lfm_init/outfile_open. */
+/* Process-wide by nature: the message prefix, the list of temporaries to remove if we die, the files
+ * declared for the same-file rule and the step counter of the test hook. These are the only mutable
+ * globals in libcommon; all are set from main() through lfm_init, outfile_open and the declarations. */
 static const char *progname = "lfm";
 #define MAX_PENDING 64
 static char *pending_tmp[MAX_PENDING];
@@ -236,6 +239,172 @@ static void pending_remove(const char *tmp)
 			pending_tmp[i] = NULL;
 }
 
+/* ---- the same-file rule ------------------------------------------------------------------------ */
+
+/* A declared file: its device and inode, or (not there yet) its folder's and its name. */
+typedef struct declared {
+	const char *what, *path;
+	dev_t dev;
+	ino_t ino;
+	const char *name; /* NULL: an existing file (dev, ino its own); else the folder's dev, ino + this name */
+	char *name_mem;
+	int output, in_place, replaceable;
+} declared;
+#define MAX_DECLARED 64
+static declared declared_files[MAX_DECLARED];
+static int n_declared;
+
+/* Fill d's identity from path; 0 when the file is not one the rule concerns (a device, FIFO, socket,
+ * folder, an unreadable stdin/stdout). */
+static int identify(declared *d, const char *path, int output)
+{
+	struct stat st;
+	if (strcmp(path, "-") == 0) {
+		if (fstat(output ? STDOUT_FILENO : STDIN_FILENO, &st) != 0 || !S_ISREG(st.st_mode))
+			return 0;
+	} else if (stat(path, &st) != 0) {
+		if (!output || errno != ENOENT)
+			return 0; /* an unreadable input is reported by its reader */
+		char *copy = xstrdup(path), *dir = dirname(copy);
+		struct stat ds;
+		int ok = stat(dir, &ds) == 0;
+		free(copy);
+		if (!ok)
+			return 0; /* the folder is missing: opening the output says so */
+		copy = xstrdup(path);
+		d->name_mem = xstrdup(basename(copy));
+		free(copy);
+		d->name = d->name_mem;
+		d->dev = ds.st_dev;
+		d->ino = ds.st_ino;
+		return 1;
+	} else if (!S_ISREG(st.st_mode)) {
+		return 0;
+	}
+	d->dev = st.st_dev;
+	d->ino = st.st_ino;
+	return 1;
+}
+
+static const char *shown(const char *path, int output)
+{
+	return path && strcmp(path, "-") != 0 ? path : output ? "stdout" : "stdin";
+}
+
+static void declare(const char *what, const char *path, int output, int in_place, int replaceable)
+{
+	declared d = {.what = what, .path = path, .output = output, .in_place = in_place, .replaceable = replaceable};
+	if (!path || !identify(&d, path, output))
+		return;
+	for (int i = 0; i < n_declared; i++) {
+		const declared *e = &declared_files[i];
+		if (e->dev != d.dev || e->ino != d.ino || (e->name == NULL) != (d.name == NULL) ||
+		    (d.name && strcmp(e->name, d.name) != 0) || (!e->output && !d.output))
+			continue;
+		const declared *in = e->output ? &d : e, *out = e->output ? e : &d;
+		if (!in->output && in->replaceable && !out->in_place)
+			continue; /* an atomic output continuing its input in place (lfm-fit --resume m -o m) */
+		if (in->output) /* two outputs */
+			die(LFM_EXIT_USAGE, "%s %s and %s %s are the same file: each output needs a file of its own",
+			    e->what, shown(e->path, 1), what, shown(path, 1));
+		die(LFM_EXIT_USAGE, "%s %s is the same file as %s %s: an output never overwrites an input; write it "
+				    "elsewhere",
+		    out->what, shown(out->path, 1), in->what, shown(in->path, 0));
+	}
+	if (n_declared == MAX_DECLARED)
+		die(LFM_EXIT_USAGE, "too many files on the command line (at most %d)", MAX_DECLARED);
+	declared_files[n_declared++] = d;
+}
+
+void lfm_input(const char *what, const char *path) { declare(what, path, 0, 0, 0); }
+void lfm_input_replaceable(const char *what, const char *path) { declare(what, path, 0, 0, 1); }
+void lfm_output(const char *what, const char *path) { declare(what, path, 1, 0, 0); }
+void lfm_output_in_place(const char *what, const char *path) { declare(what, path, 1, 1, 0); }
+
+/* outfile_open's check: path (an existing regular file) is none of the declared inputs. */
+static void check_not_input(const char *path, const struct stat *st)
+{
+	for (int i = 0; i < n_declared; i++) {
+		const declared *e = &declared_files[i];
+		if (!e->output && !e->replaceable && !e->name && e->dev == st->st_dev && e->ino == st->st_ino)
+			die(LFM_EXIT_USAGE, "%s is the same file as %s %s: an output never overwrites an input; write it "
+					    "elsewhere",
+			    path, e->what, shown(e->path, 0));
+	}
+}
+
+/* ---- the lock ------------------------------------------------------------------------------------ */
+
+void lfm_lock_output(const char *what, const char *lock_path)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+		if (fd < 0)
+			die(LFM_EXIT_IO, "%s: cannot create the lock file:", lock_path);
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		if (fcntl(fd, F_SETLK, &fl) != 0) {
+			if (errno != EACCES && errno != EAGAIN)
+				die(LFM_EXIT_IO, "%s: cannot lock:", lock_path);
+			struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+			long pid = fcntl(fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK ? (long)q.l_pid : 0;
+			close(fd);
+			if (!pid)
+				continue; /* released meanwhile: try again */
+			die(LFM_EXIT_USAGE, "%s is being written by process %ld (lock %s): one run per output", what, pid,
+			    lock_path);
+		}
+		/* Locked; but a holder that was ending may have unlinked the file we opened: lock the one there. */
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(lock_path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			if (ftruncate(fd, 0) == 0) {
+				char pid[32];
+				int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+				if (write(fd, pid, (size_t)n) != n)
+					warn("%s: cannot write the pid:", lock_path);
+			}
+			pending_add(xstrdup(lock_path)); /* removed at exit; the descriptor stays open until then */
+			return;
+		}
+		close(fd);
+	}
+	die(LFM_EXIT_IO, "%s: cannot take the lock (it keeps being replaced)", lock_path);
+}
+
+/* ---- the test hook ------------------------------------------------------------------------------- */
+
+void lfm_test_step(void)
+{
+	static long at = -1, count;
+	if (at < 0) {
+		const char *e = getenv("LFM_TEST_DIE_AT_SAVE_STEP");
+		at = e && *e ? strtol(e, NULL, 10) : 0;
+	}
+	if (at > 0 && ++count == at)
+		_exit(99);
+}
+
+/* ---- atomic outputs ------------------------------------------------------------------------------ */
+
+/* fsync the folder holding path, so a rename into it is on the disk. */
+static void sync_folder(const char *path)
+{
+	char *copy = xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return; /* a folder we cannot open for reading: the rename stands, durability is the system's */
+	if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
+		die(LFM_EXIT_IO, "%s: cannot sync its folder:", path);
+	close(fd);
+}
+
+void xrename(const char *from, const char *to)
+{
+	if (rename(from, to) != 0)
+		die(LFM_EXIT_IO, "%s: cannot rename %s into place:", to, from);
+	sync_folder(to);
+}
+
 void outfile_open(outfile *o, const char *path, const char *mode)
 {
 	memset(o, 0, sizeof *o);
@@ -245,8 +414,9 @@ void outfile_open(outfile *o, const char *path, const char *mode)
 	}
 	/* A device, FIFO or socket (/dev/null, /dev/stdout, a named pipe) is written in place: a temporary
 	 * renamed over it would replace the device with a regular file. */
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+	struct stat st, lst;
+	int exists = stat(path, &st) == 0;
+	if (exists && !S_ISREG(st.st_mode)) {
 		o->f = fopen(path, mode);
 		if (!o->f)
 			die(LFM_EXIT_IO, "%s:", path);
@@ -254,8 +424,17 @@ void outfile_open(outfile *o, const char *path, const char *mode)
 		o->direct = 1;
 		return;
 	}
-	o->path = xstrdup(path);
-	o->tmp = xasprintf("%s.tmp.XXXXXX", path);
+	if (exists)
+		check_not_input(path, &st);
+	/* A symlink: the file it names is replaced, the link stays. */
+	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+		o->path = realpath(path, NULL);
+		if (!o->path)
+			die(LFM_EXIT_IO, "%s: a symbolic link to a file that cannot be reached:", path);
+	} else {
+		o->path = xstrdup(path);
+	}
+	o->tmp = xasprintf("%s.tmp.XXXXXX", o->path);
 	int fd = mkstemp(o->tmp);
 	if (fd < 0)
 		die(LFM_EXIT_IO, "%s: cannot create temporary file:", path);
@@ -268,9 +447,16 @@ void outfile_open(outfile *o, const char *path, const char *mode)
 		signal(SIGHUP, on_fatal_signal);
 	}
 	pending_add(o->tmp);
-	mode_t mask = umask(0); /* mkstemp makes 0600; outputs get the usual 0666 & ~umask */
-	umask(mask);
-	fchmod(fd, 0666 & ~mask);
+	mode_t perm;
+	if (exists) {
+		perm = st.st_mode & 07777; /* a file replaced keeps its permissions */
+	} else {
+		mode_t mask = umask(0); /* mkstemp makes 0600; new outputs get the usual 0666 & ~umask */
+		umask(mask);
+		perm = 0666 & ~mask;
+	}
+	if (fchmod(fd, perm) != 0)
+		warn("%s: cannot set the permissions:", o->tmp);
 	o->f = fdopen(fd, mode);
 	if (!o->f)
 		die(LFM_EXIT_IO, "%s:", o->tmp);
@@ -292,9 +478,12 @@ void outfile_commit(outfile *o)
 		die(LFM_EXIT_IO, "%s: write error:", o->path);
 	if (fclose(o->f) != 0)
 		die(LFM_EXIT_IO, "%s: error closing:", o->path);
+	lfm_test_step();
 	if (rename(o->tmp, o->path) != 0)
 		die(LFM_EXIT_IO, "%s: cannot rename %s into place:", o->path, o->tmp);
 	pending_remove(o->tmp);
+	sync_folder(o->path);
+	lfm_test_step();
 	free(o->tmp);
 	free(o->path);
 	memset(o, 0, sizeof *o);

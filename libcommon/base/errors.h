@@ -62,7 +62,12 @@ int err_code(char *err, size_t errsz, int code, const char *fmt, ...) __attribut
 /* Atomic output: data goes to a temporary file beside the destination and is renamed into place only
  * by outfile_commit(), so a failure (die, signal) never leaves a partial file or clobbers an old one.
  * path NULL or "-" writes to stdout directly, and so does a path that names a device, FIFO or socket
- * (-o /dev/null must not replace the device with a file). Unfinished temporaries are unlinked at exit. */
+ * (-o /dev/null must not replace the device with a file). Unfinished temporaries are unlinked at exit.
+ * A file replaced keeps its permission bits (a new one gets 0666 & ~umask); a symlink is followed: the
+ * file it points to is replaced (the temporary made in that file's folder) and the link stays, as a
+ * program writing through the link in place would leave it (a dangling link is refused: exit 3). The
+ * commit fsyncs the file, renames it, then fsyncs the folder, so a renamed output survives a crash.
+ * outfile_open refuses (exit 2) a path that is the same file as a declared input (lfm_input below). */
 typedef struct outfile {
 	FILE *f;
 	char *path; /* destination, NULL for stdout */
@@ -72,5 +77,34 @@ typedef struct outfile {
 void outfile_open(outfile *o, const char *path, const char *mode /* "wb" */);
 void outfile_commit(outfile *o);
 void outfile_abort(outfile *o);
+/* rename(from, to), then the folder fsynced (the rename is on the disk); dies with LFM_EXIT_IO. */
+void xrename(const char *from, const char *to);
+/* Test hook of the commit's steps (lfm(7), ENVIRONMENT): each call counts one step of the process; when
+ * LFM_TEST_DIE_AT_SAVE_STEP is N and this is the N-th, the process _exits with status 99 at once, as a
+ * kill -9 would leave it (temporaries stay). outfile_commit calls it after the data is synced and after
+ * the rename; lfm-fit's save calls it between its renames. */
+void lfm_test_step(void);
+
+/* The same-file rule (lfm(7), FILES): no output is the same file as an input or as another output, by
+ * device and inode (so through hard links and symlinks; a path that does not exist yet is compared by its
+ * folder's device and inode and its name). Each tool declares its files once its options are parsed and
+ * before any work: lfm_input for a file it reads, lfm_output for one it writes; each declaration is
+ * checked against the ones before it, and a clash dies with LFM_EXIT_USAGE naming both ("-o s.mp is the
+ * same file as the samples stream s.mp"). what names the option ("-o", "--log", "the plan"); a NULL path
+ * is an option not given (nothing declared), "-" stdin/stdout (checked through their descriptors when
+ * they are regular files); devices, FIFOs, sockets and folders never clash. The strings are kept, not
+ * copied: they must live as long as the process (argv's do).
+ * lfm_input_replaceable declares an input that an atomic output (outfile: written aside, renamed over it)
+ * may name — lfm-fit's --resume checkpoint and its resume files, continued in place (-o the same file);
+ * an output written in place (lfm_output_in_place: a log appended to) may not. */
+void lfm_input(const char *what, const char *path);
+void lfm_input_replaceable(const char *what, const char *path);
+void lfm_output(const char *what, const char *path);
+void lfm_output_in_place(const char *what, const char *path);
+
+/* An advisory lock (fcntl) that keeps two processes from writing the same output at once: takes an
+ * exclusive lock on lock_path (created, removed at exit), or dies with LFM_EXIT_USAGE "<what> is being
+ * written by process <pid> (lock <lock_path>)". Held until the process exits. */
+void lfm_lock_output(const char *what, const char *lock_path);
 
 #endif

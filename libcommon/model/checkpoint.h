@@ -16,12 +16,16 @@
  * under the trained tensors' names prefixed "adam.m." and "adam.v." (float32, in the file's layout, so
  * "adam.m.visual.proj" has visual.proj's shape), and in __metadata__ "lfm.format" "lfm.resume/1" plus the
  * caller's counters (step, records, ...). Its path is the checkpoint's with ".safetensors" replaced by
- * ".resume.safetensors" (or that suffix appended).
+ * ".resume.safetensors" (or that suffix appended); the next one, written before the checkpoint it goes
+ * with and renamed over the resume file after it, ".resume.next.safetensors" (lfm-checkpoint(5), Saving).
+ * A resume file names its checkpoint by step and by checkpoint_hash: the hash of the checkpoint's tensors
+ * (names, dtypes and bytes), so a resume file never continues another run's checkpoint.
  */
 #ifndef LFM_CHECKPOINT_H
 #define LFM_CHECKPOINT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "io/safetensors.h"
 #include "model/clip_weights.h"
@@ -36,8 +40,21 @@
 void checkpoint_save(const char *path, const st_file *source, const clip_model *m, const float *fc,
 		     const char *const *meta);
 
-/* The resume file's path for a checkpoint path (freshly allocated). */
+/* The same in two halves, for a caller that must know the checkpoint's hash before it is written (the
+ * resume file that names it goes first): checkpoint_prepare collects the tensors and metadata (nothing
+ * written; source, m, fc and meta must stay valid until checkpoint_write) and stores the tensors' hash in
+ * *hash (checkpoint_hash of the file it will write); checkpoint_write writes it to path and frees it. */
+typedef struct checkpoint_writer checkpoint_writer;
+checkpoint_writer *checkpoint_prepare(const st_file *source, const clip_model *m, const float *fc,
+				      const char *const *meta, uint64_t *hash);
+void checkpoint_write(checkpoint_writer *cw, const char *path);
+/* The hash of an open checkpoint's tensors: a commutative sum over its tensors of a 64-bit hash of the
+ * name, dtype and bytes (the order of the header does not matter). */
+uint64_t checkpoint_hash(const st_file *f);
+
+/* The resume file's path for a checkpoint path, and the next resume file's (freshly allocated). */
 char *checkpoint_resume_path(const char *ckpt_path);
+char *checkpoint_resume_next_path(const char *ckpt_path);
 
 /* Write a resume file: stage 1 — m and v are vision-tower parameter blocks (c, naming give the names);
  * stage 2 — m and v are [D, D] arrays named after fc.weight. meta as above. Atomic. */

@@ -4,7 +4,9 @@
 # tiny set; a run stopped and resumed (twice) gives the uninterrupted run's losses bit for bit and the
 # same final tensors (same --threads: OpenBLAS is deterministic for a fixed thread count); SIGTERM
 # mid-run leaves a valid checkpoint, its resume file and no temporary file, and the resumed run completes
-# like an uninterrupted one; a NaN loss exits 1 and keeps the previous checkpoint; stage 2 writes
+# like an uninterrupted one; a kill at each step of a save, resumed, gives the uninterrupted run bit for bit
+# (LFM_TEST_DIE_AT_SAVE_STEP); a killed save's temporary file is removed by the next run; a resume file of
+# another run is refused; a second run on the same -o is refused; an output that is an input is refused; a NaN loss exits 1 and keeps the previous checkpoint; stage 2 writes
 # fc.weight; bad input exits 1/2/3 with messages that say what is wrong (a table).
 # Run from the repository root with bin/ built; prints "ok - ", "not ok - " and "skip - " lines.
 set -u
@@ -203,6 +205,76 @@ else
 	nok "resumed after SIGTERM" "no step number in: $(cat "$T/sigerr")"
 fi
 
+# ---- a kill at every step of a save (LFM_TEST_DIE_AT_SAVE_STEP=N: _exit(99) at the N-th step, as kill -9
+# leaves it): the run resumed after each kill gives the uninterrupted run's losses and tensors bit for bit.
+# A save has 5 steps (next resume file synced / renamed, checkpoint synced / renamed, next renamed over the
+# resume file); the resumed run stopped at step 2 saves twice (end of epoch 0 at step 3, end at step 6):
+# kill points 1-10, and 11 (past the last save: no kill, the run completes).
+$FIT --model "$T/tiny.st" --batch 8 --lr 1e-4 --max-steps 2 --log "$T/k0.jsonl" -o "$T/k0.safetensors" "$T/plan.mp" 2>/dev/null
+bad=""
+for n in 1 2 3 4 5 6 7 8 9 10 11; do
+	rm -f "$T"/k.*
+	cp "$T/k0.safetensors" "$T/k.safetensors" && cp "$T/k0.resume.safetensors" "$T/k.resume.safetensors" &&
+		cp "$T/k0.jsonl" "$T/k.jsonl"
+	LFM_TEST_DIE_AT_SAVE_STEP=$n $FIT --resume "$T/k.safetensors" --log "$T/k.jsonl" -o "$T/k.safetensors" \
+		"$T/plan.mp" 2>"$T/kerr"
+	st=$?
+	if { [ $n -le 10 ] && [ $st -ne 99 ]; } || { [ $n -gt 10 ] && [ $st -ne 0 ]; }; then
+		bad="$bad [kill $n: exit $st $(head -c 200 "$T/kerr")]"
+		continue
+	fi
+	if [ $n -le 10 ]; then
+		$FIT --resume "$T/k.safetensors" --log "$T/k.jsonl" -o "$T/k.safetensors" "$T/plan.mp" 2>"$T/kerr" ||
+			{ bad="$bad [kill $n, resume: $(head -c 300 "$T/kerr")]"; continue; }
+	fi
+	steps "$T/k.jsonl" >"$T/s.k"
+	left=$(ls "$T" | grep -c '^k\..*\(tmp\|resume\|lock\)')
+	cmp -s "$T/s.full" "$T/s.k" && same_tensors "$T/full.safetensors" "$T/k.safetensors" && [ "$left" -eq 0 ] ||
+		bad="$bad [kill $n: differs from the uninterrupted run, or $left files left: $(head -c 200 "$T/kerr")]"
+done
+[ -z "$bad" ] && ok "killed at each of the 10 steps of two saves, resumed: the uninterrupted run bit for bit, nothing left" ||
+	nok "killed at each step of a save, resumed" "$bad"
+# a kill before the checkpoint's rename leaves its temporary file: the next run on that output removes it
+# and names it
+rm -f "$T"/k.*
+cp "$T/k0.safetensors" "$T/k.safetensors" && cp "$T/k0.resume.safetensors" "$T/k.resume.safetensors"
+LFM_TEST_DIE_AT_SAVE_STEP=3 $FIT --resume "$T/k.safetensors" -o "$T/k.safetensors" "$T/plan.mp" 2>/dev/null
+tmp=$(ls "$T" | grep '^k\.safetensors\.tmp\.' | head -1)
+$FIT --resume "$T/k.safetensors" --max-steps 3 -o "$T/k.safetensors" "$T/plan.mp" 2>"$T/kerr"
+st=$?
+if [ -n "$tmp" ] && [ $st -eq 0 ] && [ ! -e "$T/$tmp" ] && grep -q "$tmp: removed, a temporary file a stopped run left" "$T/kerr"; then
+	ok "a killed save's temporary file: removed and named by the next run"
+else
+	nok "a killed save's temporary file: removed and named by the next run" "tmp '$tmp', exit $st: $(cat "$T/kerr")"
+fi
+# a checkpoint beside the resume file of another run at the same step: refused
+$FIT --model "$T/tiny.st" --batch 8 --lr 2e-4 --max-steps 2 -o "$T/kb.safetensors" "$T/plan.mp" 2>/dev/null
+cp "$T/k0.safetensors" "$T/mm.safetensors" && cp "$T/kb.resume.safetensors" "$T/mm.resume.safetensors"
+$FIT --resume "$T/mm.safetensors" -o "$T/mm2.safetensors" "$T/plan.mp" 2>"$T/kerr"
+st=$?
+if [ $st -eq 1 ] && grep -q 'at step 2 but of another checkpoint' "$T/kerr" && [ ! -e "$T/mm2.safetensors" ]; then
+	ok "a resume file of another run at the same step: refused (checkpoint_hash)"
+else
+	nok "a resume file of another run at the same step: refused" "exit $st: $(cat "$T/kerr")"
+fi
+# a second run on the same -o: refused, naming the holder
+$FIT --model "$T/tiny.st" --batch 8 --lr 1e-4 -o "$T/lk.safetensors" "$T/long.mp" 2>/dev/null &
+pid=$!
+n=0
+while [ ! -s "$T/lk.safetensors.lock" ] && [ $n -lt 200 ]; do
+	sleep 0.05
+	n=$((n + 1))
+done
+$FIT --model "$T/tiny.st" --batch 8 --lr 1e-4 -o "$T/lk.safetensors" "$T/plan.mp" 2>"$T/kerr"
+st=$?
+kill -TERM $pid 2>/dev/null
+wait $pid 2>/dev/null
+if [ $st -eq 2 ] && grep -q "lk.safetensors is being written by process $pid" "$T/kerr"; then
+	ok "a second run on the same -o: refused, naming the process that holds it"
+else
+	nok "a second run on the same -o: refused, naming the process that holds it" "exit $st: $(cat "$T/kerr")"
+fi
+
 # ---- a NaN loss: exit 1, the previous checkpoint kept -----------------------------------------------
 cp "$T/full.safetensors" "$T/keep.safetensors"
 cp "$T/full.safetensors" "$T/nan.safetensors"
@@ -228,6 +300,7 @@ fi
 # ---- bad input: arguments, expected exit status, a pattern of the message ---------------------------
 printf 'a\nb\nc\n' | $B/clip-embed-text --model "$T/text-tower.st" --vocab data/clip/bpe_simple_vocab_16e6.txt.gz -o "$T/text3.npy" 2>/dev/null
 printf 'not a plan' >"$T/junk.mp"
+ln -s text.npy "$T/textlink.npy"
 while IFS='|' read -r name want pattern args; do
 	[ -n "$name" ] || continue
 	eval "set -- $args"
@@ -255,4 +328,12 @@ resume with another plan|1|header differs|--resume $T/sig.safetensors --text $T/
 resume of weights, not a checkpoint|1|not an lfm-fit checkpoint|--resume $T/tiny.st --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
 --min-lr above --lr|2|--min-lr 0.1 is above --lr 0.01|--model $T/tiny.st --lr 0.01 --min-lr 0.1 --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
 --lr above 1 without --force|2|--lr 1e\+06: .*--force|--model $T/tiny.st --lr 1e6 --text $T/text.npy --data $T/mini.tar -o $T/x.st $T/plan.mp
+-o the --model|2|-o .*tiny.st is the same file as --model .*tiny.st|--model $T/tiny.st --text $T/text.npy --data $T/mini.tar -o $T/tiny.st $T/plan.mp
+--log the --model (mapped: SIGBUS)|2|--log .*tiny.st is the same file as --model|--model $T/tiny.st --text $T/text.npy --data $T/mini.tar --log $T/tiny.st -o $T/x.st $T/plan.mp
+--log the plan|2|--log .*plan.mp is the same file as the plan|--model $T/tiny.st --text $T/text.npy --data $T/mini.tar --log $T/plan.mp -o $T/x.st $T/plan.mp
+--log the --resume checkpoint|2|--log .*sig.safetensors is the same file as --resume|--resume $T/sig.safetensors --text $T/text.npy --data $T/mini.tar --log $T/sig.safetensors -o $T/sig.safetensors $T/long.mp
+--log the resume file|2|--log .*resume.safetensors is the same file as the resume file|--resume $T/sig.safetensors --text $T/text.npy --data $T/mini.tar --log $T/sig.resume.safetensors -o $T/x.st $T/long.mp
+--log and -o one new file|2|-o .*new.st and --log .*new.st are the same file|--model $T/tiny.st --text $T/text.npy --data $T/mini.tar --log $T/new.st -o $T/new.st $T/plan.mp
+-o the --text, through a symlink|2|-o .*textlink.npy is the same file as --text|--model $T/tiny.st --text $T/text.npy --data $T/mini.tar -o $T/textlink.npy $T/plan.mp
 EOF
+[ -e "$T/new.st" ] && nok "a refused command writes nothing" "$T/new.st exists" || ok "a refused command writes nothing"

@@ -1,4 +1,5 @@
-/* test_errors.c — die/warn prefixes and exit codes, checked I/O, atomic output files, option parsing. */
+/* test_errors.c — die/warn prefixes and exit codes, checked I/O, atomic output files (permissions kept,
+ * symlinks followed, the same-file rule), option parsing. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,16 @@ static void test_closed_pipe_ends_quietly(void)
 	T_ASSERTF(st == LFM_EXIT_OK && err[0] == 0, "status %d, stderr '%s'", st, err);
 }
 
+/* Whether the file at path holds exactly the n bytes want. */
+static int file_holds(const char *path, const char *want, size_t n)
+{
+	size_t len;
+	char *got = xread_file(path, &len);
+	int same = len == n && memcmp(got, want, n) == 0;
+	free(got);
+	return same;
+}
+
 static void test_outfile_commit_renames(void)
 {
 	char *path = xasprintf("%s/out.bin", tmpdir);
@@ -134,10 +145,7 @@ static void test_outfile_commit_renames(void)
 	T_ASSERT(access(path, F_OK) != 0); /* nothing at the destination before the commit */
 	xfwrite("hello", 5, o.f, path);
 	outfile_commit(&o);
-	size_t len;
-	char *got = xread_file(path, &len);
-	T_ASSERT(len == 5 && memcmp(got, "hello", 5) == 0);
-	free(got);
+	T_ASSERT(file_holds(path, "hello", 5));
 	unlink(path);
 	free(path);
 }
@@ -181,6 +189,85 @@ static void test_outfile_to_a_device_writes_in_place(void)
 	T_ASSERT(stat("/dev/null", &after) == 0);
 	T_ASSERTF(S_ISCHR(after.st_mode) && after.st_rdev == before.st_rdev,
 		  "/dev/null is no longer the device");
+}
+
+/* The same-file rule: each case declares files in a child and expects exit 2 naming both, or exit 0. */
+typedef struct same_case {
+	const char *in, *out, *out2; /* paths under tmpdir; out2 a second output (or NULL) */
+	int replaceable, in_place;
+} same_case;
+
+static void do_declare(void *arg)
+{
+	const same_case *c = arg;
+	char *in = xasprintf("%s/%s", tmpdir, c->in), *out = xasprintf("%s/%s", tmpdir, c->out);
+	if (c->replaceable)
+		lfm_input_replaceable("--resume", in);
+	else
+		lfm_input("the input", in);
+	if (c->in_place)
+		lfm_output_in_place("--log", out);
+	else
+		lfm_output("-o", out);
+	if (c->out2)
+		lfm_output("--stats-npy", xasprintf("%s/%s", tmpdir, c->out2));
+	exit(0);
+}
+
+static void test_same_file_rule(void)
+{
+	char *a = xasprintf("%s/a.mp", tmpdir), *hard = xasprintf("%s/hard.mp", tmpdir),
+	     *soft = xasprintf("%s/soft.mp", tmpdir);
+	FILE *f = fopen(a, "wb");
+	fputs("input", f);
+	fclose(f);
+	T_ASSERT(link(a, hard) == 0 && symlink("a.mp", soft) == 0);
+	static const same_case cases[] = {
+	    {"a.mp", "a.mp", NULL, 0, 0},   {"a.mp", "hard.mp", NULL, 0, 0}, {"a.mp", "soft.mp", NULL, 0, 0},
+	    {"soft.mp", "hard.mp", NULL, 0, 0}, {"a.mp", "new.mp", "new.mp", 0, 0}, {"a.mp", "a.mp", NULL, 1, 1},
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+		char err[1024];
+		int st = t_expect_exit(do_declare, (void *)&cases[k], err, sizeof err);
+		T_ASSERTF(st == LFM_EXIT_USAGE, "case %zu: status %d (%s)", k, st, err);
+		T_ASSERTF(strstr(err, cases[k].out) && strstr(err, cases[k].out2 ? cases[k].out2 : cases[k].in),
+			  "case %zu: '%s' names not both", k, err);
+	}
+	/* allowed: other files; an atomic output replacing a replaceable input (lfm-fit --resume m -o m) */
+	static const same_case fine[] = {{"a.mp", "b.mp", "c.mp", 0, 0}, {"a.mp", "a.mp", NULL, 1, 0}};
+	for (size_t k = 0; k < sizeof fine / sizeof *fine; k++) {
+		char err[1024];
+		int st = t_expect_exit(do_declare, (void *)&fine[k], err, sizeof err);
+		T_ASSERTF(st == 0, "allowed case %zu: status %d (%s)", k, st, err);
+	}
+	unlink(soft);
+	unlink(hard);
+	unlink(a);
+	free(a);
+	free(hard);
+	free(soft);
+}
+
+static void test_outfile_keeps_permissions_and_follows_symlinks(void)
+{
+	char *path = xasprintf("%s/perm.bin", tmpdir), *lnk = xasprintf("%s/perm-link.bin", tmpdir);
+	outfile o;
+	outfile_open(&o, path, "wb");
+	xfwrite("one", 3, o.f, path);
+	outfile_commit(&o);
+	T_ASSERT(chmod(path, 0640) == 0 && symlink("perm.bin", lnk) == 0);
+	outfile_open(&o, lnk, "wb");
+	xfwrite("two", 3, o.f, lnk);
+	outfile_commit(&o);
+	struct stat st, lst;
+	T_ASSERT(stat(path, &st) == 0 && lstat(lnk, &lst) == 0);
+	T_ASSERTF((st.st_mode & 07777) == 0640, "mode %o", (unsigned)(st.st_mode & 07777));
+	T_ASSERTF(S_ISLNK(lst.st_mode), "the link was replaced by a file");
+	T_ASSERT(file_holds(path, "two", 3));
+	unlink(lnk);
+	unlink(path);
+	free(lnk);
+	free(path);
 }
 
 static void do_opt(void *arg)
@@ -243,6 +330,8 @@ int main(int argc, char **argv)
 	T_RUN(test_outfile_commit_renames);
 	T_RUN(test_failure_leaves_old_file_and_no_temporary);
 	T_RUN(test_outfile_to_a_device_writes_in_place);
+	T_RUN(test_same_file_rule);
+	T_RUN(test_outfile_keeps_permissions_and_follows_symlinks);
 	T_RUN(test_option_errors_name_the_option);
 	T_RUN(test_option_numbers_in_range);
 	T_RUN(test_option_integer_rejects_junk);

@@ -350,6 +350,11 @@ int main(int argc, char **argv)
 	lfm_init(argv[0]);
 	options o;
 	parse_options(argc, argv, &o);
+	lfm_input("--model", o.model);
+	lfm_input("--classes", o.classes);
+	lfm_input("--samples", o.samples);
+	lfm_input("--vocab", o.vocab);
+	lfm_output("-o", o.output);
 	if (o.tokenize)
 		return tokenize_lines(&o);
 

@@ -376,6 +376,15 @@ int main(int argc, char **argv)
 	lfm_init(argv[0]);
 	options o;
 	parse_options(argc, argv, &o);
+	lfm_input("--model", o.model);
+	lfm_input("--text", o.text);
+	lfm_input("--data", o.data);
+	lfm_input("--groups-from", o.groups_from);
+	lfm_input("the samples stream", o.samples);
+	lfm_output("--predictions", o.predictions);
+	lfm_output("--per-class", o.per_class);
+	lfm_output("--confusion", o.confusion);
+	lfm_output("-o", o.output);
 
 	samples_set s;
 	samples_read(o.samples, 0, &s);

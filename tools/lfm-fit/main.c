@@ -5,7 +5,8 @@
  * The tool's files: fit_options.c (the command line and the options a run stores), resume.c (--resume's
  * checks and the saved state), batches.c (the double-buffered batches), train.c (the epoch loop),
  * validation.c (--val), run_log.c (metrics records), records.c (the examples: plan or samples stream,
- * checked against the dataset), signals.c (SIGINT/SIGTERM); this file is the glue. */
+ * checked against the dataset), signals.c (SIGINT/SIGTERM); resume.c also claims -o (the same-file rule,
+ * the lock, a killed run's temporary files); this file is the glue. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,6 @@ static void open_model(run *r)
 	if (clip_model_load(&r->model, &r->source, &lo, err, sizeof err))
 		die(LFM_EXIT_DATA, "%s", err);
 	r->D = r->model.cfg.embed_dim;
-	r->resume_path = checkpoint_resume_path(o->output);
 	if (o->resume) {
 		run_resume_check(r);
 	} else {
@@ -170,6 +170,7 @@ int main(int argc, char **argv)
 	memset(&r, 0, sizeof r);
 	fit_options *o = &r.o;
 	fit_options_parse(argc, argv, o);
+	run_claim_outputs(&r);
 	signals_install(o->output);
 	r.command = fit_command_line(argc, argv);
 	r.last_saved_step = -1;
@@ -200,8 +201,7 @@ int main(int argc, char **argv)
 	} else {
 		if (!r.saved_any) /* a resumed run that had nothing left to do */
 			run_save(&r);
-		if (unlink(r.resume_path) != 0)
-			warn("%s: cannot remove the resume file:", r.resume_path);
+		run_remove_resume_files(&r);
 	}
 	metrics_close(&r.log);
 	if (r.have_val)
@@ -218,6 +218,10 @@ int main(int argc, char **argv)
 	free(r.opts_json);
 	free(r.split);
 	free(r.resume_path);
+	free(r.resume_next_path);
+	free(r.in_resume);
+	free(r.in_resume_next);
+	free(r.lock_path);
 	free(r.origin_model);
 	free(r.stored_split);
 	free(r.first_command);

@@ -17,7 +17,10 @@
 
 typedef struct run {
 	fit_options o;
-	char *command, *opts_json, *split, *resume_path, *origin_model;
+	char *command, *opts_json, *split, *origin_model;
+	char *resume_path, *resume_next_path; /* beside -o: the resume file, and the next one while saving */
+	char *lock_path;                      /* -o's lock (lfm_lock_output) */
+	char *in_resume, *in_resume_next;     /* beside --resume: the resume files it may continue from */
 	char *first_command;   /* a resumed run: the command that started it (kept in the checkpoint) */
 	char *resume_commands; /* a resumed run: JSON array of the commands that resumed it, this one last */
 	st_file source;    /* the weights or the checkpoint the run starts from */
@@ -46,15 +49,24 @@ typedef struct run {
 	metrics_log log;
 } run;
 
-/* --resume: check the checkpoint and its resume file, take the stored options into r->o (explicit ones
- * must agree) and keep the resume file open for run_resume_apply. Dies with a message. */
+/* --resume: check the checkpoint and its resume file — the one of the two beside it (the resume file, the
+ * next one of a save that was cut short) whose step and checkpoint_hash are the checkpoint's —, take the
+ * stored options into r->o (explicit ones must agree) and keep the resume file open for
+ * run_resume_apply. Dies with a message. */
 void run_resume_check(run *r);
 /* After the step is set up: Adam's moments from the resume file, the checks of the text features and
  * position, the examples skipped to where the run stopped; closes the resume file. */
 void run_resume_apply(run *r);
 /* The checkpoint and the resume file of the state now (dies, keeping the previous files, when the
- * parameters are no longer finite). */
+ * parameters are no longer finite). The order keeps a resumable pair on disk at every instant
+ * (lfm-checkpoint(5), Saving): the next resume file (naming the checkpoint by step and hash) renamed into
+ * place beside the old pair, then the checkpoint, then the next resume file renamed over the old one. */
 void run_save(run *r);
+/* Before any work: the files of the run declared for the same-file rule, -o locked, and the temporary
+ * files a killed run left beside -o (and its resume files) removed, each named in a warning. */
+void run_claim_outputs(run *r);
+/* The run completed: its resume files are removed. */
+void run_remove_resume_files(run *r);
 
 /* Open --log: a new log with its header, or, for a resumed run whose --log file exists, that log
  * continued (checked to be a metrics log, cut after the resumed step, appended to). */

@@ -195,6 +195,9 @@ int main(int argc, char **argv)
 	lfm_init(argv[0]);
 	options o;
 	parse_options(argc, argv, &o);
+	lfm_input("the pairs stream", o.input);
+	lfm_input("--source", o.render.source);
+	lfm_output("-o", o.output ? o.output : "-");
 	const char *name = strcmp(o.input, "-") == 0 ? "stdin" : o.input;
 	FILE *in = xfopen(o.input, "rb");
 	/* a pairs stream to mix; with --render, a plan too (rendered as it is, not mixed again) */

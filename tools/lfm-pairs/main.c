@@ -139,6 +139,10 @@ int main(int argc, char **argv)
 	lfm_init(argv[0]);
 	options o;
 	parse_options(argc, argv, &o);
+	lfm_input("the samples stream", o.input);
+	lfm_input("--text", o.text);
+	lfm_output("-o", o.output ? o.output : "-");
+	lfm_output("--stats-npy", o.stats_npy);
 
 	samples_set s;
 	samples_read(o.input, 0, &s);

@@ -215,6 +215,12 @@ int main(int argc, char **argv)
 	lfm_init(argv[0]);
 	lt_options o;
 	parse_options(argc, argv, &o);
+	lfm_input(o.list ? "--list" : "the dataset", o.source);
+	lfm_input("--classes", o.classes);
+	lfm_input("--train-samples", o.train_samples);
+	lfm_output("-o", o.output ? o.output : "-");
+	lfm_output("--holdout-out", o.holdout_out);
+	lfm_output("--pack", o.pack);
 
 	dataset_options dopt = {
 		.split = o.split,
