@@ -27,6 +27,9 @@
  * split needs are decompressed once, at open, into memory or, with cache_dir, into an unlinked temporary
  * file there (disk instead of RAM). A gzip stream has no random access, and an offset table for
  * deflate would need 32 KB of window per access point; decompressing once costs one pass we make anyway.
+ * That pass reads a compressed archive to its end and refuses it when a checksum does not match (gzip,
+ * zip, zstd, xz); a member over LFM_MAX_MEMBER (64 MiB) or a .jpg not starting like a JPEG is not kept,
+ * and reading it fails naming it (dataset_archive.c).
  *
  * Identity (for the samples stream's header): size and a SHA-256. A file source (archive, CIFAR tarball,
  * split list) is hashed whole, during the indexing pass, and reported as "sha256:<64 hex>", the value

@@ -1,6 +1,7 @@
 /* dataset_archive.h — one sequential pass over an archive with libarchive (dataset_archive.c): the member
- * list, the members' bytes kept for later, the SHA-256 of the file. Uses dataset_build.h (locations, the
- * dataset a scan is adopted into) and the leaves; used by the readers of archives. */
+ * list, the members' bytes kept for later (within a limit per member), the SHA-256 of the file, and its
+ * checksums verified. Uses dataset_build.h (locations, the dataset a scan is adopted into) and the
+ * leaves; used by the readers of archives. */
 #ifndef LFM_DATASET_ARCHIVE_H
 #define LFM_DATASET_ARCHIVE_H
 
@@ -39,7 +40,10 @@ typedef int (*ds_want_fn)(void *ctx, const char *name, uint64_t size);
 typedef int (*ds_stream_fn)(void *ctx, const char *name, const void *data, size_t n, char *err,
 			    size_t errsz);
 
-/* One sequential pass over the archive at path, hashing every byte of the file on the way. */
+/* One sequential pass over the archive at path, hashing every byte of the file on the way and checking
+ * the checksums its compression and format carry (a mismatch is an error naming the member). A member
+ * kept that is over ds_member_limit, or a .jpg/.jpeg that does not start like a JPEG, gets a DS_REFUSED
+ * location instead of its bytes. */
 int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void *ctx,
 		    const char *cache_dir, ds_scan *out, char *err, size_t errsz);
 /* Move the scan's fd and memory cache into region 0 of ds (the members' locations refer to it). */

@@ -90,6 +90,50 @@ static int pread_all(int fd, uint8_t *buf, size_t n, uint64_t off)
 	return 0;
 }
 
+int ds_member_limit(uint64_t *limit, char *err, size_t errsz)
+{
+	*limit = DS_MEMBER_LIMIT_DEFAULT;
+	const char *v = getenv("LFM_MAX_MEMBER");
+	if (!v || !*v)
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	int shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (errno || end == v || *end || v[0] == '-' || n == 0 || n > (UINT64_MAX >> shift))
+		return err_code(err, errsz, LFM_EXIT_USAGE,
+				"LFM_MAX_MEMBER=%s: not a size (a positive number of bytes, or with K, M or G)", v);
+	*limit = (uint64_t)n << shift;
+	return 0;
+}
+
+/* The limit's value for a message: "64 MiB", or bytes when it is no whole number of MiB. */
+static void limit_text(uint64_t limit, char *buf, size_t n)
+{
+	if (limit % ((uint64_t)1 << 20) == 0)
+		snprintf(buf, n, "%llu MiB", (unsigned long long)(limit >> 20));
+	else
+		snprintf(buf, n, "%llu bytes", (unsigned long long)limit);
+}
+
+static int too_big(const char *source, const char *key, uint64_t size, char *err, size_t errsz)
+{
+	uint64_t limit;
+	char lim[64] = "the";
+	if (ds_member_limit(&limit, NULL, 0) == 0)
+		limit_text(limit, lim, sizeof lim);
+	return err_code(err, errsz, LFM_EXIT_DATA,
+			"%s: %s: %llu bytes, over the %s limit on one archive member (LFM_MAX_MEMBER raises it): "
+			"not read",
+			source, key, (unsigned long long)size, lim);
+}
+
 int ds_read_loc(const dataset *ds, const ds_loc *loc, const char *key, const uint8_t **data, size_t *size,
 		void **owned, char *err, size_t errsz)
 {
@@ -104,9 +148,18 @@ int ds_read_loc(const dataset *ds, const ds_loc *loc, const char *key, const uin
 		*data = ds->mem[loc->region] + loc->off;
 		*size = (size_t)loc->size;
 		return 0;
+	case DS_REFUSED:
+		if (loc->off == DS_NOT_JPEG)
+			return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: not a JPEG file (no start-of-image marker)",
+				       ds->id_path, key);
+		return too_big(ds->id_path, key, loc->size, err, errsz);
 	case DS_FD: {
-		if (loc->size > ((uint64_t)1 << 40))
-			return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: implausible size", ds->id_path, key);
+		uint64_t limit;
+		int rc = ds_member_limit(&limit, err, errsz);
+		if (rc)
+			return rc;
+		if (loc->size > limit)
+			return too_big(ds->id_path, key, loc->size, err, errsz);
 		uint8_t *buf = xmalloc((size_t)loc->size);
 		if (pread_all(ds->fd[loc->region], buf, (size_t)loc->size, loc->off) != 0) {
 			int e = errno;

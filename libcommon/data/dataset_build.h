@@ -19,7 +19,20 @@ enum ds_where {
 	DS_MEM,      /* ds->mem[region] + off */
 	DS_FD,       /* pread(ds->fd[region], off) */
 	DS_PATH,     /* the file ds->path_prefix + key (directories) */
+	DS_REFUSED,  /* an archive member whose bytes were not kept: off is the enum ds_refusal, size its size */
 };
+
+/* Why an archive member's bytes were not kept (ds_loc.off of a DS_REFUSED location). */
+enum ds_refusal {
+	DS_TOO_BIG = 0,   /* larger than the limit on one member (ds_member_limit) */
+	DS_NOT_JPEG = 1,  /* a .jpg/.jpeg member that does not start with a JPEG start-of-image marker */
+};
+
+/* The largest archive member whose bytes are kept or read whole: 64 MiB, or the environment's
+ * LFM_MAX_MEMBER (bytes, or with a K, M or G suffix). Returns 0, or an exit code with a message in err
+ * when LFM_MAX_MEMBER is not a size. */
+#define DS_MEMBER_LIMIT_DEFAULT ((uint64_t)64 << 20)
+int ds_member_limit(uint64_t *limit, char *err, size_t errsz);
 
 #define DS_MAX_REGIONS 16
 
