@@ -74,9 +74,7 @@ static json_value *new_node(parser *p, json_type t)
 	return v;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..avail), or 0 if invalid (overlong forms, surrogates and
- * code points above U+10FFFF are invalid, as RFC 3629 says). */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+size_t utf8_seq_len(const unsigned char *s, size_t avail)
 {
 	unsigned c = s[0];
 	if (c < 0x80)

@@ -15,6 +15,11 @@
 #define JSON_MAX_DEPTH 64        /* nesting of arrays and objects */
 #define JSON_MAX_NODES (1 << 21) /* values in one document (about 200 MB of tree at most) */
 
+/* Length of the valid UTF-8 sequence at s[0..avail) (avail >= 1), or 0 if invalid (overlong forms,
+ * surrogates and code points above U+10FFFF are invalid, as RFC 3629 says). The parser's own check, also
+ * used where other text must be UTF-8 (class names: data/class_names.h). */
+size_t utf8_seq_len(const unsigned char *s, size_t avail);
+
 typedef enum { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } json_type;
 
 typedef struct json_value json_value;

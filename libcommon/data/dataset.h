@@ -114,6 +114,11 @@ const char *dataset_bad_message(const dataset *ds, size_t j);
 /* Image-folder files that were not used (not .jpg/.jpeg, or deeper than <class>/<file>), and an example. */
 size_t dataset_ignored_count(const dataset *ds);
 const char *dataset_ignored_example(const dataset *ds);
+/* Image-folder entries (split or class folders, files) that are symbolic links resolving outside the
+ * dataset's folder: skipped, never read; how many and an example. dataset_open_or_die warns about them.
+ * (Split lists refuse such a link when the sample is read: see dataset_read.) */
+size_t dataset_links_out_count(const dataset *ds);
+const char *dataset_links_out_example(const dataset *ds);
 
 typedef enum dataset_sample_kind {
 	DATASET_SAMPLE_JPEG = 1,  /* data is an encoded JPEG file */
@@ -149,8 +154,11 @@ struct jpeg_decoder; /* image.h */
 int dataset_sample_rgb(const dataset_sample *s, struct jpeg_decoder *dec, struct rgb_image *out, char *why,
 		       size_t whysz);
 /* Whether sample i is usable without decoding its pixels: readable, and for a JPEG a start-of-image
- * marker, a header libjpeg-turbo parses and an end-of-image marker near the end (a cheap test for
- * truncation). Thread-safe. */
+ * marker, a header libjpeg-turbo parses, a size within the decoder's limits (IMAGE_MAX_SIDE,
+ * IMAGE_MAX_PIXELS: image_jpeg_limits) and an end-of-image marker near the end (a cheap test for
+ * truncation). What passes would also decode as far as the header and markers tell. Thread-safe. */
 int dataset_check_sample(const dataset *ds, size_t i, char *err, size_t errsz);
+/* The same test on sample i's bytes already read (s from dataset_read): 0, or LFM_EXIT_DATA. */
+int dataset_check_bytes(const dataset *ds, size_t i, const dataset_sample *s, char *err, size_t errsz);
 
 #endif

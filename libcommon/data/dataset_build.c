@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "data/class_names.h"
 
 /* ---- building ------------------------------------------------------------------------------------ */
 
@@ -53,9 +54,16 @@ void ds_note_ignored(dataset *ds, const char *example)
 	ds->ignored++;
 }
 
+void ds_note_link_out(dataset *ds, const char *example)
+{
+	if (!ds->links_out_example)
+		ds->links_out_example = xstrdup(example);
+	ds->links_out++;
+}
+
 void ds_set_classes(dataset *ds, char **names, int count)
 {
-	ds_free_names(ds->class_names, ds->num_classes);
+	class_names_free(ds->class_names, ds->num_classes);
 	ds->class_names = names;
 	ds->num_classes = count;
 	ds_count_classes(ds);
@@ -179,7 +187,8 @@ int ds_read_loc(const dataset *ds, const ds_loc *loc, const char *key, const uin
 		char *path = xasprintf("%s%s", ds->path_prefix, key);
 		char *buf;
 		size_t len;
-		int rc = ds_read_whole_file(path, (size_t)1 << 36, &buf, &len, err, errsz);
+		int rc = ds->root_real ? ds_read_confined(ds->root_real, path, (size_t)1 << 36, &buf, &len, err, errsz)
+				       : ds_read_whole_file(path, (size_t)1 << 36, &buf, &len, err, errsz);
 		free(path);
 		if (rc)
 			return rc;

@@ -67,12 +67,15 @@ struct dataset {
 	size_t mem_size[DS_MAX_REGIONS];
 	int fd[DS_MAX_REGIONS];
 	char *path_prefix;  /* DS_PATH: directory + "/" */
+	char *root_real;    /* DS_PATH: the directory's realpath; reads stay inside it (ds_read_confined) */
 
 	size_t bad;          /* holes */
 	char *bad_msg[32];
 	size_t bad_msgs;
 	size_t ignored;
 	char *ignored_example;
+	size_t links_out;    /* symbolic links out of the root, skipped (image folders) */
+	char *links_out_example;
 };
 
 /* ---- building and reading -------------------------------------------------------------------- */
@@ -82,6 +85,7 @@ size_t ds_add_sample(dataset *ds, int label, dataset_sample_kind kind, const cha
 /* Record a skipped record's reason (the first 32 are kept) and count it. */
 void ds_note_bad(dataset *ds, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ds_note_ignored(dataset *ds, const char *example);
+void ds_note_link_out(dataset *ds, const char *example);
 /* Read the bytes at loc (for sample keys with DS_PATH, key names the file). Memory locations are
  * returned in place (*owned = NULL), others in a fresh buffer (*owned = it). */
 int ds_read_loc(const dataset *ds, const ds_loc *loc, const char *key, const uint8_t **data, size_t *size,

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "data/class_names.h"
 #include "data/dataset_index.h"
 #include "data/dataset_sha256.h"
 
@@ -186,6 +187,7 @@ static int classify(const char *base, const char *split, int *slot, int *in_spli
 typedef struct slot_state {
 	int used;
 	char *member;      /* archive member or file name */
+	char *shown;       /* how messages name it: "ARCHIVE: member" inside an archive */
 	cifar_parser p;
 	ds_loc base;       /* DS_FD: where record 0 of the file starts; DS_MEM: pixels kept; DS_NONE */
 } slot_state;
@@ -196,7 +198,7 @@ static int assemble(dataset *ds, slot_state *slots, int is100, const char *split
 	int C = is100 ? 100 : 10;
 	const char *meta = is100 ? "fine_label_names.txt" : "batches.meta.txt";
 	if (strcmp(split, "val") == 0) {
-		ds_free_names(names, nnames);
+		class_names_free(names, nnames);
 		return err_code(err, errsz, LFM_EXIT_DATA, "%s: CIFAR has a train and a test split, no val",
 			       source);
 	}
@@ -205,7 +207,7 @@ static int assemble(dataset *ds, slot_state *slots, int is100, const char *split
 		if (slots[s].used)
 			last = s;
 	if (last < 0) {
-		ds_free_names(names, nnames);
+		class_names_free(names, nnames);
 		return err_code(err, errsz, LFM_EXIT_DATA, "%s: no %s for the %s split", source,
 			       is100 ? (strcmp(split, "train") == 0 ? "train.bin" : "test.bin")
 				     : (strcmp(split, "train") == 0 ? "data_batch_*.bin" : "test_batch.bin"),
@@ -213,17 +215,17 @@ static int assemble(dataset *ds, slot_state *slots, int is100, const char *split
 	}
 	for (int s = 0; s < last; s++)
 		if (!slots[s].used) {
-			ds_free_names(names, nnames);
+			class_names_free(names, nnames);
 			return err_code(err, errsz, LFM_EXIT_DATA, "%s: data_batch_%d.bin is missing (data_batch_%d.bin is there)",
 				       source, s + 1, last + 1);
 		}
 	if (o->classes_file) {
-		ds_free_names(names, nnames);
-		int rc = ds_read_names_file(o->classes_file, &names, &nnames, err, errsz);
+		class_names_free(names, nnames);
+		int rc = class_names_read(o->classes_file, &names, &nnames, err, errsz);
 		if (rc)
 			return rc;
 	} else if (o->class_names) {
-		ds_free_names(names, nnames);
+		class_names_free(names, nnames);
 		names = xmalloc_array((size_t)o->num_class_names, sizeof *names);
 		nnames = o->num_class_names;
 		for (int k = 0; k < nnames; k++)
@@ -233,7 +235,7 @@ static int assemble(dataset *ds, slot_state *slots, int is100, const char *split
 		return err_code(err, errsz, LFM_EXIT_DATA, "%s: no %s with the class names (give a class list)",
 			       source, meta);
 	if (nnames != C) {
-		ds_free_names(names, nnames);
+		class_names_free(names, nnames);
 		return err_code(err, errsz, LFM_EXIT_DATA, "%s: %d class names for CIFAR-%d's %d classes",
 			       o->classes_file ? o->classes_file : meta, nnames, C, C);
 	}
@@ -281,6 +283,7 @@ static void free_slots(slot_state *slots)
 {
 	for (int s = 0; s < MAX_SLOTS; s++) {
 		free(slots[s].member);
+		free(slots[s].shown);
 		if (slots[s].used)
 			cifar_parser_free(&slots[s].p);
 	}
@@ -289,6 +292,7 @@ static void free_slots(slot_state *slots)
 /* ---- inside an archive ---------------------------------------------------------------------------- */
 
 struct cifar_archive {
+	const char *source; /* the archive, named in messages with the member */
 	const char *split;
 	int skip_bad, keep_pixels;
 	int seen10, seen100;
@@ -297,9 +301,10 @@ struct cifar_archive {
 	char dup[256]; /* a batch file that appeared twice */
 };
 
-cifar_archive *cifar_archive_new(const dataset_options *o, int keep_pixels)
+cifar_archive *cifar_archive_new(const char *source, const dataset_options *o, int keep_pixels)
 {
 	cifar_archive *c = xcalloc(1, sizeof *c);
+	c->source = source;
 	c->split = o->split;
 	c->skip_bad = o->skip_bad;
 	c->keep_pixels = keep_pixels;
@@ -327,7 +332,8 @@ int cifar_archive_want(cifar_archive *c, const char *name, uint64_t size)
 		}
 		c->slots[slot].used = 1;
 		c->slots[slot].member = xstrdup(name);
-		cifar_parser_init(&c->slots[slot].p, c->slots[slot].member, what == FILE_BATCH10 ? 1 : 2,
+		c->slots[slot].shown = xasprintf("%s: %s", c->source, name);
+		cifar_parser_init(&c->slots[slot].p, c->slots[slot].shown, what == FILE_BATCH10 ? 1 : 2,
 				  what == FILE_BATCH10 ? 10 : 100, c->skip_bad, c->keep_pixels, size);
 		return DS_STREAM;
 	case FILE_META10:
@@ -379,7 +385,7 @@ int cifar_archive_finish(cifar_archive *c, dataset *ds, ds_scan *scan, const dat
 			void *owned;
 			int rc = ds_scan_read(scan, i, ds->id_path, &data, &size, &owned, err, errsz);
 			if (!rc)
-				rc = ds_parse_names((const char *)data, size, scan->m[i].name, &names, &nnames, err,
+				rc = class_names_parse((const char *)data, size, scan->m[i].name, &names, &nnames, err,
 						    errsz);
 			free(owned);
 			if (rc)
@@ -531,9 +537,9 @@ int ds_open_cifar_dir(dataset *ds, const char *dir, const dataset_options *o, ch
 			size_t len;
 			rc = ds_read_whole_file(path, 1 << 20, &text, &len, err, errsz);
 			if (!rc) {
-				ds_free_names(names, nnames);
+				class_names_free(names, nnames);
 				names = NULL;
-				rc = ds_parse_names(text, len, path, &names, &nnames, err, errsz);
+				rc = class_names_parse(text, len, path, &names, &nnames, err, errsz);
 				free(text);
 			}
 			if (!rc && stat(path, &st) == 0) {
@@ -590,7 +596,7 @@ int ds_open_cifar_dir(dataset *ds, const char *dir, const dataset_options *o, ch
 		rc = assemble(ds, slots, seen100, o->split, names, nnames, o, dir, err, errsz);
 		names = NULL;
 	}
-	ds_free_names(names, nnames);
+	class_names_free(names, nnames);
 	free_slots(slots);
 	free(cdir);
 	if (rc)

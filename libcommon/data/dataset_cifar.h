@@ -41,7 +41,7 @@ int ds_is_cifar_dir(const char *dir);
 
 /* CIFAR inside an archive: the per-member hooks used during the scan, and the final assembly. */
 typedef struct cifar_archive cifar_archive;
-cifar_archive *cifar_archive_new(const dataset_options *o, int keep_pixels);
+cifar_archive *cifar_archive_new(const char *source, const dataset_options *o, int keep_pixels); /* source: the archive */
 /* Whether name is a CIFAR batch or meta file: DS_STREAM / DS_KEEP, or -1 if it is not CIFAR's. */
 int cifar_archive_want(cifar_archive *c, const char *name, uint64_t size);
 int cifar_archive_stream(cifar_archive *c, const char *name, const void *data, size_t n, char *err,

@@ -1,7 +1,7 @@
 /* dataset_core.c — dataset.h's entry points: opening a dataset (options, then ds_open_source in
  * dataset_detect.c decides what the source is and which reader fills it), the accessors, reading a
  * sample's bytes and checking a sample. The top of the dataset code: it calls down into detect, build and
- * index, and nothing below calls it (the graph is in dataset_internal.h). */
+ * index (and image.h for the decoder's size limits), and nothing below calls it (the graph is in dataset_internal.h). */
 #include "data/dataset.h"
 
 #include <stdio.h>
@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "data/class_names.h"
 #include "data/dataset_build.h"
 #include "data/dataset_detect.h"
 #include "data/dataset_index.h"
+#include "data/image.h"
 
 /* ---- opening ------------------------------------------------------------------------------------- */
 
@@ -59,6 +61,10 @@ int dataset_try_open(dataset **out, const char *source, const dataset_options *o
 			     dataset_kind_name(ds->kind), dataset_kind_name(o.kind));
 	if (!rc && ds->num_classes <= 0)
 		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: no classes", source);
+	/* Names from folders, archives and meta files as from class lists: UTF-8 (they become msgpack
+	 * strings), no NUL, none twice. */
+	if (!rc)
+		rc = class_names_check(ds->class_names, NULL, (size_t)ds->num_classes, source, err, errsz);
 	if (rc) {
 		dataset_close(ds);
 		return rc;
@@ -86,6 +92,9 @@ dataset *dataset_open_or_die(const char *source, const dataset_options *opts)
 	int rc = dataset_try_open(&ds, source, opts, err, sizeof err);
 	if (rc)
 		die(rc, "%s", err);
+	if (ds->links_out)
+		warn("%s: skipped %zu symbolic link%s leading out of the dataset's folder (e.g. %s)", source,
+		     ds->links_out, ds->links_out == 1 ? "" : "s", ds->links_out_example);
 	return ds;
 }
 
@@ -96,7 +105,7 @@ void dataset_close(dataset *ds)
 	free(ds->split);
 	free(ds->id_path);
 	free(ds->id_hash);
-	ds_free_names(ds->class_names, ds->num_classes);
+	class_names_free(ds->class_names, ds->num_classes);
 	free(ds->class_count);
 	free(ds->label);
 	free(ds->skind);
@@ -110,6 +119,8 @@ void dataset_close(dataset *ds)
 			close(ds->fd[r]);
 	}
 	free(ds->path_prefix);
+	free(ds->root_real);
+	free(ds->links_out_example);
 	for (size_t j = 0; j < ds->bad_msgs; j++)
 		free(ds->bad_msg[j]);
 	free(ds->ignored_example);
@@ -127,6 +138,8 @@ size_t dataset_bad_count(const dataset *ds) { return ds->bad; }
 size_t dataset_bad_messages(const dataset *ds) { return ds->bad_msgs; }
 size_t dataset_ignored_count(const dataset *ds) { return ds->ignored; }
 const char *dataset_ignored_example(const dataset *ds) { return ds->ignored_example; }
+size_t dataset_links_out_count(const dataset *ds) { return ds->links_out; }
+const char *dataset_links_out_example(const dataset *ds) { return ds->links_out_example; }
 
 const char *dataset_bad_message(const dataset *ds, size_t j)
 {
@@ -216,48 +229,50 @@ static size_t jpeg_scan_start(const uint8_t *d, size_t n)
 	return 0;
 }
 
+int dataset_check_bytes(const dataset *ds, size_t i, const dataset_sample *s, char *err, size_t errsz)
+{
+	if (s->kind != DATASET_SAMPLE_JPEG)
+		return 0;
+	const char *key = ds->keys.buf + ds->key_off[i];
+	const uint8_t *d = s->data;
+	size_t n = s->size;
+	if (n < 4 || d[0] != 0xFF || d[1] != 0xD8)
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: not a JPEG file (no start-of-image marker)",
+				ds->id_path, key);
+	tjhandle tj = tjInitDecompress();
+	if (!tj)
+		die(LFM_EXIT_IO, "libjpeg-turbo: cannot initialise a decompressor");
+	int w = 0, h = 0, sub = 0, cs = 0, rc = 0;
+	if (tjDecompressHeader3(tj, d, (unsigned long)n, &w, &h, &sub, &cs) != 0 || w <= 0 || h <= 0)
+		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: corrupt JPEG header: %s", ds->id_path, key,
+			      tjGetErrorStr2(tj));
+	tjDestroy(tj);
+	if (rc)
+		return rc;
+	char why[160];
+	if (image_jpeg_limits(w, h, why, sizeof why) != 0)
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: %s", ds->id_path, key, why);
+	size_t sos = jpeg_scan_start(d, n);
+	if (!sos)
+		return err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: corrupt JPEG (broken marker segments)",
+				ds->id_path, key);
+	int eoi = 0;
+	for (size_t p = sos + 2; p + 1 < n && !eoi; p++)
+		eoi = d[p] == 0xFF && d[p + 1] == 0xD9;
+	if (!eoi)
+		return err_code(err, errsz, LFM_EXIT_DATA,
+				"%s: %s: truncated JPEG (no end-of-image marker after the image data)", ds->id_path,
+				key);
+	return 0;
+}
+
 int dataset_check_sample(const dataset *ds, size_t i, char *err, size_t errsz)
 {
 	dataset_sample s;
 	int rc = dataset_read(ds, i, &s, err, errsz);
 	if (rc)
 		return rc;
-	const char *key = ds->keys.buf + ds->key_off[i];
-	if (s.kind == DATASET_SAMPLE_JPEG) {
-		const uint8_t *d = s.data;
-		size_t n = s.size;
-		if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) {
-			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: not a JPEG file (no start-of-image marker)",
-				     ds->id_path, key);
-			goto out;
-		}
-		tjhandle tj = tjInitDecompress();
-		if (!tj)
-			die(LFM_EXIT_IO, "libjpeg-turbo: cannot initialise a decompressor");
-		int w = 0, h = 0, sub = 0, cs = 0;
-		int bad = tjDecompressHeader3(tj, d, (unsigned long)n, &w, &h, &sub, &cs) != 0 || w <= 0 ||
-			  h <= 0;
-		if (bad)
-			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: corrupt JPEG header: %s", ds->id_path, key,
-				     tjGetErrorStr2(tj));
-		tjDestroy(tj);
-		if (bad)
-			goto out;
-		size_t sos = jpeg_scan_start(d, n);
-		if (!sos) {
-			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: %s: corrupt JPEG (broken marker segments)",
-				     ds->id_path, key);
-			goto out;
-		}
-		int eoi = 0;
-		for (size_t p = sos + 2; p + 1 < n && !eoi; p++)
-			eoi = d[p] == 0xFF && d[p + 1] == 0xD9;
-		if (!eoi)
-			rc = err_code(err, errsz, LFM_EXIT_DATA,
-				     "%s: %s: truncated JPEG (no end-of-image marker after the image data)",
-				     ds->id_path, key);
-	}
-out:
+	rc = dataset_check_bytes(ds, i, &s, err, errsz);
 	dataset_sample_free(&s);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "data/class_names.h"
 #include "data/dataset_archive.h"
 #include "data/dataset_cifar.h"
 #include "data/dataset_folder.h"
@@ -26,6 +27,7 @@
 #include "data/dataset_wds.h"
 
 typedef struct detect {
+	const char *path; /* the archive */
 	const dataset_options *o;
 	ds_scan *scan; /* being filled: in_place is known before the first member */
 	cifar_archive *cifar;
@@ -65,7 +67,7 @@ static int want(void *ctx, const char *name, uint64_t size)
 		return (is_image(name) && !d->o->index_only) || ds_has_ext(name, ".cls") ? DS_KEEP : DS_SKIP;
 	if (!d->cifar_configured) {
 		d->cifar_configured = 1;
-		d->cifar = cifar_archive_new(d->o, !d->o->index_only && !d->scan->in_place);
+		d->cifar = cifar_archive_new(d->path, d->o, !d->o->index_only && !d->scan->in_place);
 	}
 	int w = cifar_archive_want(d->cifar, name, size);
 	if (w >= 0)
@@ -93,7 +95,7 @@ int ds_open_archive(dataset *ds, const char *path, const dataset_options *o, cha
 		    int *not_archive)
 {
 	*not_archive = 0;
-	detect d = {.o = o};
+	detect d = {.path = path, .o = o};
 	ds_scan scan;
 	d.scan = &scan;
 	int rc = ds_scan_archive(path, want, stream, &d, o->cache_dir, &scan, err, errsz);
@@ -178,7 +180,7 @@ int ds_open_source(dataset *ds, const char *source, const dataset_options *o, ch
 	int not_archive = 0;
 	int rc = ds_open_archive(ds, source, o, err, errsz, &not_archive);
 	if (rc && not_archive && looks_like_text(source)) {
-		ds_free_names(ds->class_names, ds->num_classes);
+		class_names_free(ds->class_names, ds->num_classes);
 		ds->class_names = NULL;
 		ds->num_classes = 0;
 		free(ds->split);

@@ -5,6 +5,10 @@
  * the list is an unknown class (an error, or a counted skip). Samples are ordered class by class, files
  * by name within a class. Only .jpg/.jpeg files directly inside a class folder are samples; other files
  * are counted as ignored (hidden files silently).
+ *
+ * In a directory, a split folder, class folder or file that is a symbolic link resolving outside the
+ * dataset's folder is skipped and counted (dataset_links_out_count), never read: the dataset is what is
+ * under its folder (dataset_index.h, "reads confined to a root"). Links that stay inside are followed.
  */
 #include "data/dataset_folder.h"
 
@@ -16,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "base/errors.h"
+#include "data/class_names.h"
 #include "data/dataset_index.h"
 #include "data/dataset_sha256.h"
 
@@ -53,7 +58,7 @@ static int class_list(const name_set *found, const dataset_options *o, char ***n
 		      size_t errsz)
 {
 	if (o->classes_file)
-		return ds_read_names_file(o->classes_file, names, count, err, errsz);
+		return class_names_read(o->classes_file, names, count, err, errsz);
 	if (o->class_names) {
 		*count = o->num_class_names;
 		*names = xmalloc_array((size_t)*count ? (size_t)*count : 1, sizeof **names);
@@ -143,7 +148,7 @@ static int build(dataset *ds, file_entry *files, size_t n, char **names, int cou
 		free(files[i].rel);
 	ds_map_free(&classes);
 	if (rc) {
-		ds_free_names(names, count);
+		class_names_free(names, count);
 		return rc;
 	}
 	ds->kind = DATASET_IMAGE_FOLDER;
@@ -244,20 +249,53 @@ static void free_list(char **v, size_t n)
 	free(v);
 }
 
+/* 1 when path is a link out of the root: noted (rel names it) and to be skipped. */
+static int link_out(dataset *ds, const char *path, const char *rel)
+{
+	char *target = ds_link_leaves(ds->root_real, path);
+	if (!target)
+		return 0;
+	char *example = xasprintf("%s -> %s", rel, target);
+	ds_note_link_out(ds, example);
+	free(example);
+	free(target);
+	return 1;
+}
+
+/* A folder of the dataset that may be used: a directory, not a link out of the root (noted when
+ * note is set, so that each is counted once). */
+static int usable_dir(dataset *ds, const char *path, const char *rel, int note)
+{
+	if (!is_dir(path))
+		return 0;
+	if (!note) {
+		char *target = ds_link_leaves(ds->root_real, path);
+		free(target);
+		return !target;
+	}
+	return !link_out(ds, path, rel);
+}
+
 int ds_open_folder_dir(dataset *ds, const char *dir, const dataset_options *o, char *err, size_t errsz)
 {
 	char *root;
 	if (!ds_is_folder_dir(dir, &root))
 		return err_code(err, errsz, LFM_EXIT_DATA, "%s: no train/, test/ or val/ folder", dir);
+	ds->root_real = realpath(root, NULL);
+	if (!ds->root_real) {
+		int rc = err_code(err, errsz, LFM_EXIT_IO, "%s: %s", root, strerror(errno));
+		free(root);
+		return rc;
+	}
 	name_set found = {0};
 	for (int s = 0; s < 3; s++) {
 		char *sp = xasprintf("%s/%s", root, SPLITS[s]);
 		size_t n;
 		int e;
-		char **cls = is_dir(sp) ? list_dir(sp, &n, &e) : NULL;
+		char **cls = usable_dir(ds, sp, SPLITS[s], 0) ? list_dir(sp, &n, &e) : NULL;
 		for (size_t i = 0; cls && i < n; i++) {
 			char *cp = xasprintf("%s/%s", sp, cls[i]);
-			if (is_dir(cp))
+			if (usable_dir(ds, cp, cls[i], 0))
 				name_set_add(&found, cls[i], strlen(cls[i]));
 			free(cp);
 		}
@@ -274,8 +312,9 @@ int ds_open_folder_dir(dataset *ds, const char *dir, const dataset_options *o, c
 	uint64_t total = 0;
 	char **names = NULL;
 	int count = 0;
-	if (!is_dir(split_dir)) {
-		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: no %s/ folder", dir, o->split);
+	if (!usable_dir(ds, split_dir, o->split, 1)) {
+		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: no %s/ folder%s", dir, o->split,
+			     ds->links_out ? " (a symbolic link out of the dataset's folder)" : "");
 		goto out;
 	}
 	size_t ncls;
@@ -287,10 +326,12 @@ int ds_open_folder_dir(dataset *ds, const char *dir, const dataset_options *o, c
 	}
 	for (size_t c = 0; c < ncls && !rc; c++) {
 		char *cp = xasprintf("%s/%s", split_dir, cls[c]);
-		if (!is_dir(cp)) {
-			char *rel = xasprintf("%s/%s", o->split, cls[c]);
-			ds_note_ignored(ds, rel);
-			free(rel);
+		char *crel = xasprintf("%s/%s", o->split, cls[c]);
+		int skip = link_out(ds, cp, crel);
+		if (!skip && !is_dir(cp))
+			ds_note_ignored(ds, crel);
+		free(crel);
+		if (skip || !is_dir(cp)) {
 			free(cp);
 			continue;
 		}
@@ -302,6 +343,11 @@ int ds_open_folder_dir(dataset *ds, const char *dir, const dataset_options *o, c
 			char *rel = xasprintf("%s/%s/%s", o->split, cls[c], fl[f]);
 			char *full = xasprintf("%s/%s", root, rel);
 			struct stat st;
+			if (link_out(ds, full, rel)) {
+				free(rel);
+				free(full);
+				continue;
+			}
 			if (stat(full, &st) != 0 || !S_ISREG(st.st_mode) || !is_jpeg_name(fl[f])) {
 				ds_note_ignored(ds, rel);
 				free(rel);
@@ -480,7 +526,7 @@ int ds_folder_from_scan(dataset *ds, ds_scan *scan, const char *top, const datas
 	if (!rc && nfiles == 0) {
 		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: no %s/<class>/*.jpg images%s%s%s", ds->id_path,
 			     o->split, tl ? " under " : "", tl ? top : "", tl ? "/" : "");
-		ds_free_names(names, count);
+		class_names_free(names, count);
 	} else if (!rc) {
 		rc = build(ds, files, nfiles, names, count, o, err, errsz); /* owns names and the paths */
 		nfiles = 0;

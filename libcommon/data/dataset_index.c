@@ -1,5 +1,5 @@
 /* dataset_index.c — the small containers the dataset readers share: messages, a string arena, a
- * string -> index hash map, class-name lists, and names (base name, extension, split). */
+ * string -> index hash map, whole files, reads confined to a root, and names (base name, extension, split). */
 #include "data/dataset_index.h"
 
 #include <errno.h>
@@ -116,96 +116,63 @@ void ds_map_free(ds_map *m)
 	memset(m, 0, sizeof *m);
 }
 
-void ds_free_names(char **names, int count)
+const char *ds_next_line(const char *buf, size_t len, size_t *pos, size_t *n)
 {
-	if (!names)
-		return;
-	for (int k = 0; k < count; k++)
-		free(names[k]);
-	free(names);
+	const char *line = buf + *pos;
+	const char *nl = memchr(line, '\n', len - *pos);
+	*n = nl ? (size_t)(nl - line) : len - *pos;
+	*pos += *n + (nl ? 1 : 0);
+	return line;
 }
 
-int ds_parse_names(const char *buf, size_t len, const char *name, char ***out, int *count, char *err,
+/* A pipe or a device (--list <(...), /dev/null): read until its end, at most max bytes. */
+static int read_stream(int fd, const char *path, size_t max, char **out, size_t *len, char *err, size_t errsz)
+{
+	size_t got = 0, cap = 1 << 16;
+	char *buf = xmalloc(cap + 1);
+	for (;;) {
+		if (got == cap)
+			buf = xrealloc(buf, (cap *= 2) + 1);
+		ssize_t r = read(fd, buf + got, cap - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			return err_code(err, errsz, LFM_EXIT_IO, "%s: read error: %s", path, strerror(e));
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got > max) {
+			free(buf);
+			return err_code(err, errsz, LFM_EXIT_DATA, "%s: too large (more than %zu bytes expected)", path,
+				       max);
+		}
+	}
+	buf[got] = 0;
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+/* Read an open file to its end (closing it): a regular file by its size, a pipe or a device as a stream,
+ * unless regular_only. */
+static int read_fd(int fd, const char *path, size_t max, int regular_only, char **out, size_t *len, char *err,
 		   size_t errsz)
 {
-	*out = NULL;
-	*count = 0;
-	/* Lines, with trailing blank lines dropped. */
-	size_t nlines = 0, cap = 16;
-	char **names = xmalloc_array(cap, sizeof *names);
-	size_t pending_blank = 0, line_no = 0;
-	ds_map seen = {0};
-	int rc = 0;
-	for (size_t pos = 0; pos < len;) {
-		const char *line = buf + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - line) : len - pos;
-		pos += n + (nl ? 1 : 0);
-		line_no++;
-		if (memchr(line, 0, n)) {
-			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: line %zu: NUL byte in a class name", name,
-				     line_no);
-			goto fail;
-		}
-		while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
-			n--;
-		while (n && (*line == ' ' || *line == '\t')) {
-			line++;
-			n--;
-		}
-		if (n == 0) {
-			pending_blank++;
-			continue;
-		}
-		if (pending_blank) {
-			rc = err_code(err, errsz, LFM_EXIT_DATA,
-				     "%s: line %zu: empty line between class names (one name a line)", name,
-				     line_no - 1);
-			goto fail;
-		}
-		if (nlines == 1000000) {
-			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: more than 1,000,000 class names", name);
-			goto fail;
-		}
-		if (nlines == cap)
-			names = xrealloc(names, (cap *= 2) * sizeof *names);
-		names[nlines] = xmalloc(n + 1);
-		memcpy(names[nlines], line, n);
-		names[nlines][n] = 0;
-		nlines++;
-		size_t first;
-		if (ds_map_put(&seen, names[nlines - 1], nlines - 1, 0, &first)) {
-			rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: line %zu: class '%s' repeats line %zu", name,
-				     line_no, names[nlines - 1], first + 1);
-			goto fail;
-		}
-	}
-	if (nlines == 0) {
-		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: no class names", name);
-		goto fail;
-	}
-	ds_map_free(&seen);
-	*out = names;
-	*count = (int)nlines;
-	return 0;
-fail:
-	ds_map_free(&seen);
-	ds_free_names(names, (int)nlines);
-	return rc;
-}
-
-int ds_read_whole_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errsz)
-{
-	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_code(err, errsz, LFM_EXIT_IO, "%s: %s", path, strerror(errno));
 	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0) {
 		int e = errno;
 		close(fd);
-		return err_code(err, errsz, LFM_EXIT_IO, "%s: %s", path,
-			       S_ISDIR(st.st_mode) ? "is a directory" : strerror(e));
+		return err_code(err, errsz, LFM_EXIT_IO, "%s: %s", path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		int rc = S_ISDIR(st.st_mode) ? err_code(err, errsz, LFM_EXIT_IO, "%s: is a directory", path)
+			 : regular_only	     ? err_code(err, errsz, LFM_EXIT_DATA, "%s: not a regular file", path)
+					     : read_stream(fd, path, max, out, len, err, errsz);
+		close(fd);
+		return rc;
 	}
 	if ((uint64_t)st.st_size > max) {
 		close(fd);
@@ -234,16 +201,63 @@ int ds_read_whole_file(const char *path, size_t max, char **out, size_t *len, ch
 	return 0;
 }
 
-int ds_read_names_file(const char *path, char ***out, int *count, char *err, size_t errsz)
+int ds_read_whole_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errsz)
 {
-	char *buf;
-	size_t len;
-	int rc = ds_read_whole_file(path, 64u << 20, &buf, &len, err, errsz);
-	if (rc)
+	*out = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_code(err, errsz, LFM_EXIT_IO, "%s: %s", path, strerror(errno));
+	return read_fd(fd, path, max, 0, out, len, err, errsz);
+}
+
+/* ---- confinement to a root -------------------------------------------------------------------------- */
+
+static int inside(const char *root_real, const char *real)
+{
+	size_t n = strlen(root_real);
+	if (n == 1 && root_real[0] == '/')
+		return 1;
+	return strncmp(real, root_real, n) == 0 && (real[n] == '/' || real[n] == 0);
+}
+
+char *ds_link_leaves(const char *root_real, const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode))
+		return NULL;
+	char *real = realpath(path, NULL);
+	if (!real)
+		return NULL; /* dangling or a loop: the caller's stat fails on it */
+	if (inside(root_real, real)) {
+		free(real);
+		return NULL;
+	}
+	return real;
+}
+
+int ds_read_confined(const char *root_real, const char *path, size_t max, char **out, size_t *len, char *err,
+		     size_t errsz)
+{
+	*out = NULL;
+	*len = 0;
+	char *real = realpath(path, NULL);
+	if (!real)
+		return err_code(err, errsz, LFM_EXIT_IO, "%s: %s", path, strerror(errno));
+	if (!inside(root_real, real)) {
+		int rc = err_code(err, errsz, LFM_EXIT_DATA,
+				  "%s: a symbolic link leads out of the dataset root %s (to %s): not read", path,
+				  root_real, real);
+		free(real);
 		return rc;
-	rc = ds_parse_names(buf, len, path, out, count, err, errsz);
-	free(buf);
-	return rc;
+	}
+	/* the resolved name, so that no link is followed between the check and the open; O_NONBLOCK: a
+	 * FIFO is refused by read_fd rather than waited on */
+	int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	free(real);
+	if (fd < 0)
+		return err_code(err, errsz, LFM_EXIT_IO, "%s: %s", path, strerror(errno));
+	return read_fd(fd, path, max, 1, out, len, err, errsz);
 }
 
 /* ---- names ---------------------------------------------------------------------------------------- */

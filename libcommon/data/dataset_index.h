@@ -1,5 +1,5 @@
 /* dataset_index.h — the small things every dataset reader shares (dataset_index.c): a string arena, a
- * string -> index map, class-name lists, whole small files, and names (base name, extension, split). A
+ * string -> index map, whole small files, and names (base name, extension, split). A
  * leaf of the data/ graph (dataset_internal.h): it knows nothing of the dataset structure. */
 #ifndef LFM_DATASET_INDEX_H
 #define LFM_DATASET_INDEX_H
@@ -30,15 +30,27 @@ int ds_map_put(ds_map *m, const char *key, size_t value, int replace, size_t *ol
 int ds_map_get(const ds_map *m, const char *key, size_t *value); /* 1 found, 0 not */
 void ds_map_free(ds_map *m);
 
-/* Class names from a text file or buffer: one a line, \r\n tolerated, trailing blank lines ignored,
- * surrounding blanks trimmed; an empty line in the middle, a duplicate or no name at all is an error. */
-int ds_parse_names(const char *buf, size_t len, const char *name, char ***out, int *count, char *err,
-		   size_t errsz);
-int ds_read_names_file(const char *path, char ***out, int *count, char *err, size_t errsz);
-void ds_free_names(char **names, int count);
+/* The line at *pos of buf[0..len) (*pos < len): its start, and in *n its length without the '\n'; *pos
+ * moves past it. For the line-oriented lists (class names, split lists). */
+const char *ds_next_line(const char *buf, size_t len, size_t *pos, size_t *n);
 
-/* Read a whole (small) file; a NUL is appended. 0 or an exit code. */
+/* Read a whole (small) file; a NUL is appended. A pipe or a device is read to its end. 0 or an exit code. */
 int ds_read_whole_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errsz);
+
+/* Reads confined to a dataset root (root_real: its realpath). A symbolic link inside an image folder or
+ * under a split list's root is followed only where it resolves to somewhere inside the root: a dataset
+ * is what is under its root, and a link out of it (leak.jpg -> ~/.ssh/id_rsa) must not carry other files
+ * into training or into a --pack tar. Links that stay inside are followed (a class folder linked to
+ * another is common, and harmless). Not a defence against a concurrent attacker (the check and the open
+ * are two steps; the open takes the resolved name, with O_NOFOLLOW).
+ *
+ * ds_link_leaves: when path itself is a symbolic link resolving outside root_real, its target (free it);
+ * NULL otherwise (no link, a link inside, or a dangling one).
+ * ds_read_confined: ds_read_whole_file for sample files: path resolved, refused (LFM_EXIT_DATA) when
+ * outside root_real or not a regular file. */
+char *ds_link_leaves(const char *root_real, const char *path);
+int ds_read_confined(const char *root_real, const char *path, size_t max, char **out, size_t *len, char *err,
+		     size_t errsz);
 
 /* ---- names ---------------------------------------------------------------------------------------- */
 

@@ -6,19 +6,21 @@
  * The data/ dataset code, bottom to top; an arrow is "calls / includes", and every arrow points down:
  *
  *   leaves      dataset_sha256.{h,c}   SHA-256                                  (base/ only)
- *               dataset_index.{h,c}    string arena, map, class names, whole files, name helpers
+ *               dataset_index.{h,c}    string arena, map, whole files, name helpers, confinement
+ *               class_names.{h,c}      the class-name list reader (also clip-embed-text's)  -> index
  *   build       dataset_build.{h,c}    struct dataset, ds_loc, add/note/classes, ds_read_loc
- *                                        -> index
+ *                                        -> index, class_names
  *   archive     dataset_archive.{h,c}  the one libarchive pass (ds_scan)        -> build, index, sha256
- *   readers     dataset_cifar.{h,c}    CIFAR parser, directory, archive hooks   -> archive, build, index, sha256
- *               dataset_folder.{h,c}   image folders (directory, archive)       -> archive, build, index, sha256
- *               dataset_wds.{h,c}      WebDataset tars                          -> archive, build, index
- *               dataset_list.{h,c}     split lists                              -> archive, build, index, sha256
+ *   readers     dataset_cifar.{h,c}    CIFAR parser, directory, archive hooks   -> archive, build, class_names, index, sha256
+ *               dataset_folder.{h,c}   image folders (directory, archive)       -> archive, build, class_names, index, sha256
+ *               dataset_wds.{h,c}      WebDataset tars                          -> archive, build, class_names, index
+ *               dataset_list.{h,c}     split lists                              -> archive, build, class_names, index, sha256
  *   dispatch    dataset_detect.{h,c}   ds_open_source: the directory-reader table, the archive open
  *                                      that tells the layouts apart, the split-list fall-back
- *                                        -> cifar, folder, wds, list, archive, build, index
+ *                                        -> cifar, folder, wds, list, archive, build, class_names, index
  *   core        dataset_core.c         dataset.h's open/close, accessors, dataset_read,
- *                                      dataset_check_sample   -> detect (ds_open_source only), build, index
+ *                                      dataset_check_sample   -> detect (ds_open_source only), build,
+ *                                      class_names, index, image.h (the decoder's size limits only)
  *   public API  dataset.h              what tools and the rest of libcommon see
  *   above it    dataset_rgb.c          sample -> RGB (dataset_sample_rgb, dataset_load_rgb)
  *                                        -> dataset.h, image.h only
@@ -31,6 +33,7 @@
 #ifndef LFM_DATASET_INTERNAL_H
 #define LFM_DATASET_INTERNAL_H
 
+#include "data/class_names.h"
 #include "data/dataset.h"
 #include "data/dataset_archive.h"
 #include "data/dataset_build.h"

@@ -3,7 +3,8 @@
  *
  * The label is the last blank-separated field, so paths may contain spaces; \r\n line ends and blank
  * lines are tolerated (blank lines take no index). Paths must stay inside the root: absolute paths and
- * ".." components are refused. Without a class list the classes are 0 .. largest label, each named after
+ * ".." components are refused, and in a root folder a path that resolves outside it through a symbolic
+ * link is refused when the sample is read (an error, or a failed --check; dataset_index.h). Without a class list the classes are 0 .. largest label, each named after
  * the folder its images are in when that is the same for all of them ("train/airfield/x.jpg" ->
  * "airfield"), else by its number. Files in a root folder are not looked at until read or checked; in a
  * root archive, a listed file that is not a member is found at open (an error, or a hole with skip_bad).
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "base/errors.h"
+#include "data/class_names.h"
 #include "data/dataset_archive.h"
 #include "data/dataset_index.h"
 #include "data/dataset_sha256.h"
@@ -50,10 +52,8 @@ int split_list_parse(const char *buf, size_t len, const char *name, int num_clas
 	out->max_label = -1;
 	size_t cap = 0, line_no = 0;
 	for (size_t pos = 0; pos < len;) {
-		const char *line = buf + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - line) : len - pos;
-		pos += n + (nl ? 1 : 0);
+		size_t n;
+		const char *line = ds_next_line(buf, len, &pos, &n);
 		line_no++;
 		while (n && is_blank(line[n - 1]))
 			n--;
@@ -226,7 +226,7 @@ int ds_open_split_list(dataset *ds, const char *list_path, const dataset_options
 	char **names = NULL;
 	int count = 0;
 	if (o->classes_file) {
-		rc = ds_read_names_file(o->classes_file, &names, &count, err, errsz);
+		rc = class_names_read(o->classes_file, &names, &count, err, errsz);
 	} else if (o->class_names) {
 		count = o->num_class_names;
 		names = xmalloc_array((size_t)count ? (size_t)count : 1, sizeof *names);
@@ -238,9 +238,10 @@ int ds_open_split_list(dataset *ds, const char *list_path, const dataset_options
 		rc = split_list_parse(text, len, list_path, count, o->skip_bad, &l, err, errsz);
 	free(text);
 	if (!rc && l.n == 0)
-		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: no samples", list_path);
+		rc = err_code(err, errsz, LFM_EXIT_DATA, "%s: %s", list_path,
+			     len ? "no samples (only blank lines)" : "the list is empty");
 	if (rc) {
-		ds_free_names(names, count);
+		class_names_free(names, count);
 		split_list_free(&l);
 		return rc;
 	}
@@ -269,6 +270,11 @@ int ds_open_split_list(dataset *ds, const char *list_path, const dataset_options
 		}
 		if (S_ISDIR(st.st_mode)) {
 			ds->path_prefix = xasprintf("%s/", o->root);
+			ds->root_real = realpath(o->root, NULL);
+			if (!ds->root_real) {
+				rc = err_code(err, errsz, LFM_EXIT_IO, "%s: %s", o->root, strerror(errno));
+				goto out;
+			}
 		} else {
 			archive_root = 1;
 			ds_map listed = {0};

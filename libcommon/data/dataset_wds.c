@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "base/errors.h"
+#include "data/class_names.h"
 #include "data/dataset_index.h"
 
 #define MAX_LABEL 1000000
@@ -109,7 +110,7 @@ int ds_wds_from_scan(dataset *ds, ds_scan *scan, const dataset_options *o, char 
 	char **names = NULL;
 	int count = 0, rc = 0, max_label = -1;
 	if (o->classes_file) {
-		rc = ds_read_names_file(o->classes_file, &names, &count, err, errsz);
+		rc = class_names_read(o->classes_file, &names, &count, err, errsz);
 		given = 1;
 	} else if (o->class_names) {
 		count = o->num_class_names;
@@ -170,7 +171,7 @@ int ds_wds_from_scan(dataset *ds, ds_scan *scan, const dataset_options *o, char 
 		free(s[j].key);
 	free(s);
 	if (rc) {
-		ds_free_names(names, count);
+		class_names_free(names, count);
 		return rc;
 	}
 	if (!given) {

@@ -34,6 +34,10 @@ void image_free(rgb_image *img);
 /* Limits on what the decoder accepts (a JPEG header can claim 65535 x 65535). */
 #define IMAGE_MAX_SIDE 16384
 #define IMAGE_MAX_PIXELS (64L * 1024 * 1024)
+/* Whether a w x h image is within them: 0, or -1 with "JPEG image too large: ..." in err. The decoder's
+ * own test, also applied by dataset_check_sample (lt-subset --check), so that what passes the check
+ * decodes. */
+int image_jpeg_limits(int w, int h, char *err, size_t errsz);
 
 /* Decode a JPEG held in memory into RGB. Corrupt or truncated data (libjpeg warnings included), sizes
  * over the limits and unsupported kinds (12-bit, two-component) -> -1 with a message in err. */

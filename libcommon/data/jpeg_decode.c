@@ -87,6 +87,14 @@ int jpeg_decoder_decode(jpeg_decoder *d, const void *data, size_t len, rgb_image
 	return rc;
 }
 
+int image_jpeg_limits(int w, int h, char *err, size_t errsz)
+{
+	if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || (long)w * h > IMAGE_MAX_PIXELS)
+		return err_set(err, errsz, "JPEG image too large: %dx%d (limit %d pixels a side, %ld in all)", w,
+			       h, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
+	return 0;
+}
+
 static int decode(tjhandle tj, const void *data, size_t len, rgb_image *out, char *err, size_t errsz)
 {
 	if (len < 4)
@@ -99,9 +107,8 @@ static int decode(tjhandle tj, const void *data, size_t len, rgb_image *out, cha
 		return err_set(err, errsz, "bad JPEG header: %s", tjGetErrorStr2(tj));
 	if (w <= 0 || h <= 0)
 		return err_set(err, errsz, "JPEG has no image (tables only)");
-	if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || (long)w * h > IMAGE_MAX_PIXELS)
-		return err_set(err, errsz, "JPEG image too large: %dx%d (limit %d pixels a side, %ld in all)", w,
-			    h, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
+	if (image_jpeg_limits(w, h, err, errsz) != 0)
+		return -1;
 	int cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
 	size_t pixels = (size_t)w * (size_t)h;
 	uint8_t *rgb = malloc(pixels * 3);

@@ -38,12 +38,18 @@ printf 'cat\r\ndog\r\naquarium fish\r\n' >"$T/crlf.txt"
 printf 'cat\ndog\n' >"$T/catdog.txt"
 printf 'cat\n\377bad\n' >"$T/badutf8.txt"
 printf 'cat\n\ndog\n' >"$T/emptyline.txt"
+printf 'cat\ndo\000g\n' >"$T/nul.txt"
+printf 'cat\ndog\ncat\n' >"$T/dup.txt"
+{ printf 'cat\n'; head -c 2000 /dev/zero | tr '\0' x; printf '\n'; } >"$T/long.txt"
+printf 'cat\ndog\naquarium_fish\n\n\n' >"$T/trailing.txt"
 : >"$T/empty.txt"
 printf 'a photo of a cat\n\nhello   &amp;   world\n' >"$T/texts.txt"
 printf 'fine\n\300\200 overlong\n' >"$T/texts-bad.txt"
 # A samples stream whose header names the classes cat and dog (msgpack; no records needed).
 printf '\202\246format\255lfm.samples/1\247classes\222\243cat\243dog' >"$T/s.mp"
 printf '\201\246format\255lfm.samples/1' >"$T/noclasses.mp"
+printf '\202\246format\255lfm.samples/1\247classes\222\243cat\243cat' >"$T/dupclasses.mp"
+printf '\202\246format\255lfm.samples/1\247classes\222\243cat\243d\377g' >"$T/badclasses.mp"
 printf '\202\246format\255lfm.pairs/1\247classes\222\243cat\243dog' >"$T/pairs.mp"
 # Prompt-ensembling fixtures, made once.
 "$EMBED" $VOCAB -m "$T/tiny.st" -c "$T/classes.txt" -u -o "$T/one.npy" 2>"$T/err" || cat "$T/err"
@@ -89,6 +95,11 @@ vision-only model         | - | 1 | -                                        | v
 heads not dividing width  | - | 1 | -                                        | width 128 is not divisible into 3 heads | $EMBED $VOCAB -m $T/tiny.st --heads 3 -c $T/classes.txt -o $T/x.npy
 invalid UTF-8 class       | - | 1 | -                                        | badutf8\.txt: line 2: invalid UTF-8 | $EMBED $VOCAB -m $T/tiny.st -c $T/badutf8.txt -o $T/x.npy
 empty class line          | - | 1 | -                                        | emptyline\.txt: line 2: empty class name | $EMBED $VOCAB -m $T/tiny.st -c $T/emptyline.txt -o $T/x.npy
+NUL in a class name       | - | 1 | -                                        | nul\.txt: line 2: NUL byte in a class name | $EMBED $VOCAB -m $T/tiny.st -c $T/nul.txt -o $T/x.npy
+duplicate class name      | - | 1 | -                                        | dup\.txt: line 3: class 'cat' repeats line 1 | $EMBED $VOCAB -m $T/tiny.st -c $T/dup.txt -o $T/x.npy
+class line too long       | - | 1 | -                                        | long\.txt: line 2: class name of 2000 bytes \(at most 1024\) | $EMBED $VOCAB -m $T/tiny.st -c $T/long.txt -o $T/x.npy
+duplicate in a stream     | - | 1 | -                                        | dupclasses\.mp: class 1 \('cat'\) repeats class 0 | $EMBED $VOCAB -m $T/tiny.st --samples $T/dupclasses.mp -o $T/x.npy
+invalid UTF-8 in a stream | - | 1 | -                                        | badclasses\.mp: class 1: invalid UTF-8 at byte 1 | $EMBED $VOCAB -m $T/tiny.st -c $T/badclasses.mp -o $T/x.npy
 no classes                | - | 1 | -                                        | empty\.txt: no class names         | $EMBED $VOCAB -m $T/tiny.st -c $T/empty.txt -o $T/x.npy
 stream without classes    | - | 1 | -                                        | noclasses\.mp: .*"classes"         | $EMBED $VOCAB -m $T/tiny.st --samples $T/noclasses.mp -o $T/x.npy
 stream of another kind    | - | 1 | -                                        | pairs\.mp                          | $EMBED $VOCAB -m $T/tiny.st -c $T/pairs.mp -o $T/x.npy
@@ -97,6 +108,7 @@ no partial output         | - | 0 | ^absent$                                 | -
 shape from a file         | - | 0 | 'descr': '<f4'.*'shape': \(3, 64\)       | -                                  | head -c 128 $T/one.npy
 names on stdin            | - | 0 | ^same$                                   | -                                  | $EMBED $VOCAB -m $T/tiny.st -u < $T/classes.txt > $T/a.npy && cmp $T/a.npy $T/one.npy && echo same
 classes from -            | - | 0 | ^same$                                   | -                                  | cat $T/classes.txt | $EMBED $VOCAB -m $T/tiny.st -c - -u > $T/a.npy && cmp $T/a.npy $T/one.npy && echo same
+trailing blank lines      | - | 0 | ^same$                                   | -                                  | $EMBED $VOCAB -m $T/tiny.st -u -c $T/trailing.txt -o $T/a.npy && cmp $T/a.npy $T/one.npy && echo same
 underscores to spaces     | - | 0 | ^same$                                   | -                                  | $EMBED $VOCAB -m $T/tiny.st -c $T/spaces.txt -o $T/a.npy && cmp $T/a.npy $T/one.npy && echo same
 underscores kept          | - | 0 | ^differ$                                 | -                                  | $EMBED $VOCAB -m $T/tiny.st -c $T/classes.txt -o $T/a.npy; cmp -s $T/a.npy $T/one.npy || echo differ
 CRLF line ends            | - | 0 | ^same$                                   | -                                  | $EMBED $VOCAB -m $T/tiny.st -c $T/crlf.txt -o $T/a.npy && cmp $T/a.npy $T/one.npy && echo same

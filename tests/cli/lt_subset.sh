@@ -55,6 +55,31 @@ echo 'test/cat/9999.jpg 3' >>"$T/list-missing.txt"
 printf 'a/x.jpg 0\nb/y.jpg 7\n' >"$T/list-range.txt"
 printf 'cat\ndog\n' >"$T/two.txt"
 (cd "$T/f" && tar cf "$T/f.tar" test)
+# the truncated CIFAR batch inside a tarball
+(cd "$T/cut" && tar czf "$T/cut.tar.gz" b)
+# symbolic links out of a dataset's folder: to a text file and to a folder of JPEGs, as a file, a class
+# folder and a listed path; and links that stay inside (followed)
+mkdir -p "$T/outside/dir"
+printf 'SECRET-LINE\n' >"$T/outside/secret.txt"
+cp "$T/f/test/cat/$(ls "$T/f/test/cat" | head -n 1)" "$T/outside/dir/x.jpg"
+cp -r "$T/f" "$T/fl"
+ln -s "$T/outside/secret.txt" "$T/fl/test/cat/leak.jpg"
+ln -s "$T/outside/dir" "$T/fl/test/evil"
+ln -s "../dog/$(ls "$T/fl/test/dog" | head -n 1)" "$T/fl/test/cat/inside.jpg"
+printf 'test/cat/leak.jpg 0\ntest/dog/%s 1\n' "$(ls "$T/f/test/dog" | head -n 1)" >"$T/list-leak.txt"
+printf 'test/evil/x.jpg 0\n' >"$T/list-leak-dir.txt"
+# a JPEG whose header claims 65500 x 65500 (its SOF0 patched), in a copy of the folder
+cp -r "$T/f" "$T/fhuge"
+f=$T/fhuge/test/cat/$(ls "$T/fhuge/test/cat" | head -n 1)
+off=$(od -An -tx1 -v "$f" | tr -s ' \n' '  ' | awk '{ for (i = 1; i < NF; i++) if ($i == "ff" && $(i + 1) == "c0") { print i - 1; exit } }')
+{ head -c $((off + 5)) "$f"; printf '\377\334\377\334'; tail -c +$((off + 10)) "$f"; } >"$T/x.jpg" && mv "$T/x.jpg" "$f"
+# class lists the one reader refuses (and one with CRLF and trailing blank lines it takes)
+printf 'airplane\nbad\377name\n' >"$T/cls-utf8.txt"
+printf 'airplane\ndo\000g\n' >"$T/cls-nul.txt"
+printf 'airplane\ncat\ndog\ncat\n' >"$T/cls-dup.txt"
+printf 'airplane\n\ncat\n' >"$T/cls-blank.txt"
+{ printf 'airplane\n'; head -c 2000 /dev/zero | tr '\0' x; printf '\n'; } >"$T/cls-long.txt"
+printf 'airplane\r\nautomobile\r\nbird\r\n  cat \r\ndeer\r\ndog\r\nfrog\r\nhorse\r\nship\r\ntruck\r\n\r\n\n' >"$T/cls-crlf.txt"
 
 have_show=yes
 [ -x "$SHOW" ] || have_show=no
@@ -104,6 +129,33 @@ listed file not in archive | -    | 3 | -                                       
 listed file missing, check | -    | 3 | -                                       | test/cat/9999\.jpg: No such file    | $LT --check --list $T/list-missing.txt --root $T/f
 # bad data: exit 1, naming the file and record
 truncated batch            | -    | 1 | -                                       | data_batch_1\.bin: truncated: .* record 97 | $LT $T/cut
+truncated member names tar | -    | 1 | -                                       | cut\.tar\.gz: b/data_batch_1\.bin: truncated: .* record 97 | $LT $T/cut.tar.gz
+empty list                 | -    | 1 | -                                       | ^lt-subset: /dev/null: the list is empty$ | $LT --list /dev/null
+list of blank lines        | -    | 1 | -                                       | blank\.txt: no samples \(only blank lines\) | printf '\n \n' > $T/blank.txt; $LT --list $T/blank.txt
+list from a pipe           | show | 0 | "samples":2000                          | -                                   | cat $T/list.txt | $LT --list /dev/stdin -o $T/a.mp && hdr $T/a.mp
+# class lists: one reader (data/class_names.h) for every tool
+classes invalid UTF-8      | -    | 1 | -                                       | cls-utf8\.txt: line 2: invalid UTF-8 at byte 3 | $LT --split test --classes $T/cls-utf8.txt $T/f
+classes NUL byte           | -    | 1 | -                                       | cls-nul\.txt: line 2: NUL byte in a class name | $LT --split test --classes $T/cls-nul.txt $T/f
+classes duplicate          | -    | 1 | -                                       | cls-dup\.txt: line 4: class 'cat' repeats line 2 | $LT --split test --classes $T/cls-dup.txt $T/f
+classes blank line between | -    | 1 | -                                       | cls-blank\.txt: line 2: empty class name | $LT --split test --classes $T/cls-blank.txt $T/f
+classes line too long      | -    | 1 | -                                       | cls-long\.txt: line 2: class name of 2000 bytes \(at most 1024\) | $LT --split test --classes $T/cls-long.txt $T/f
+classes CRLF, blank end    | show | 0 | "classes":\["airplane","automobile","bird","cat","deer" | -           | $LT --split test --classes $T/cls-crlf.txt -o $T/a.mp $T/f && hdr $T/a.mp
+classes of a CIFAR dir     | -    | 1 | -                                       | cls-dup\.txt: line 4: class 'cat' repeats line 2 | $LT --classes $T/cls-dup.txt $T/c10
+classes of a split list    | -    | 1 | -                                       | cls-utf8\.txt: line 2: invalid UTF-8 | $LT --classes $T/cls-utf8.txt --list $T/list.txt
+# symbolic links out of the dataset's folder are not followed
+links out skipped, said    | -    | 0 | -                                       | skipped 2 symbolic links leading out of the dataset's folder | $LT --split test -o $T/a.mp $T/fl
+links out not samples      | show | 0 | "samples":2001,                         | -                                   | $LT --split test -o $T/a.mp $T/fl 2>/dev/null && hdr $T/a.mp
+links out, no evil class   | show | 0 | ^absent$                                | -                                   | hdr $T/a.mp | grep -q '"evil"' || echo absent
+link out not packed        | -    | 0 | ^2001 0 0$                              | -                                   | $LT --split test --pack $T/pl.tar -o $T/a.mp $T/fl 2>/dev/null && echo $(tar tf $T/pl.tar | grep -c '\.jpg$') $(tar tf $T/pl.tar | grep -c 'leak\|evil') $(grep -c SECRET-LINE $T/pl.tar)
+listed link out refused    | -    | 1 | -                                       | test/cat/leak\.jpg: a symbolic link leads out of the dataset root | $LT --check --list $T/list-leak.txt --root $T/fl
+listed link out skipped    | show | 0 | "samples":1,"skipped":1                 | skipping: .*leak\.jpg: a symbolic link leads out | $LT --check --skip-bad --list $T/list-leak.txt --root $T/fl -o $T/a.mp && hdr $T/a.mp
+listed folder link refused | -    | 1 | -                                       | test/evil/x\.jpg: a symbolic link leads out of the dataset root | $LT --check --list $T/list-leak-dir.txt --root $T/fl
+listed link out not packed | -    | 0 | ^absent$                                | leak\.jpg: a symbolic link leads out | $LT --pack $T/pl2.tar --list $T/list-leak.txt --root $T/fl -o $T/a.mp; test -e $T/pl2.tar || echo absent
+# --check applies the decoder's limits
+huge JPEG, check           | -    | 1 | -                                       | test/cat/[0-9]+\.jpg: JPEG image too large: 65500x65500 | $LT --split test --check $T/fhuge
+huge JPEG skipped          | show | 0 | "samples":1999,"skipped":1              | skipped 1 bad sample .*1 failing --check | $LT --split test --check --skip-bad -o $T/a.mp $T/fhuge && hdr $T/a.mp
+huge JPEG not packed       | -    | 1 | -                                       | --pack: .*JPEG image too large      | $LT --split test --pack $T/ph.tar -o $T/a.mp $T/fhuge
+not a JPEG not packed      | -    | 1 | -                                       | --pack: .*not a JPEG file           | $LT --split test --pack $T/pb.tar -o $T/a.mp $T/fbad
 label out of range         | -    | 1 | -                                       | data_batch_1\.bin: record 2: label 12 is out of range 0\.\.9 | $LT $T/lab
 unknown class              | -    | 1 | -                                       | test/truck/[0-9]+\.jpg: unknown class 'truck' | $LT --split test --classes $T/nine.txt $T/f
 label out of list's range  | -    | 1 | -                                       | list-range\.txt: line 2: label 7 is out of range 0\.\.1 | $LT --classes $T/two.txt --list $T/list-range.txt

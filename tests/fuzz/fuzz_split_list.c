@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	char **names;
 	int count;
-	if (ds_parse_names(text, n, "fuzz.txt", &names, &count, err, sizeof err) == 0) {
+	if (class_names_parse(text, n, "fuzz.txt", &names, &count, err, sizeof err) == 0) {
 		CHECK(count > 0);
 		for (int k = 0; k < count; k++) {
 			size_t len = strlen(names[k]);
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (int j = 0; j < k; j++)
 				CHECK(strcmp(names[j], names[k]) != 0);
 		}
-		ds_free_names(names, count);
+		class_names_free(names, count);
 	}
 	return 0;
 }

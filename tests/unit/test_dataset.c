@@ -229,6 +229,55 @@ static void test_sha256_known_answers(void)
 		  "%s", hex);
 }
 
+/* The one class-name reader: what it takes (CRLF, trimmed blanks, blank lines at the end) and what it
+ * refuses, each with the line. */
+static void test_class_names_reader(void)
+{
+	char **names, err[256];
+	int count;
+	const char ok[] = "cat\r\n  dog \t\r\nsea\xc3\xa9\n\n \n";
+	T_ASSERT(class_names_parse(ok, sizeof ok - 1, "ok.txt", &names, &count, err, sizeof err) == 0);
+	T_ASSERT(count == 3 && strcmp(names[0], "cat") == 0 && strcmp(names[1], "dog") == 0 &&
+		 strcmp(names[2], "sea\xc3\xa9") == 0);
+	class_names_free(names, count);
+	static const struct {
+		const char *text;
+		size_t len;
+		const char *want;
+	} bad[] = {
+		{"cat\nd\377g\n", 8, "x.txt: line 2: invalid UTF-8 at byte 1 of the name"},
+		{"cat\n\xc0\x80\n", 7, "line 2: invalid UTF-8"},       /* overlong NUL */
+		{"cat\n\xed\xa0\x80\n", 8, "line 2: invalid UTF-8"}, /* a surrogate */
+		{"cat\ndo\0g\n", 9, "x.txt: line 2: NUL byte in a class name"},
+		{"cat\ndog\ncat\n", 12, "x.txt: line 3: class 'cat' repeats line 1"},
+		{"cat\n\n\ndog\n", 10, "x.txt: line 2: empty class name"},
+		{"\n\n", 2, "x.txt: no class names"},
+		{"", 0, "x.txt: no class names"},
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		int rc = class_names_parse(bad[k].text, bad[k].len, "x.txt", &names, &count, err, sizeof err);
+		T_ASSERTF(rc == LFM_EXIT_DATA && strstr(err, bad[k].want) && !names, "case %zu: %s", k, err);
+	}
+	/* the length cap */
+	size_t n = CLASS_NAME_MAX + 1;
+	char *longl = malloc(n + 1);
+	memset(longl, 'x', n);
+	longl[n] = '\n';
+	T_ASSERT(class_names_parse(longl, n + 1, "x.txt", &names, &count, err, sizeof err) == LFM_EXIT_DATA);
+	T_ASSERTF(strstr(err, "line 1: class name of 1025 bytes (at most 1024)"), "%s", err);
+	T_ASSERT(class_names_parse(longl + 1, n, "x.txt", &names, &count, err, sizeof err) == 0 && count == 1);
+	class_names_free(names, count);
+	free(longl);
+	/* names from elsewhere */
+	char *dup[] = {"a", "b", "a"};
+	T_ASSERT(class_names_check(dup, NULL, 3, "s.mp", err, sizeof err) == LFM_EXIT_DATA);
+	T_ASSERTF(strstr(err, "s.mp: class 2 ('a') repeats class 0"), "%s", err);
+	char *nul[] = {"a", "b\0c"};
+	size_t lens[] = {1, 3};
+	T_ASSERT(class_names_check(nul, lens, 2, "s.mp", err, sizeof err) == LFM_EXIT_DATA);
+	T_ASSERTF(strstr(err, "s.mp: class 1: NUL byte"), "%s", err);
+}
+
 static void test_split_list_parser(void)
 {
 	const char *text = "train/a b/x.jpg 0\r\n\n  \ntrain/c/y.jpg\t2\nz.jpg 1";
@@ -941,6 +990,7 @@ int main(void)
 	lfm_init("test_dataset");
 	T_RUN(test_sha256_known_answers);
 	T_RUN(test_split_list_parser);
+	T_RUN(test_class_names_reader);
 	T_RUN(test_cifar_parser_pieces_and_errors);
 	T_RUN(test_lt_profile_sizes);
 	T_RUN(test_lt_choose_reproducible);

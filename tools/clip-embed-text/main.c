@@ -13,6 +13,7 @@
 #include "base/options.h"
 #include "base/progress.h"
 #include "cpu/clip_text.h"
+#include "data/class_names.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
 #include "io/stream.h"
@@ -160,7 +161,7 @@ static int tokenize_lines(const options *o)
 
 typedef struct class_list {
 	size_t n;
-	char **name; /* NUL-terminated copies (a name may contain NUL bytes: len is authoritative) */
+	char **name; /* NUL-terminated copies, checked by class_names_check or read by class_names_parse */
 	size_t *len;
 	int from_stream;
 	const char *source;
@@ -188,10 +189,11 @@ static void classes_from_stream(FILE *f, const char *name, class_list *c)
 		const msgpack_object *s = &cl->via.array.ptr[i];
 		if (s->type != MSGPACK_OBJECT_STR)
 			die(LFM_EXIT_DATA, "%s: header \"classes\"[%u] is not a string", name, i);
-		if (s->via.str.size == 0)
-			die(LFM_EXIT_DATA, "%s: header \"classes\"[%u] is empty", name, i);
 		add_class(c, s->via.str.ptr, s->via.str.size);
 	}
+	char err[512];
+	if (class_names_check(c->name, c->len, c->n, name, err, sizeof err))
+		die(LFM_EXIT_DATA, "%s (in the header's \"classes\")", err);
 	sr_close(r);
 	c->from_stream = 1;
 }
@@ -229,18 +231,16 @@ static void read_classes(const options *o, class_list *c)
 			classes_from_stream(f, c->source, c);
 			fclose(f);
 		} else {
-			size_t lineno = 0;
-			for (char *p = text; p < text + len;) {
-				char *nl = memchr(p, '\n', (size_t)(text + len - p));
-				size_t l = nl ? (size_t)(nl - p) : (size_t)(text + len - p);
-				lineno++;
-				if (l && p[l - 1] == '\r')
-					l--;
-				if (l == 0)
-					die(LFM_EXIT_DATA, "%s: line %zu: empty class name", c->source, lineno);
-				add_class(c, p, l);
-				p += (nl ? (size_t)(nl - p) : l) + 1;
-			}
+			if (len > CLASS_NAMES_FILE_MAX)
+				die(LFM_EXIT_DATA, "%s: too large for a class list (%zu bytes; at most %u)", c->source,
+				    len, CLASS_NAMES_FILE_MAX);
+			char **names, err[512];
+			int count;
+			if (class_names_parse(text, len, c->source, &names, &count, err, sizeof err))
+				die(LFM_EXIT_DATA, "%s", err);
+			for (int k = 0; k < count; k++)
+				add_class(c, names[k], strlen(names[k]));
+			class_names_free(names, count);
 		}
 		free(text);
 	}

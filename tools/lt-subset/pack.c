@@ -9,7 +9,9 @@
  *                  Members in record order, the hold-out samples after the others.
  *   folder         an image folder: SPLIT/CLASS/FILE.jpg (the hold-out under val/), readable back by any
  *                  tool that reads image folders; JPEG sources only.
- * FILE's extension picks the compression: .tar, .tar.gz/.tgz, .tar.zst, .tar.xz, .tar.bz2. Entries carry
+ * Every sample is read through the dataset (a symbolic link out of its folder is never followed) and must
+ * pass --check's test (dataset_check_bytes) before it is copied: a pack holds only images the source
+ * vouches for, never whatever a misnamed or linked file holds. FILE's extension picks the compression: .tar, .tar.gz/.tgz, .tar.zst, .tar.xz, .tar.bz2. Entries carry
  * fixed metadata (mode 0644, owner 0, mtime 0), so the same samples give the same archive bytes.
  */
 #include <archive.h>
@@ -180,8 +182,12 @@ void pack_write(const dataset *ds, const lt_options *o, const selection *sel, pa
 	for (size_t j = 0; j < n; j++) {
 		dataset_sample s;
 		int rc = dataset_read(ds, it[j].src, &s, err, sizeof err);
+		if (!rc && (rc = dataset_check_bytes(ds, it[j].src, &s, err, sizeof err)))
+			dataset_sample_free(&s);
 		if (rc)
-			die(rc, "--pack: %s", err);
+			die(rc, "--pack: %s (nothing is packed that --check refuses; --check --skip-bad leaves such "
+				"samples out)",
+			    err);
 		if (folder) {
 			if (s.kind != DATASET_SAMPLE_JPEG)
 				die(LFM_EXIT_DATA, "--pack-layout folder needs JPEG samples; %s is raw CIFAR pixels "
