@@ -20,7 +20,7 @@ CFLAGS   ?= -O2 -g
 WERROR   ?= 0
 BUILD    ?= build
 
-PKGS := msgpack libarchive zlib libturbojpeg openblas libutf8proc nettle
+PKGS := msgpack libarchive zlib libturbojpeg openblas libutf8proc nettle jansson
 
 # A missing dependency: scripts/deps.sh installs it (root) or prints the apt-get command (otherwise).
 ifeq ($(filter clean uninstall help,$(MAKECMDGOALS)),)

@@ -1,76 +1,199 @@
-/* json.c — see json.h. A recursive-descent parser over the RFC 8259 grammar; every error names the byte
- * offset where parsing stopped. Nothing here dies: the input may be hostile (safetensors headers). */
+/* json.c — see json.h. Parsing is jansson's (json_loadb with strict flags); this file bounds the document
+ * before jansson sees it (depth and value count, with the byte where a limit is crossed, so a hostile
+ * 100 MB safetensors header cannot make jansson build a huge tree), converts jansson's tree to json_value,
+ * and keeps our own string writer. Nothing here dies: the input may be hostile. */
+
+/* jansson.h declares json_type and JSON_OBJECT, JSON_ARRAY, JSON_STRING, JSON_NULL, as json.h does: its
+ * names are renamed while it is read (JANSSON_OBJECT, ...), and only those names, not jansson's macros
+ * that expand to the clashing ones (json_is_object, ...), are used below. */
+#define json_type jansson_type
+#define JSON_OBJECT JANSSON_OBJECT
+#define JSON_ARRAY JANSSON_ARRAY
+#define JSON_STRING JANSSON_STRING
+#define JSON_NULL JANSSON_NULL
+#include <jansson.h>
+#undef json_type
+#undef JSON_OBJECT
+#undef JSON_ARRAY
+#undef JSON_STRING
+#undef JSON_NULL
+
 #include "base/json.h"
 
-#include <errno.h>
-#include <locale.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct parser {
-	const unsigned char *s;
-	size_t len, pos;
-	size_t nodes;
-	locale_t c_locale; /* for strtod_l, created on the first non-integer number */
-	char *err;
-	size_t errsz;
-	int failed;
-} parser;
+/* REJECT_DUPLICATES: safetensors forbids duplicate names. DECODE_ANY: a scalar is a document too (RFC
+ * 8259). Not ALLOW_NUL (\u0000 refused: our strings are NUL-terminated), not DISABLE_EOF_CHECK (trailing
+ * garbage refused), not DECODE_INT_AS_REAL (integers keep their exact value). */
+#define JSON_LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
 
-static void fail(parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(parser *p, const char *fmt, ...)
+static void set_err(char *err, size_t errsz, size_t at, const char *msg)
 {
-	if (p->failed)
-		return;
-	p->failed = 1;
-	if (!p->err || !p->errsz)
-		return;
-	int n = snprintf(p->err, p->errsz, "at byte %zu: ", p->pos);
-	if (n < 0 || (size_t)n >= p->errsz)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errsz - (size_t)n, fmt, ap);
-	va_end(ap);
+	if (err && errsz)
+		snprintf(err, errsz, "at byte %zu: %s", at, msg);
 }
 
-/* A printable description of the byte at pos, for "unexpected ..." messages. */
-static const char *describe_byte(parser *p, char *buf, size_t bufsz)
+/* jansson's message, with bytes that are not printable ASCII (it quotes the offending token, which may
+ * be invalid UTF-8) written as \xNN so the message is always clean text. */
+static void set_jansson_err(char *err, size_t errsz, const json_error_t *e)
 {
-	if (p->pos >= p->len)
-		return "end of input";
-	unsigned c = p->s[p->pos];
-	if (c >= 0x20 && c < 0x7f)
-		snprintf(buf, bufsz, "'%c'", (int)c);
-	else
-		snprintf(buf, bufsz, "byte 0x%02x", c);
-	return buf;
-}
-
-static void skip_ws(parser *p)
-{
-	while (p->pos < p->len) {
-		unsigned char c = p->s[p->pos];
-		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-			break;
-		p->pos++;
+	char clean[4 * JSON_ERROR_TEXT_LENGTH];
+	size_t n = 0;
+	for (const unsigned char *c = (const unsigned char *)e->text; *c && n + 5 < sizeof clean; c++) {
+		if (*c >= 0x20 && *c < 0x7f)
+			clean[n++] = (char)*c;
+		else
+			n += (size_t)snprintf(clean + n, sizeof clean - n, "\\x%02x", *c);
 	}
+	clean[n] = 0;
+	set_err(err, errsz, e->position > 0 ? (size_t)e->position : 0, clean);
 }
 
-static json_value *new_node(parser *p, json_type t)
+static int in_number(unsigned c)
 {
-	if (p->nodes >= JSON_MAX_NODES) {
-		fail(p, "more than %d values", JSON_MAX_NODES);
-		return NULL;
+	return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-';
+}
+
+/* Depth and number of values, counted without parsing: exact for a valid document (containers, literals,
+ * numbers, and strings that are not member names), a rough count for an invalid one, which jansson then
+ * refuses anyway. Returns 0, or -1 with the message for the byte where a limit is crossed. */
+static int check_limits(const unsigned char *s, size_t len, char *err, size_t errsz)
+{
+	size_t values = 0;
+	int depth = 0;
+	char msg[64];
+	for (size_t i = 0; i < len; i++) {
+		size_t at = i;
+		unsigned c = s[i];
+		int value = 0;
+		if (c == '"') { /* a value unless a ':' follows: then a member name */
+			for (i++; i < len && s[i] != '"'; i++)
+				i += s[i] == '\\';
+			size_t j = i + 1;
+			while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r'))
+				j++;
+			value = j >= len || s[j] != ':';
+		} else if (c == '[' || c == '{') {
+			if (++depth > JSON_MAX_DEPTH) {
+				snprintf(msg, sizeof msg, "nesting deeper than %d levels", JSON_MAX_DEPTH);
+				set_err(err, errsz, at, msg);
+				return -1;
+			}
+			value = 1;
+		} else if (c == ']' || c == '}') {
+			if (depth > 0)
+				depth--;
+		} else if (c == 't' || c == 'f' || c == 'n') /* true, false, null */
+			value = 1;
+		else if (c == '-' || (c >= '0' && c <= '9'))
+			value = i == 0 || !in_number(s[i - 1]); /* a number's first character */
+		if (value && ++values > JSON_MAX_NODES) {
+			snprintf(msg, sizeof msg, "more than %d values", JSON_MAX_NODES);
+			set_err(err, errsz, at, msg);
+			return -1;
+		}
 	}
+	return 0;
+}
+
+/* jansson's tree as ours. check_limits has bounded it (depth, count), so the recursion is shallow. */
+static json_value *convert(const json_t *j)
+{
 	json_value *v = calloc(1, sizeof *v);
-	if (!v) {
-		fail(p, "out of memory");
+	if (!v)
+		return NULL;
+	switch (json_typeof(j)) {
+	case JANSSON_OBJECT: {
+		v->type = JSON_OBJECT;
+		size_t n = json_object_size(j);
+		if (!n)
+			break;
+		v->items = calloc(n, sizeof *v->items);
+		v->keys = calloc(n, sizeof *v->keys);
+		if (!v->items || !v->keys)
+			goto bad;
+		const char *key;
+		json_t *member;
+		/* jansson >= 2.8 iterates members in insertion order, that is, document order. */
+		json_object_foreach((json_t *)j, key, member) {
+			if (v->count == n)
+				break;
+			v->keys[v->count] = strdup(key);
+			v->items[v->count] = v->keys[v->count] ? convert(member) : NULL;
+			if (!v->items[v->count]) {
+				free(v->keys[v->count]);
+				v->keys[v->count] = NULL;
+				goto bad;
+			}
+			v->count++;
+		}
+		break;
+	}
+	case JANSSON_ARRAY: {
+		v->type = JSON_ARRAY;
+		size_t n = json_array_size(j);
+		if (!n)
+			break;
+		v->items = calloc(n, sizeof *v->items);
+		if (!v->items)
+			goto bad;
+		for (; v->count < n; v->count++)
+			if (!(v->items[v->count] = convert(json_array_get(j, v->count))))
+				goto bad;
+		break;
+	}
+	case JANSSON_STRING: {
+		v->type = JSON_STRING;
+		v->string_len = json_string_length(j);
+		v->string = malloc(v->string_len + 1);
+		if (!v->string)
+			goto bad;
+		memcpy(v->string, json_string_value(j), v->string_len);
+		v->string[v->string_len] = 0;
+		break;
+	}
+	case JSON_INTEGER:
+		v->type = JSON_NUMBER;
+		v->is_integer = 1;
+		v->integer = (int64_t)json_integer_value(j);
+		v->number = (double)v->integer;
+		break;
+	case JSON_REAL:
+		v->type = JSON_NUMBER;
+		v->number = json_real_value(j);
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		v->type = JSON_BOOL;
+		v->boolean = json_typeof(j) == JSON_TRUE;
+		break;
+	case JANSSON_NULL:
+		v->type = JSON_NULL;
+		break;
+	}
+	return v;
+bad:
+	json_free(v);
+	return NULL;
+}
+
+json_value *json_parse(const char *text, size_t len, char *err, size_t errsz)
+{
+	if (err && errsz)
+		err[0] = 0;
+	if (check_limits((const unsigned char *)text, len, err, errsz) != 0)
+		return NULL;
+	json_error_t e;
+	json_t *j = json_loadb(text, len, JSON_LOAD_FLAGS, &e);
+	if (!j) {
+		set_jansson_err(err, errsz, &e);
 		return NULL;
 	}
-	p->nodes++;
-	v->type = t;
+	json_value *v = convert(j);
+	json_decref(j);
+	if (!v)
+		set_err(err, errsz, 0, "out of memory");
 	return v;
 }
 
@@ -103,470 +226,6 @@ size_t utf8_seq_len(const unsigned char *s, size_t avail)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 	return n;
-}
-
-static size_t put_utf8(char *out, unsigned long cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-static int hex4(parser *p, size_t at, unsigned *out)
-{
-	if (at + 4 > p->len)
-		return -1;
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		unsigned c = p->s[at + (size_t)i], d;
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -1;
-		v = v * 16 + d;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Parse a string literal at pos (which is '"'); returns a malloc'd decoded copy and its length. The
- * decoded form is never longer than the literal, so one allocation of the literal's length suffices. */
-static char *parse_string_raw(parser *p, size_t *out_len)
-{
-	size_t start = ++p->pos, end = start;
-	/* Find the closing quote first, to size the buffer. */
-	while (end < p->len && p->s[end] != '"') {
-		if (p->s[end] == '\\')
-			end++;
-		end++;
-	}
-	if (end >= p->len) {
-		p->pos = p->len;
-		fail(p, "unterminated string");
-		return NULL;
-	}
-	char *out = malloc(end - start + 1);
-	if (!out) {
-		fail(p, "out of memory");
-		return NULL;
-	}
-	size_t n = 0;
-	while (p->pos < end) {
-		unsigned c = p->s[p->pos];
-		if (c < 0x20) {
-			fail(p, "control character 0x%02x in string", c);
-			goto bad;
-		}
-		if (c != '\\') {
-			size_t k = utf8_seq_len(p->s + p->pos, end - p->pos);
-			if (!k) {
-				fail(p, "invalid UTF-8 in string");
-				goto bad;
-			}
-			memcpy(out + n, p->s + p->pos, k);
-			n += k;
-			p->pos += k;
-			continue;
-		}
-		char e = (char)p->s[p->pos + 1];
-		const char *simple = strchr("\"\\/bfnrt", e);
-		if (e && simple) {
-			static const char decoded[] = "\"\\/\b\f\n\r\t";
-			out[n++] = decoded[simple - "\"\\/bfnrt"];
-			p->pos += 2;
-			continue;
-		}
-		if (e != 'u') {
-			fail(p, "invalid escape '\\%c'", e >= 0x20 && e < 0x7f ? e : '?');
-			goto bad;
-		}
-		unsigned hi, lo;
-		if (hex4(p, p->pos + 2, &hi) != 0) {
-			fail(p, "invalid \\u escape");
-			goto bad;
-		}
-		unsigned long cp = hi;
-		if (hi >= 0xdc00 && hi <= 0xdfff) {
-			fail(p, "unpaired low surrogate \\u%04x", hi);
-			goto bad;
-		}
-		if (hi >= 0xd800 && hi <= 0xdbff) {
-			if (p->pos + 12 > end || p->s[p->pos + 6] != '\\' || p->s[p->pos + 7] != 'u' ||
-			    hex4(p, p->pos + 8, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff) {
-				fail(p, "unpaired high surrogate \\u%04x", hi);
-				goto bad;
-			}
-			cp = 0x10000 + (((unsigned long)hi - 0xd800) << 10) + (lo - 0xdc00);
-			p->pos += 6;
-		}
-		if (cp == 0) {
-			fail(p, "\\u0000 in string");
-			goto bad;
-		}
-		n += put_utf8(out + n, cp);
-		p->pos += 6;
-	}
-	p->pos = end + 1;
-	out[n] = 0;
-	*out_len = n;
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
-
-static json_value *parse_value(parser *p, int depth);
-
-static int cmp_key_index(const void *a, const void *b, void *keys_arg)
-{
-	char **keys = keys_arg;
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int c = strcmp(keys[i], keys[j]);
-	return c ? c : (i < j ? -1 : i > j);
-}
-
-/* Refuse duplicate member names: sort member indices by name (O(n log n), so a hostile header with
- * many members stays cheap) and compare neighbours. Reports the later of the first duplicate pair. */
-static int check_duplicates(parser *p, json_value *obj, const size_t *key_pos)
-{
-	if (obj->count < 2)
-		return 0;
-	size_t *idx = malloc(obj->count * sizeof *idx);
-	if (!idx) {
-		fail(p, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < obj->count; i++)
-		idx[i] = i;
-	qsort_r(idx, obj->count, sizeof *idx, cmp_key_index, obj->keys);
-	size_t dup = (size_t)-1;
-	for (size_t i = 1; i < obj->count; i++)
-		if (strcmp(obj->keys[idx[i - 1]], obj->keys[idx[i]]) == 0 && (dup == (size_t)-1 || idx[i] < dup))
-			dup = idx[i];
-	free(idx);
-	if (dup == (size_t)-1)
-		return 0;
-	p->pos = key_pos[dup];
-	fail(p, "duplicate key \"%.200s\"", obj->keys[dup]);
-	return -1;
-}
-
-static int grow(parser *p, void **arr, size_t elem, size_t *cap, size_t need)
-{
-	if (need <= *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 4;
-	void *n = realloc(*arr, ncap * elem);
-	if (!n) {
-		fail(p, "out of memory");
-		return -1;
-	}
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
-
-static json_value *parse_array(parser *p, int depth)
-{
-	json_value *v = new_node(p, JSON_ARRAY);
-	if (!v)
-		return NULL;
-	size_t cap = 0;
-	p->pos++; /* '[' */
-	skip_ws(p);
-	if (p->pos < p->len && p->s[p->pos] == ']') {
-		p->pos++;
-		return v;
-	}
-	for (;;) {
-		json_value *item = parse_value(p, depth + 1);
-		if (!item || grow(p, (void **)&v->items, sizeof *v->items, &cap, v->count + 1) != 0) {
-			json_free(item);
-			goto bad;
-		}
-		v->items[v->count++] = item;
-		skip_ws(p);
-		if (p->pos < p->len && p->s[p->pos] == ',') {
-			p->pos++;
-			continue;
-		}
-		if (p->pos < p->len && p->s[p->pos] == ']') {
-			p->pos++;
-			return v;
-		}
-		char b[32];
-		fail(p, "expected ',' or ']' in array, found %s", describe_byte(p, b, sizeof b));
-		goto bad;
-	}
-bad:
-	json_free(v);
-	return NULL;
-}
-
-static json_value *parse_object(parser *p, int depth)
-{
-	json_value *v = new_node(p, JSON_OBJECT);
-	if (!v)
-		return NULL;
-	size_t cap = 0, kcap = 0, pcap = 0;
-	size_t *key_pos = NULL;
-	char b[32];
-	p->pos++; /* '{' */
-	skip_ws(p);
-	if (p->pos < p->len && p->s[p->pos] == '}') {
-		p->pos++;
-		return v;
-	}
-	for (;;) {
-		skip_ws(p);
-		if (p->pos >= p->len || p->s[p->pos] != '"') {
-			fail(p, "expected a member name (a string), found %s", describe_byte(p, b, sizeof b));
-			goto bad;
-		}
-		size_t kpos = p->pos, klen;
-		char *key = parse_string_raw(p, &klen);
-		if (!key)
-			goto bad;
-		if (grow(p, (void **)&v->keys, sizeof *v->keys, &kcap, v->count + 1) != 0 ||
-		    grow(p, (void **)&key_pos, sizeof *key_pos, &pcap, v->count + 1) != 0 ||
-		    grow(p, (void **)&v->items, sizeof *v->items, &cap, v->count + 1) != 0) {
-			free(key);
-			goto bad;
-		}
-		skip_ws(p);
-		if (p->pos >= p->len || p->s[p->pos] != ':') {
-			fail(p, "expected ':' after member name, found %s", describe_byte(p, b, sizeof b));
-			free(key);
-			goto bad;
-		}
-		p->pos++;
-		json_value *item = parse_value(p, depth + 1);
-		if (!item) {
-			free(key);
-			goto bad;
-		}
-		v->keys[v->count] = key;
-		key_pos[v->count] = kpos;
-		v->items[v->count++] = item;
-		skip_ws(p);
-		if (p->pos < p->len && p->s[p->pos] == ',') {
-			p->pos++;
-			continue;
-		}
-		if (p->pos < p->len && p->s[p->pos] == '}') {
-			size_t end = ++p->pos;
-			if (check_duplicates(p, v, key_pos) != 0)
-				goto bad;
-			p->pos = end;
-			free(key_pos);
-			return v;
-		}
-		fail(p, "expected ',' or '}' in object, found %s", describe_byte(p, b, sizeof b));
-		goto bad;
-	}
-bad:
-	free(key_pos);
-	json_free(v);
-	return NULL;
-}
-
-static int is_digit(unsigned c) { return c >= '0' && c <= '9'; }
-
-static json_value *parse_number(parser *p)
-{
-	size_t start = p->pos, i = p->pos;
-	int integral = 1;
-	if (i < p->len && p->s[i] == '-')
-		i++;
-	if (i < p->len && p->s[i] == '0')
-		i++;
-	else if (i < p->len && is_digit(p->s[i]) && p->s[i] != '0')
-		while (i < p->len && is_digit(p->s[i]))
-			i++;
-	else {
-		p->pos = i;
-		fail(p, "invalid number: expected a digit");
-		return NULL;
-	}
-	if (i < p->len && p->s[i] == '.') {
-		integral = 0;
-		i++;
-		if (i >= p->len || !is_digit(p->s[i])) {
-			p->pos = i;
-			fail(p, "invalid number: expected a digit after '.'");
-			return NULL;
-		}
-		while (i < p->len && is_digit(p->s[i]))
-			i++;
-	}
-	if (i < p->len && (p->s[i] == 'e' || p->s[i] == 'E')) {
-		integral = 0;
-		i++;
-		if (i < p->len && (p->s[i] == '+' || p->s[i] == '-'))
-			i++;
-		if (i >= p->len || !is_digit(p->s[i])) {
-			p->pos = i;
-			fail(p, "invalid number: expected a digit in the exponent");
-			return NULL;
-		}
-		while (i < p->len && is_digit(p->s[i]))
-			i++;
-	}
-	/* The literal is validated; copy it so strtod sees a NUL-terminated string. Long literals (a
-	 * thousand digits) are legal, so the copy is sized to the literal. */
-	size_t n = i - start;
-	char small[64], *lit = n < sizeof small ? small : malloc(n + 1);
-	if (!lit) {
-		fail(p, "out of memory");
-		return NULL;
-	}
-	memcpy(lit, p->s + start, n);
-	lit[n] = 0;
-	json_value *v = NULL;
-	if (!p->c_locale) {
-		p->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-		if (!p->c_locale) {
-			fail(p, "cannot create the C locale");
-			goto out;
-		}
-	}
-	errno = 0;
-	double d = strtod_l(lit, NULL, p->c_locale);
-	if (errno == ERANGE && (d > 1.0 || d < -1.0)) {
-		fail(p, "number %.40s%s is outside the range of a double", lit, n > 40 ? "..." : "");
-		goto out;
-	}
-	v = new_node(p, JSON_NUMBER);
-	if (!v)
-		goto out;
-	v->number = d;
-	if (integral) {
-		/* Exact int64 value, when it fits. */
-		int neg = lit[0] == '-';
-		uint64_t mag = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-		int fits = 1;
-		for (const char *c = lit + neg; *c; c++) {
-			unsigned dgt = (unsigned)(*c - '0');
-			if (mag > (limit - dgt) / 10) {
-				fits = 0;
-				break;
-			}
-			mag = mag * 10 + dgt;
-		}
-		if (fits) {
-			v->is_integer = 1;
-			v->integer = neg ? (mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag) : (int64_t)mag;
-		}
-	}
-	p->pos = i;
-out:
-	if (lit != small)
-		free(lit);
-	return v;
-}
-
-static int match_word(parser *p, const char *w)
-{
-	size_t n = strlen(w);
-	if (p->len - p->pos >= n && memcmp(p->s + p->pos, w, n) == 0) {
-		p->pos += n;
-		return 1;
-	}
-	return 0;
-}
-
-static json_value *parse_value(parser *p, int depth)
-{
-	char b[32];
-	skip_ws(p);
-	if (p->pos >= p->len) {
-		fail(p, "expected a value, found end of input");
-		return NULL;
-	}
-	json_value *v;
-	unsigned char c = p->s[p->pos];
-	if ((c == '{' || c == '[') && depth > JSON_MAX_DEPTH) {
-		fail(p, "nesting deeper than %d levels", JSON_MAX_DEPTH);
-		return NULL;
-	}
-	switch (c) {
-	case '{':
-		return parse_object(p, depth);
-	case '[':
-		return parse_array(p, depth);
-	case '"': {
-		size_t n;
-		char *s = parse_string_raw(p, &n);
-		if (!s)
-			return NULL;
-		v = new_node(p, JSON_STRING);
-		if (!v) {
-			free(s);
-			return NULL;
-		}
-		v->string = s;
-		v->string_len = n;
-		return v;
-	}
-	case 't':
-	case 'f':
-	case 'n':
-		if (match_word(p, "true") || match_word(p, "false")) {
-			v = new_node(p, JSON_BOOL);
-			if (v)
-				v->boolean = p->s[p->pos - 4] == 't';
-			return v;
-		}
-		if (match_word(p, "null"))
-			return new_node(p, JSON_NULL);
-		break;
-	default:
-		if (c == '-' || is_digit(c))
-			return parse_number(p);
-	}
-	fail(p, "expected a value, found %s", describe_byte(p, b, sizeof b));
-	return NULL;
-}
-
-json_value *json_parse(const char *text, size_t len, char *err, size_t errsz)
-{
-	parser p = {.s = (const unsigned char *)text, .len = len, .err = err, .errsz = errsz};
-	if (err && errsz)
-		err[0] = 0;
-	json_value *v = parse_value(&p, 1);
-	if (v) {
-		skip_ws(&p);
-		if (p.pos < p.len) {
-			char b[32];
-			fail(&p, "unexpected %s after the value", describe_byte(&p, b, sizeof b));
-			json_free(v);
-			v = NULL;
-		}
-	}
-	if (p.c_locale)
-		freelocale(p.c_locale);
-	return v;
 }
 
 void json_free(json_value *v)

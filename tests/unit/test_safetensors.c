@@ -114,9 +114,9 @@ static void test_refusals(void)
 		{"{\"x\":{\"dtype\":4,\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "tensor 'x': dtype is a number, not a string"},
 		{"[1,2]", 0, "header does not start with '{'"},
 		{"{\"a\":1}", 0, "tensor 'a': entry is a number, not an object"},
-		{"{\"a\":" T1 "[0,8]},\"a\":" T1 "[8,16]}}", 16, "duplicate key \"a\""},
+		{"{\"a\":" T1 "[0,8]},\"a\":" T1 "[8,16]}}", 16, "header JSON at byte 57: duplicate object key near '\"a\"'"},
 		{"{\"a\":" T1 "[0,8]}", 8, "header JSON at byte"},
-		{"{\"a\":" T1 "[0,8]}} x", 8, "header JSON at byte 55: unexpected 'x' after the value"},
+		{"{\"a\":" T1 "[0,8]}} x", 8, "header JSON at byte 56: end of file expected near 'x'"},
 		{"{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "tensor 'a': no 'dtype'"},
 		{"{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8, "tensor 'a': no 'shape'"},
 		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8, "tensor 'a': no 'data_offsets'"},
@@ -418,7 +418,7 @@ static void test_open_or_die_exit_codes(void)
 		{"overlap.safetensors", "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]},"
 					"\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[2,6]}}", 6,
 		 "tensors 'a' and 'b' overlap"},
-		{"notjson.safetensors", "{not json}", 0, "header JSON at byte 1"},
+		{"notjson.safetensors", "{not json}", 0, "header JSON at byte 4: string or '}' expected near 'not'"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		size_t len;
