@@ -239,6 +239,24 @@ static void pending_remove(const char *tmp)
 			pending_tmp[i] = NULL;
 }
 
+FILE *membuf_open(membuf *m)
+{
+	m->text = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->text, &m->len);
+	if (!m->f)
+		die(LFM_EXIT_IO, "cannot allocate memory:");
+	return m->f;
+}
+
+char *membuf_close(membuf *m)
+{
+	if (fclose(m->f) != 0)
+		die(LFM_EXIT_IO, "cannot allocate memory:");
+	m->f = NULL;
+	return m->text;
+}
+
 /* ---- the same-file rule ------------------------------------------------------------------------ */
 
 /* A declared file: its device and inode, or (not there yet) its folder's and its name. */
@@ -479,10 +497,8 @@ void outfile_commit(outfile *o)
 	if (fclose(o->f) != 0)
 		die(LFM_EXIT_IO, "%s: error closing:", o->path);
 	lfm_test_step();
-	if (rename(o->tmp, o->path) != 0)
-		die(LFM_EXIT_IO, "%s: cannot rename %s into place:", o->path, o->tmp);
+	xrename(o->tmp, o->path);
 	pending_remove(o->tmp);
-	sync_folder(o->path);
 	lfm_test_step();
 	free(o->tmp);
 	free(o->path);

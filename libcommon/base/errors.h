@@ -53,6 +53,16 @@ void xfclose(FILE *f, const char *name);
 /* Read a whole file ("-" = stdin) into memory; *len receives its size; a NUL is appended. */
 char *xread_file(const char *path, size_t *len);
 
+/* Text built with stdio in memory (open_memstream): membuf_open gives the stream (dies when out of
+ * memory), membuf_close ends it and returns the text, NUL-terminated, the caller's to free. */
+typedef struct membuf {
+	char *text;
+	size_t len;
+	FILE *f;
+} membuf;
+FILE *membuf_open(membuf *m);
+char *membuf_close(membuf *m);
+
 /* Error buffers: the non-dying entry points report a problem as a message in (err, errsz) and a return
  * value. err_set formats the message (nothing when err is NULL or errsz 0) and returns -1; err_code the
  * same, returning code (an LFM_EXIT_* status). */

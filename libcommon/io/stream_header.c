@@ -36,11 +36,8 @@ int stream_header_counts(const msgpack_object *h, const char *name, const char *
 
 char *stream_header_json(const msgpack_object *h)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		die(LFM_EXIT_IO, "cannot allocate memory:");
+	membuf m;
+	FILE *f = membuf_open(&m);
 	fputc('{', f);
 	int first = 1;
 	for (uint32_t k = 0; h->type == MSGPACK_OBJECT_MAP && k < h->via.map.size; k++) {
@@ -55,9 +52,7 @@ char *stream_header_json(const msgpack_object *h)
 		mp_write_json(f, &kv->val);
 	}
 	fputc('}', f);
-	if (fclose(f) != 0)
-		die(LFM_EXIT_IO, "cannot allocate memory:");
-	return buf;
+	return membuf_close(&m);
 }
 
 int stream_header_info_read(const msgpack_object *h, const char *name, const char *why, stream_header_info *out,

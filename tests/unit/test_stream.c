@@ -20,29 +20,6 @@
 
 /* ---- helpers ---- */
 
-/* A growable byte buffer written through a FILE (open_memstream). */
-typedef struct membuf {
-	char *data;
-	size_t len;
-	FILE *f;
-} membuf;
-
-static void mb_open(membuf *m)
-{
-	m->data = NULL;
-	m->len = 0;
-	m->f = open_memstream(&m->data, &m->len);
-	if (!m->f)
-		abort();
-}
-
-static void mb_close(membuf *m)
-{
-	if (fclose(m->f) != 0)
-		abort();
-	m->f = NULL;
-}
-
 static void pack_header(msgpack_packer *pk, const char *format, int nclasses)
 {
 	msgpack_pack_map(pk, 3);
@@ -117,29 +94,29 @@ static const char *check_record(const msgpack_object *o, int k)
 static char *make_stream(const char *format, int nrec, size_t *len)
 {
 	membuf m;
-	mb_open(&m);
+	membuf_open(&m);
 	stream_writer *w = sw_open(m.f, "mem");
 	msgpack_packer *pk = sw_packer(w);
 	pack_header(pk, format, 4);
 	for (int k = 1; k <= nrec; k++)
 		pack_record(pk, k);
 	sw_close(w);
-	mb_close(&m);
+	(void)membuf_close(&m);
 	*len = m.len;
-	return m.data;
+	return m.text;
 }
 
 /* Bytes packed by fn, as a buffer (for hand-made headers and objects). */
 static char *pack_bytes(void (*fn)(msgpack_packer *, const void *), const void *arg, size_t *len)
 {
 	membuf m;
-	mb_open(&m);
+	membuf_open(&m);
 	stream_writer *w = sw_open(m.f, "mem");
 	fn(sw_packer(w), arg);
 	sw_close(w);
-	mb_close(&m);
+	(void)membuf_close(&m);
 	*len = m.len;
-	return m.data;
+	return m.text;
 }
 
 static FILE *mem_file(const void *data, size_t n)
@@ -729,8 +706,8 @@ static void test_raw_errors_are_sr_next_errors(void)
 static void test_writer_reserve(void)
 {
 	membuf a, b;
-	mb_open(&a);
-	mb_open(&b);
+	membuf_open(&a);
+	membuf_open(&b);
 	stream_writer *wa = sw_open(a.f, "a"), *wb = sw_open(b.f, "b");
 	msgpack_packer *pa = sw_packer(wa), *pb = sw_packer(wb);
 	for (int k = 0; k < 200000; k++) {
@@ -753,12 +730,12 @@ static void test_writer_reserve(void)
 	}
 	sw_close(wa);
 	sw_close(wb);
-	mb_close(&a);
-	mb_close(&b);
-	T_ASSERTF(a.len == b.len && a.len > (2u << 20) && memcmp(a.data, b.data, a.len) == 0, "%zu vs %zu bytes",
+	(void)membuf_close(&a);
+	(void)membuf_close(&b);
+	T_ASSERTF(a.len == b.len && a.len > (2u << 20) && memcmp(a.text, b.text, a.len) == 0, "%zu vs %zu bytes",
 		  a.len, b.len);
-	free(a.data);
-	free(b.data);
+	free(a.text);
+	free(b.text);
 }
 
 /* ---- header checks ---- */
@@ -1135,7 +1112,7 @@ static void test_pack_helpers_encode_like_msgpack_c(void)
 	static const char *keys[] = {"", "i", "a key of exactly thirty-one ch", "a key of exactly thirty-two cha",
 				     "a much longer key that needs the str8 form of msgpack"};
 	membuf m;
-	mb_open(&m);
+	membuf_open(&m);
 	stream_writer *w = sw_open(m.f, "mem");
 	msgpack_sbuffer sb;
 	msgpack_sbuffer_init(&sb);
@@ -1173,12 +1150,12 @@ static void test_pack_helpers_encode_like_msgpack_c(void)
 #undef REF_KEY
 	}
 	sw_close(w);
-	mb_close(&m);
-	int same = m.len == sb.size && memcmp(m.data, sb.data, sb.size) == 0;
+	(void)membuf_close(&m);
+	int same = m.len == sb.size && memcmp(m.text, sb.data, sb.size) == 0;
 	size_t at = 0;
-	while (at < m.len && at < sb.size && m.data[at] == sb.data[at])
+	while (at < m.len && at < sb.size && m.text[at] == sb.data[at])
 		at++;
-	free(m.data);
+	free(m.text);
 	msgpack_sbuffer_destroy(&sb);
 	T_ASSERTF(same, "first difference at byte %zu", at);
 }
@@ -1311,13 +1288,13 @@ static void test_json_output(void)
 		size_t off = 0;
 		T_ASSERT(msgpack_unpack(sb.data, sb.size, &off, &z, &o) == MSGPACK_UNPACK_SUCCESS);
 		membuf m;
-		mb_open(&m);
+		membuf_open(&m);
 		mp_write_json(m.f, &o);
-		mb_close(&m);
-		int same = strcmp(m.data, cases[i].json) == 0;
+		(void)membuf_close(&m);
+		int same = strcmp(m.text, cases[i].json) == 0;
 		char got[256];
-		snprintf(got, sizeof got, "%s", m.data);
-		free(m.data);
+		snprintf(got, sizeof got, "%s", m.text);
+		free(m.text);
 		msgpack_zone_destroy(&z);
 		msgpack_sbuffer_destroy(&sb);
 		T_ASSERTF(same, "case %zu: got %s, expected %s", i, got, cases[i].json);
@@ -1346,16 +1323,16 @@ static void test_json_nested_keys_bounded(void)
 		size_t off = 0;
 		T_ASSERT(msgpack_unpack(sb.data, sb.size, &off, &z, &o) == MSGPACK_UNPACK_SUCCESS);
 		membuf m;
-		mb_open(&m);
+		membuf_open(&m);
 		double t0 = now_s();
 		mp_write_json(m.f, &o);
 		double dt = now_s() - t0;
-		mb_close(&m);
+		(void)membuf_close(&m);
 		if (depth == 1)
-			T_ASSERTF(strcmp(m.data, "{\"k\":1}") == 0, "'%s'", m.data);
+			T_ASSERTF(strcmp(m.text, "{\"k\":1}") == 0, "'%s'", m.text);
 		else
-			T_ASSERTF(m.len < (1u << 20) && strstr(m.data, "...") && dt < 2, "%zu bytes in %.2f s", m.len, dt);
-		free(m.data);
+			T_ASSERTF(m.len < (1u << 20) && strstr(m.text, "...") && dt < 2, "%zu bytes in %.2f s", m.len, dt);
+		free(m.text);
 		msgpack_zone_destroy(&z);
 		msgpack_sbuffer_destroy(&sb);
 	}
@@ -1375,13 +1352,13 @@ static void test_json_nested_keys_bounded(void)
 	size_t off = 0;
 	T_ASSERT(msgpack_unpack(sb.data, sb.size, &off, &z, &o) == MSGPACK_UNPACK_SUCCESS);
 	membuf m;
-	mb_open(&m);
+	membuf_open(&m);
 	mp_write_json(m.f, &o);
-	mb_close(&m);
+	(void)membuf_close(&m);
 	size_t want = 2 + (64u << 10) + 3 + 7; /* {" TEXT ... ":null} */
-	T_ASSERTF(m.len == want && strncmp(m.data, "{\"[1000,1001,", 13) == 0 &&
-		  strcmp(m.data + m.len - 10, "...\":null}") == 0, "%zu bytes: ...%s", m.len, m.data + m.len - 20);
-	free(m.data);
+	T_ASSERTF(m.len == want && strncmp(m.text, "{\"[1000,1001,", 13) == 0 &&
+		  strcmp(m.text + m.len - 10, "...\":null}") == 0, "%zu bytes: ...%s", m.len, m.text + m.len - 20);
+	free(m.text);
 	msgpack_zone_destroy(&z);
 	msgpack_sbuffer_destroy(&sb);
 }

@@ -187,11 +187,8 @@ static const char *num(char buf[32], double v)
 char *fit_options_json(const fit_options *o, int epochs, const char *split)
 {
 	char n[6][32];
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		die(LFM_EXIT_IO, "cannot allocate memory:");
+	membuf m;
+	FILE *f = membuf_open(&m);
 	fprintf(f, "{\"stage\":%d,\"epochs\":%d,\"lr\":%s,\"min_lr\":%s,\"batch\":%d,\"loss\":\"%s\",", o->stage, epochs,
 		num(n[0], o->lr), num(n[1], o->min_lr), o->batch, loss_kind_name(o->loss));
 	fprintf(f, "\"seed\":%llu,\"focal_gamma\":%s,\"mms_margin\":%s,\"mms_temperature\":%s,", (unsigned long long)o->seed,
@@ -200,9 +197,7 @@ char *fit_options_json(const fit_options *o, int epochs, const char *split)
 		num(n[5], o->weight_decay), o->threads);
 	json_write_string(f, split, strlen(split));
 	fprintf(f, ",\"input\":\"%s\"}", o->samples ? "samples" : "plan");
-	if (fclose(f) != 0)
-		die(LFM_EXIT_IO, "cannot allocate memory:");
-	return buf;
+	return membuf_close(&m);
 }
 
 static double stored_number(const json_value *j, const char *key, const char *file)
@@ -292,11 +287,8 @@ int fit_options_apply_stored(fit_options *o, const char *json_text, const char *
 
 char *fit_command_line(int argc, char **argv)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		die(LFM_EXIT_IO, "cannot allocate memory:");
+	membuf m;
+	FILE *f = membuf_open(&m);
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		int plain = *a != 0;
@@ -317,7 +309,5 @@ char *fit_command_line(int argc, char **argv)
 			fputc('\'', f);
 		}
 	}
-	if (fclose(f) != 0)
-		die(LFM_EXIT_IO, "cannot allocate memory:");
-	return buf;
+	return membuf_close(&m);
 }

@@ -66,10 +66,10 @@ static void open_inputs(run *r)
 		record_source_open_samples(&r->src, o->samples, o->seed);
 	else
 		record_source_open_plan(&r->src, o->plan);
-	r->C = r->src.classes;
+	r->C = r->src.header.info.classes;
 	if (r->have_resume) {
 		const char *input = st_meta(&r->resume, "input");
-		if (!input || strcmp(input, r->src.header_json) != 0)
+		if (!input || strcmp(input, r->src.header.info.header_json) != 0)
 			die(LFM_EXIT_DATA, "%s: its header differs from the one the resumed run read (command aside): "
 					   "resume with the same %s",
 			    r->src.name, o->samples ? "samples stream" : "plan");
@@ -77,18 +77,18 @@ static void open_inputs(run *r)
 	if (ts[0] != r->C)
 		die(LFM_EXIT_DATA, "%s has %lld rows but %s has %d classes: text features for another class list", o->text,
 		    (long long)ts[0], r->src.name, r->C);
-	const char *split = r->stored_split ? r->stored_split : o->split ? o->split : r->src.split ? r->src.split : "train";
+	const char *split = r->stored_split ? r->stored_split : o->split ? o->split : r->src.header.info.split ? r->src.header.info.split : "train";
 	r->split = xstrdup(split);
 	dataset_options dopt = {.split = r->split, .root = o->root};
 	r->ds = dataset_open_or_die(o->data, &dopt);
 	record_source_bind(&r->src, r->ds, o->data);
-	r->per_epoch = r->src.per_epoch;
+	r->per_epoch = r->src.header.per_epoch;
 	if (o->samples) {
 		r->epochs = o->epochs ? o->epochs : 1;
 	} else {
-		if (o->epochs > r->src.epochs)
-			die(LFM_EXIT_USAGE, "--epochs %d: the plan holds %d epochs", o->epochs, r->src.epochs);
-		r->epochs = o->epochs ? o->epochs : r->src.epochs;
+		if (o->epochs > r->src.header.epochs)
+			die(LFM_EXIT_USAGE, "--epochs %d: the plan holds %d epochs", o->epochs, r->src.header.epochs);
+		r->epochs = o->epochs ? o->epochs : r->src.header.epochs;
 	}
 	o->epochs = r->epochs;
 	r->steps_per_epoch = (r->per_epoch + (uint64_t)o->batch - 1) / (uint64_t)o->batch;

@@ -12,32 +12,20 @@
 #include "io/plan.h"
 #include "io/stream_header.h"
 
-/* The header entries both inputs have, moved into s (counts converted to the losses' float). */
-static void take_header(record_source *s, stream_header_info *info)
+/* The losses' counts from the header's. */
+static void take_counts(record_source *s)
 {
-	s->classes = info->classes;
-	s->counts = xmalloc_array((size_t)s->classes, sizeof *s->counts);
-	for (int k = 0; k < s->classes; k++)
+	const stream_header_info *info = &s->header.info;
+	s->counts = xmalloc_array((size_t)info->classes, sizeof *s->counts);
+	for (int k = 0; k < info->classes; k++)
 		s->counts[k] = (float)info->counts[k];
-	s->class_names = info->class_names;
-	s->split = info->split;
-	s->source_hash = info->source_hash;
-	s->header_json = info->header_json;
-	info->class_names = NULL;
-	info->split = info->source_hash = info->header_json = NULL;
-	stream_header_info_free(info);
 }
 
 int record_source_read_plan_header(record_source *s, char *err, size_t errsz)
 {
-	plan_header ph;
-	if (plan_header_read(sr_header(s->r), s->name, &ph, err, errsz)) {
-		plan_header_free(&ph);
+	if (plan_header_read(sr_header(s->r), s->name, &s->header, err, errsz))
 		return -1;
-	}
-	take_header(s, &ph.info);
-	s->epochs = ph.epochs;
-	s->per_epoch = ph.per_epoch;
+	take_counts(s);
 	return 0;
 }
 
@@ -63,12 +51,11 @@ void record_source_open_samples(record_source *s, const char *path, uint64_t see
 	if (s->smp.n > UINT32_MAX)
 		die(LFM_EXIT_DATA, "%s: %zu samples; at most 2^32 can be shuffled", s->name, s->smp.n);
 	char err[1024];
-	stream_header_info info;
-	if (stream_header_info_read(&s->smp.header, s->name, "the class counts the losses need", &info, err,
+	if (stream_header_info_read(&s->smp.header, s->name, "the class counts the losses need", &s->header.info, err,
 				    sizeof err))
 		die(LFM_EXIT_DATA, "%s", err);
-	take_header(s, &info);
-	s->per_epoch = s->smp.n;
+	take_counts(s);
+	s->header.per_epoch = s->smp.n;
 	s->seed = seed;
 	s->perm = xmalloc_array(s->smp.n, sizeof *s->perm);
 	s->perm_epoch = -1;
@@ -77,13 +64,13 @@ void record_source_open_samples(record_source *s, const char *path, uint64_t see
 void record_source_bind(record_source *s, const dataset *ds, const char *data_path)
 {
 	s->ds = ds;
-	if (dataset_num_classes(ds) != s->classes)
+	if (dataset_num_classes(ds) != s->header.info.classes)
 		die(LFM_EXIT_DATA, "%s has %d classes but %s has %d: the wrong dataset (or class list) for this %s",
-		    data_path, dataset_num_classes(ds), s->name, s->classes, s->from_plan ? "plan" : "samples stream");
+		    data_path, dataset_num_classes(ds), s->name, s->header.info.classes, s->from_plan ? "plan" : "samples stream");
 	const dataset_identity *id = dataset_source(ds);
-	if (s->source_hash && id && id->hash && strcmp(s->source_hash, id->hash) != 0)
+	if (s->header.info.source_hash && id && id->hash && strcmp(s->header.info.source_hash, id->hash) != 0)
 		warn("%s was made from a source with %s; %s has %s (labels are checked record by record)", s->name,
-		     s->source_hash, data_path, id->hash);
+		     s->header.info.source_hash, data_path, id->hash);
 }
 
 /* rn: the 1-based record number, for messages. */
@@ -106,9 +93,8 @@ static int check_sample(const record_source *s, uint64_t rn, const char *field, 
 
 static int next_from_plan(record_source *s, fit_record *out, char *err, size_t errsz)
 {
-	const plan_header h = {.info.classes = s->classes, .epochs = s->epochs, .per_epoch = s->per_epoch};
 	plan_record rec;
-	if (plan_next(s->r, &h, s->name, s->next, &rec, err, errsz))
+	if (plan_next(s->r, &s->header, s->name, s->next, &rec, err, errsz))
 		return -1;
 	uint64_t rn = s->next + 1;
 	if (check_sample(s, rn, "i", rec.i, rec.yi, err, errsz) || check_sample(s, rn, "j", rec.j, rec.yj, err, errsz))
@@ -119,7 +105,7 @@ static int next_from_plan(record_source *s, fit_record *out, char *err, size_t e
 
 static int next_from_samples(record_source *s, fit_record *out, char *err, size_t errsz)
 {
-	uint64_t e = s->next / s->per_epoch, t = s->next % s->per_epoch;
+	uint64_t e = s->next / s->header.per_epoch, t = s->next % s->header.per_epoch;
 	if ((int64_t)e != s->perm_epoch) {
 		rng r;
 		rng_init(&r, s->seed, rng_stream_id("fit.perm", e, 0));
@@ -169,13 +155,8 @@ void record_source_close(record_source *s)
 		fclose(s->in);
 	if (!s->from_plan && s->perm)
 		samples_free(&s->smp);
-	for (int k = 0; s->class_names && k < s->classes; k++)
-		free(s->class_names[k]);
-	free(s->class_names);
+	plan_header_free(&s->header);
 	free(s->counts);
 	free(s->perm);
-	free(s->split);
-	free(s->source_hash);
-	free(s->header_json);
 	memset(s, 0, sizeof *s);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "data/dataset.h"
+#include "io/plan.h"
 #include "io/samples.h"
 #include "io/stream.h"
 
@@ -30,14 +31,10 @@ typedef struct record_source {
 	int64_t perm_epoch;
 	uint64_t seed;
 	/* both */
-	int classes;
-	char **class_names;    /* [classes] or NULL entries */
-	float *counts;         /* [classes] training counts (the losses' n_k) */
-	uint64_t per_epoch;    /* N: records per epoch */
-	int epochs;            /* in the plan (0 for samples: any number) */
-	char *split;           /* the header's "split", or NULL */
-	char *source_hash;     /* the header's "source": {"hash"}, or NULL */
-	char *header_json;     /* the header as JSON without "command", to recognise the same input */
+	plan_header header;    /* the plan's header; for a samples stream its entries, epochs 0 (any number)
+				* and per_epoch its sample count: class count and names, counts, split, source
+				* hash, the header as JSON without "command" (to recognise the same input) */
+	float *counts;         /* [classes] the header's counts as the losses take them (n_k) */
 	uint64_t next;         /* global position of the next record */
 	const dataset *ds;     /* set by record_source_bind */
 } record_source;

@@ -21,11 +21,8 @@
 /* The JSON array of strings `array` (NULL or not such an array: none) with s appended, as text. */
 static char *json_array_append(const char *array, const char *s)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		die(LFM_EXIT_IO, "cannot allocate memory:");
+	membuf m;
+	FILE *f = membuf_open(&m);
 	fputc('[', f);
 	char err[128];
 	json_value *j = array ? json_parse(array, strlen(array), err, sizeof err) : NULL;
@@ -41,9 +38,7 @@ static char *json_array_append(const char *array, const char *s)
 	json_write_string(f, s, strlen(s));
 	fputc(']', f);
 	json_free(j);
-	if (fclose(f) != 0)
-		die(LFM_EXIT_IO, "cannot allocate memory:");
-	return buf;
+	return membuf_close(&m);
 }
 
 void run_resume_check(run *r)
@@ -160,7 +155,7 @@ void run_save(run *r)
 	char hash[32];
 	snprintf(hash, sizeof hash, "%016llx", (unsigned long long)h);
 	const char *rmeta[] = {"stage", stage, "step", step, "epoch", epoch, "records", records, "epoch_steps", esteps,
-			       "epoch_loss_sum", esum, "options", r->opts_json, "input", r->src.header_json,
+			       "epoch_loss_sum", esum, "options", r->opts_json, "input", r->src.header.info.header_json,
 			       "text_fnv1a64", text, "threads", threads, "command", r->command, "checkpoint_hash", hash,
 			       NULL};
 	/* The order keeps a resumable pair on disk at every instant (lfm-checkpoint(5), Saving): 1-2 the next
