@@ -40,7 +40,7 @@ WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
 ifeq ($(WERROR),1)
   WARN += -Werror
 endif
-ALL_CPPFLAGS := -Ilibcommon -D_GNU_SOURCE -DLFM_VERSION='"$(VERSION)"' \
+ALL_CPPFLAGS := -Ilibcommon -Icuda -D_GNU_SOURCE -DLFM_VERSION='"$(VERSION)"' \
                 -DLFM_DATADIR='"$(PREFIX)/share/lfm"' $(PKG_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   := -std=c11 $(WARN) -pthread $(CFLAGS)
 LDLIBS_ALL   := $(PKG_LIBS) -lm -pthread $(LDLIBS)
@@ -74,7 +74,20 @@ REPLAY_BINS:= $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 CU_SRCS    := $(sort $(wildcard cuda/*.cu))
+CUDA_C_OBJS:= $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard cuda/*.c)))
 CUDA_TEST_SRCS := $(sort $(wildcard tests/cuda/cuda_*.c))
+# The tools that can run on a GPU link the CUDA library: the real one (nvcc), or cuda/none/ without it.
+DEVICE_TOOLS := lfm-fit lfm-eval clip-embed-text
+# The host emulation (tests/cuda-host/): cuda/*.cu compiled again by the C++ compiler, for make check.
+CXX        ?= g++
+EMU_CXXFLAGS := -std=c++17 -O1 -g $(WARN) -DLFM_CUDA_EMULATION -include tests/cuda-host/cuda_host.h \
+                -Itests/cuda-host/include -Ilibcommon -Icuda -pthread
+EMU_LIB    := $(BUILD)/emu/liblfm_cuda_emu.a
+EMU_OBJS   := $(CU_SRCS:%.cu=$(BUILD)/emu/%.o) $(patsubst %.cc,$(BUILD)/emu/%.o,$(sort $(wildcard tests/cuda-host/*.cc)))
+EMU_TESTS  := $(CUDA_TEST_SRCS:tests/cuda/%.c=$(BUILD)/emu/tests/%) \
+              $(patsubst tests/cuda-host/%.cc,$(BUILD)/emu/tests/%,$(sort $(wildcard tests/cuda-host/selftest_*.cc)))
+EMU_TOOLS  := $(DEVICE_TOOLS:%=$(BUILD)/emu/bin/%)
+EMU_LIBS   := -lstdc++
 ifneq ($(NVCC),)
   CU_OBJS    := $(CU_SRCS:%.cu=$(BUILD)/%.o)
   CUDA_LIB   := $(BUILD)/liblfm_cuda.a
@@ -91,16 +104,22 @@ ifneq ($(NVCC),)
   CUDA_LIBDIR ?= $(firstword $(foreach d,lib64 lib targets/x86_64-linux/lib,\
                    $(if $(wildcard $(CUDA_HOME)/$(d)/libcublas.so),$(CUDA_HOME)/$(d))))
   ifneq ($(and $(CUDA_LIBDIR),$(wildcard $(CUDA_LIBDIR)/libcudnn.so)),)
-    CUDA_LIBS  := -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcudnn -lcublas -lcudart -lstdc++
+    CUDA_LIBS  := -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublasLt -lcudart -lstdc++
     CUDA_TESTS := $(CUDA_TEST_SRCS:tests/cuda/%.c=$(BUILD)/tests/%)
+    TOOL_CUDA_LIB := $(CUDA_LIB)
+    TOOL_CUDA_LIBS := $(CUDA_LIBS)
   else
-    # The .cu files still compile; only the linked CUDA test programs need the libraries.
+    # The .cu files still compile; only the linked CUDA programs need the libraries.
     CUDA_LIBS_MISSING := 1
   endif
 endif
+ifeq ($(TOOL_CUDA_LIB),)
+  TOOL_CUDA_LIB := $(BUILD)/liblfm_cuda_none.a
+endif
 
-.PHONY: all check check-asan check-cuda check-golden-other fuzz demo install uninstall clean summary bench
+.PHONY: emu all check check-asan check-cuda check-golden-other fuzz demo install uninstall clean summary bench
 all: $(LIB) $(TOOL_BINS) tests/golden-check $(CUDA_LIB) $(CUDA_TESTS) summary
+emu: $(EMU_LIB) $(EMU_TESTS) $(EMU_TOOLS)
 
 summary: $(LIB) $(TOOL_BINS)
 	@printf 'lfm-tools %s: %d tools in bin/ (%s)\n' '$(VERSION)' $(words $(TOOLS)) '$(TOOLS)'
@@ -129,7 +148,16 @@ bin/$(1): $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard tools/$(1)/*.c)) $(LIB)
 	@mkdir -p bin
 	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS_ALL)
 endef
-$(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
+define DEVICE_TOOL_RULE
+bin/$(1): $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard tools/$(1)/*.c)) $(TOOL_CUDA_LIB) $(LIB)
+	@mkdir -p bin
+	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(TOOL_CUDA_LIBS) $$(LDLIBS_ALL)
+$(BUILD)/emu/bin/$(1): $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard tools/$(1)/*.c)) $(EMU_LIB) $(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(EMU_LIBS) $$(LDLIBS_ALL)
+endef
+$(foreach t,$(filter-out $(DEVICE_TOOLS),$(TOOLS)),$(eval $(call TOOL_RULE,$(t))))
+$(foreach t,$(DEVICE_TOOLS),$(eval $(call DEVICE_TOOL_RULE,$(t))))
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
@@ -154,12 +182,32 @@ $(BUILD)/tests/cuda_%: tests/cuda/cuda_%.c $(CUDA_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Icuda -I$(CUDA_HOME)/include $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CUDA_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/liblfm_cuda.a: $(CU_OBJS)
+$(BUILD)/liblfm_cuda.a: $(CU_OBJS) $(CUDA_C_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(BUILD)/liblfm_cuda_none.a: $(BUILD)/cuda/none/cuda_none.o $(CUDA_C_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# ---- the host emulation of the CUDA code (tests/cuda-host/README.md) ----------------------------------
+$(BUILD)/emu/cuda/%.o: cuda/%.cu tests/cuda-host/cuda_host.h | $(BUILD)/.dirs
+	@mkdir -p $(dir $@)
+	$(CXX) $(EMU_CXXFLAGS) $(DEPFLAGS) -x c++ -c $< -o $@
+$(BUILD)/emu/tests/cuda-host/%.o: tests/cuda-host/%.cc tests/cuda-host/cuda_host.h | $(BUILD)/.dirs
+	@mkdir -p $(dir $@)
+	$(CXX) $(EMU_CXXFLAGS) $(PKG_CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(EMU_LIB): $(filter-out $(BUILD)/emu/tests/cuda-host/selftest_%.o,$(EMU_OBJS)) $(CUDA_C_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(BUILD)/emu/tests/cuda_%: tests/cuda/cuda_%.c $(EMU_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) -DLFM_CUDA_EMULATION $(ALL_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $^ $(EMU_LIBS) $(LDLIBS_ALL)
+$(BUILD)/emu/tests/selftest_%: $(BUILD)/emu/tests/cuda-host/selftest_%.o $(EMU_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) -pthread $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
 # ---- tests --------------------------------------------------------------------------------------
-check: all $(TEST_BINS) $(REPLAY_BINS)
+check: all emu $(TEST_BINS) $(REPLAY_BINS)
 	@sh tests/run.sh $(BUILD)
 
 # Unit tests and seed-corpus replays again under ASan + UBSan, in a separate build tree.

@@ -1,17 +1,18 @@
 // cuda_context.cu — see cuda_context.h.
-#include "cuda_context.h"
+#include "cuda_common.h"
 
-#include <cublas_v2.h>
-#include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-struct lfm_cuda_context {
-	int device;
-	cudaStream_t stream;
-	cublasHandle_t cublas;
-	char description[640];
-};
+// base/errors.h is C11 (_Noreturn); its die() declared for C++ here.
+extern "C" [[noreturn]] void die(int code, const char *fmt, ...);
+#define LFM_EXIT_IO_ 3
+
+extern "C" void lfm_cuda_fail(const char *what, const char *detail, const char *file, int line)
+{
+	die(LFM_EXIT_IO_, "%s:%d: %s: %s", file, line, what, detail);
+}
 
 // Every call that can fail is checked with the expression, file and line in the message.
 #define CUDA_TRY(expr)                                                                                  \
@@ -24,15 +25,25 @@ struct lfm_cuda_context {
 		}                                                                                       \
 	} while (0)
 
+static char unavailable[512];
+
 extern "C" int lfm_cuda_device_count(void)
 {
 	int n = 0;
-	if (cudaGetDeviceCount(&n) != cudaSuccess) {
+	cudaError_t e = cudaGetDeviceCount(&n);
+	if (e != cudaSuccess) {
+		snprintf(unavailable, sizeof unavailable, "%s", cudaGetErrorString(e));
 		cudaGetLastError(); // clear the sticky "no device" error
 		return 0;
 	}
+	if (n == 0)
+		snprintf(unavailable, sizeof unavailable, "the CUDA driver sees no device");
+	else
+		unavailable[0] = 0;
 	return n;
 }
+
+extern "C" const char *lfm_cuda_unavailable_reason(void) { return unavailable; }
 
 extern "C" lfm_cuda_context *lfm_cuda_open(int device, char *err, size_t errsz)
 {
@@ -47,16 +58,13 @@ extern "C" lfm_cuda_context *lfm_cuda_open(int device, char *err, size_t errsz)
 	CUDA_TRY(cudaSetDevice(device));
 	CUDA_TRY(cudaGetDeviceProperties(&prop, device));
 	CUDA_TRY(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking));
-	st = cublasCreate(&ctx->cublas);
+	st = cublasLtCreate(&ctx->lt);
 	if (st != CUBLAS_STATUS_SUCCESS) {
-		snprintf(err, errsz, "cublasCreate failed: %s", cublasGetStatusString(st));
+		snprintf(err, errsz, "cublasLtCreate failed: %s", cublasLtGetStatusString(st));
 		goto fail;
 	}
-	st = cublasSetStream(ctx->cublas, ctx->stream);
-	if (st != CUBLAS_STATUS_SUCCESS) {
-		snprintf(err, errsz, "cublasSetStream failed: %s", cublasGetStatusString(st));
-		goto fail;
-	}
+	ctx->lt_workspace_bytes = LFM_CUDA_LT_WORKSPACE;
+	CUDA_TRY(cudaMalloc(&ctx->lt_workspace, ctx->lt_workspace_bytes));
 	snprintf(ctx->description, sizeof ctx->description, "%s, sm_%d%d, %.1f GiB", prop.name, prop.major,
 		 prop.minor, (double)prop.totalGlobalMem / (1024.0 * 1024.0 * 1024.0));
 	return ctx;
@@ -69,8 +77,14 @@ extern "C" void lfm_cuda_close(lfm_cuda_context *ctx)
 {
 	if (!ctx)
 		return;
-	if (ctx->cublas)
-		cublasDestroy(ctx->cublas);
+	if (ctx->stream)
+		cudaStreamSynchronize(ctx->stream);
+	if (ctx->cast_buffer)
+		cudaFree(ctx->cast_buffer);
+	if (ctx->lt_workspace)
+		cudaFree(ctx->lt_workspace);
+	if (ctx->lt)
+		cublasLtDestroy(ctx->lt);
 	if (ctx->stream)
 		cudaStreamDestroy(ctx->stream);
 	free(ctx);
@@ -85,3 +99,6 @@ extern "C" int lfm_cuda_sync(lfm_cuda_context *ctx, char *err, size_t errsz)
 fail:
 	return -1;
 }
+
+extern "C" size_t lfm_cuda_bytes_allocated(const lfm_cuda_context *ctx) { return ctx->bytes_allocated; }
+extern "C" size_t lfm_cuda_peak_bytes(const lfm_cuda_context *ctx) { return ctx->peak_bytes; }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # tests/run.sh BUILD [cuda] — runs every test and ends with one line "N passed, N failed[, N skipped]".
 #   unit tests     BUILD/tests/test_*         lines "ok - ", "not ok - ", "skip - "
+#   CUDA emulated  BUILD/emu/tests/*          tests/cuda/ and tests/cuda-host/ on the host emulation
 #   fuzz replays   BUILD/fuzz-replay/fuzz_*   each seed corpus file fed once, must not crash
 #   CLI tests      tests/cli/*.sh             same line format as unit tests
 #   golden checks  tests/golden-check DIR     lines "NAME  ERROR  ok|FAIL"; skipped without ../shared
@@ -35,6 +36,12 @@ fi
 for t in "$build"/tests/test_*; do
 	[ -x "$t" ] || continue
 	"$t" >"$log" 2>&1; count "$(basename "$t")" $?
+done
+
+# The CUDA code through the host emulation (tests/cuda-host/): kernels and runners against the CPU.
+for t in "$build"/emu/tests/*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	"$t" >"$log" 2>&1; count "emu/$(basename "$t")" $?
 done
 
 for t in "$build"/fuzz-replay/fuzz_*; do

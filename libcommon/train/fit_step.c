@@ -16,7 +16,7 @@ static int init_common(fit_state *s, const fit_context *ctx, clip_vision_weights
 		       char *err, size_t errsz)
 {
 	memset(s, 0, sizeof *s);
-	if (ctx->backend != FIT_BACKEND_CPU) {
+	if (ctx->backend != FIT_BACKEND_CPU && (ctx->backend != FIT_BACKEND_DEVICE || !ctx->device)) {
 		snprintf(err, errsz, "backend %d is not built in", (int)ctx->backend);
 		return -1;
 	}
@@ -30,7 +30,21 @@ static int init_common(fit_state *s, const fit_context *ctx, clip_vision_weights
 	s->max_batch = max_batch;
 	s->dim = w->cfg.embed_dim;
 	clip_vision_adopt(&s->cpu, w);
-	clip_vision_set_pool(&s->cpu, ctx->pool);
+	if (ctx->backend == FIT_BACKEND_CPU)
+		clip_vision_set_pool(&s->cpu, ctx->pool);
+	return 0;
+}
+
+static int on_device(const fit_state *s) { return s->ctx.backend == FIT_BACKEND_DEVICE; }
+
+/* The device runner, once everything it copies is in s. */
+static int create_device(fit_state *s, char *err, size_t errsz)
+{
+	s->device = s->ctx.device->create(s, err, errsz);
+	if (!s->device) {
+		fit_free(s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -74,6 +88,8 @@ int fit_init(fit_state *s, const fit_context *ctx, clip_vision_weights *w, int s
 	s->has_loss = 1;
 	s->adam = *ac;
 	alloc_buffers(s, C);
+	if (on_device(s))
+		return create_device(s, err, errsz);
 	if (stage == 1)
 		clip_vision_alloc_training(&s->cpu);
 	clip_vision_alloc_acts(&s->cpu, max_batch, stage == 1);
@@ -93,12 +109,16 @@ int fit_init_eval(fit_state *s, const fit_context *ctx, clip_vision_weights *w, 
 	if (fc)
 		memcpy(s->head.fc, fc, (size_t)D * (size_t)D * sizeof *s->head.fc);
 	alloc_buffers(s, C);
+	if (on_device(s))
+		return create_device(s, err, errsz);
 	clip_vision_alloc_acts(&s->cpu, max_batch, 0);
 	return 0;
 }
 
 void fit_free(fit_state *s)
 {
+	if (s->device)
+		s->ctx.device->destroy(s);
 	cosine_head_free(&s->head);
 	if (s->has_loss)
 		loss_free(&s->loss);
@@ -122,11 +142,15 @@ float *fit_params(const fit_state *s, size_t *n)
 float *fit_grads(const fit_state *s, size_t *n)
 {
 	fit_params(s, n);
+	if (on_device(s))
+		return s->ctx.device->host_grads(s);
 	return s->stage == 1 ? s->cpu.grad_memory : s->head.fc_grad;
 }
 
 float *fit_moment(const fit_state *s, int which)
 {
+	if (on_device(s))
+		return s->ctx.device->host_moment((fit_state *)s, which);
 	if (s->stage == 1)
 		return which == 1 ? s->cpu.m_memory : s->cpu.v_memory;
 	return which == 1 ? s->head.fc_m : s->head.fc_v;
@@ -134,12 +158,15 @@ float *fit_moment(const fit_state *s, int which)
 
 void fit_sync_host(fit_state *s)
 {
-	(void)s; /* the CPU runner computes on the host arrays */
+	if (on_device(s))
+		s->ctx.device->sync_host(s);
+	/* the CPU runner computes on the host arrays */
 }
 
 void fit_host_changed(fit_state *s)
 {
-	(void)s;
+	if (on_device(s))
+		s->ctx.device->host_changed(s);
 }
 
 typedef struct adam_job {
@@ -162,6 +189,11 @@ void fit_update(fit_state *s, double lr)
 {
 	if (s->stage != 1 && s->stage != 2)
 		die(LFM_EXIT_IO, "internal error: an update of an evaluation state");
+	if (on_device(s)) {
+		s->ctx.device->update(s, lr, s->step + 1);
+		s->step++;
+		return;
+	}
 	size_t n;
 	adam_config c = s->adam;
 	c.lr = lr;
@@ -174,6 +206,8 @@ double fit_forward_backward(fit_state *s, const float *pixels, const float *targ
 {
 	if (B < 1 || B > s->max_batch || !s->has_loss)
 		die(LFM_EXIT_IO, "internal error: a step of %d images with room for %d", B, s->max_batch);
+	if (on_device(s))
+		return s->ctx.device->forward_backward(s, pixels, targets, B);
 	clip_vision *v = &s->cpu;
 	clip_vision_forward(v, pixels, B);
 	cosine_head_zero_grad(&s->head);
@@ -203,12 +237,18 @@ void fit_logits(fit_state *s, const float *pixels, int B, float *logits)
 {
 	if (B < 1 || B > s->max_batch)
 		die(LFM_EXIT_IO, "internal error: logits of %d images with room for %d", B, s->max_batch);
+	if (on_device(s)) {
+		s->ctx.device->logits(s, pixels, B, logits);
+		return;
+	}
 	clip_vision_forward(&s->cpu, pixels, B);
 	cosine_head_forward(&s->head, s->cpu.acts.out, B, logits);
 }
 
 int fit_params_finite(const fit_state *s)
 {
+	if (on_device(s))
+		return s->ctx.device->params_finite((fit_state *)s);
 	size_t n;
 	const float *p = fit_params(s, &n);
 	for (size_t i = 0; i < n; i++)

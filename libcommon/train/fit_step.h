@@ -36,26 +36,56 @@
 #include "base/thread_pool.h"
 #include "cpu/clip_vision.h"
 #include "model/clip_params.h"
+#include "model/precision.h"
 #include "train/adam.h"
 #include "train/cosine_head.h"
 #include "train/losses.h"
 
-/* What runs a step. */
-typedef enum fit_backend { FIT_BACKEND_CPU } fit_backend;
+/* What runs a step: the CPU runner, or a device runner reached through a table of functions
+ * (fit_device_ops below; the CUDA one is cuda/cuda_fit.h's lfm_cuda_fit_ops), so that libcommon does not
+ * depend on the CUDA library: a tool that links it passes the table in. */
+typedef enum fit_backend { FIT_BACKEND_CPU, FIT_BACKEND_DEVICE } fit_backend;
+
+typedef struct fit_device_ops fit_device_ops;
+typedef struct fit_state fit_state;
 
 typedef struct fit_context {
 	fit_backend backend;
 	thread_pool *pool; /* CPU: the tower runs image-parallel on it, Adam is spread over it (NULL: one thread,
 			    * OpenBLAS's own threads for the products); borrowed, must outlive the state */
+	const fit_device_ops *device; /* FIT_BACKEND_DEVICE: the runner's functions */
+	void *device_context;         /* ... and its context (an lfm_cuda_context), borrowed */
+	lfm_precision precision;      /* the device's matrix products (the CPU computes in fp32 only) */
 } fit_context;
+
+/* A device runner. create() is called by fit_init / fit_init_eval once s is filled in (stage, weights, the
+ * head with its normalised text features and, for stage 2 or an evaluation with W, fc; the loss; Adam's
+ * settings; max_batch, classes, dim; ctx) and returns the runner's state (kept in s->device), or NULL with
+ * a message. The others do what the fit_* function of the same name says; sync_host writes the trained
+ * parameters into the host block (s->weights->param_memory, or s->head.fc) and the gradients and moments
+ * into host arrays that host_grads / host_moment return. */
+struct fit_device_ops {
+	const char *name; /* "cuda" */
+	void *(*create)(fit_state *s, char *err, size_t errsz);
+	void (*destroy)(fit_state *s);
+	double (*forward_backward)(fit_state *s, const float *pixels, const float *targets, int B);
+	void (*update)(fit_state *s, double lr, long t);
+	void (*logits)(fit_state *s, const float *pixels, int B, float *logits);
+	void (*sync_host)(fit_state *s);
+	void (*host_changed)(fit_state *s);
+	float *(*host_grads)(fit_state *s);
+	float *(*host_moment)(fit_state *s, int which);
+	int (*params_finite)(fit_state *s);
+};
 
 #define FIT_EVAL 0 /* the stage of an evaluation state */
 
-typedef struct fit_state {
+struct fit_state {
 	int stage;                    /* 1 or 2; FIT_EVAL for fit_init_eval */
 	fit_context ctx;
 	clip_vision_weights *weights; /* borrowed: trained in stage 1, frozen otherwise */
-	clip_vision cpu;              /* the CPU runner, adopting weights */
+	clip_vision cpu;              /* the CPU runner, adopting weights (FIT_BACKEND_CPU) */
+	void *device;                 /* the device runner's state (FIT_BACKEND_DEVICE) */
 	cosine_head head;   /* the normalised text features; stage 2: W with its gradient and moments */
 	int has_loss;
 	loss_fn loss;
@@ -63,7 +93,7 @@ typedef struct fit_state {
 	long step;          /* Adam updates made so far (PyTorch's state["step"]) */
 	int max_batch, classes, dim;
 	float *logits, *dlogits, *dfeat; /* [max_batch, C], [max_batch, C], [max_batch, D] */
-} fit_state;
+};
 
 /* Prepare steps for batches of up to max_batch images: text [C, D] (copied and normalised), the loss
  * (lc->classes must be C; lc->text_features may be NULL, then text is used for MMS), Adam's settings.
