@@ -73,6 +73,7 @@ FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%.c=%)
 REPLAY_BINS:= $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+GPU_BENCH_BINS := $(patsubst bench/gpu/%.c,$(BUILD)/bench/gpu/%,$(sort $(wildcard bench/gpu/*.c)))
 CU_SRCS    := $(sort $(wildcard cuda/*.cu))
 CUDA_C_OBJS:= $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard cuda/*.c)))
 CUDA_TEST_SRCS := $(sort $(wildcard tests/cuda/cuda_*.c))
@@ -173,7 +174,10 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
-bench: $(BENCH_BINS) $(TOOL_BINS)
+$(BUILD)/bench/gpu/%: $(BUILD)/bench/gpu/%.o $(TOOL_CUDA_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(TOOL_CUDA_LIBS) $(LDLIBS_ALL)
+bench: $(BENCH_BINS) $(TOOL_BINS) $(if $(NVCC),$(GPU_BENCH_BINS))
 
 $(BUILD)/cuda/%.o: cuda/%.cu | $(BUILD)/.dirs
 	@mkdir -p $(dir $@)
@@ -243,6 +247,9 @@ check-cuda: all
 	@if [ -z "$(NVCC)" ]; then echo "check-cuda: nvcc not found"; exit 2; fi
 	@if [ -n "$(CUDA_LIBS_MISSING)" ]; then echo "check-cuda: cuBLAS/cuDNN not found under $(CUDA_HOME) (set CUDA_LIBDIR=)"; exit 2; fi
 	@sh tests/run.sh $(BUILD) cuda
+	@if command -v compute-sanitizer >/dev/null; then for t in $(BUILD)/tests/cuda_*; do \
+	  compute-sanitizer --tool memcheck --error-exitcode 99 $$t >/dev/null 2>&1 || { echo "memcheck: $$t failed"; exit 1; }; \
+	done; echo "compute-sanitizer memcheck: clean"; fi
 
 demo: all
 	@sh pipelines/demo.sh

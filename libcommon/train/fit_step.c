@@ -143,7 +143,7 @@ float *fit_grads(const fit_state *s, size_t *n)
 {
 	fit_params(s, n);
 	if (on_device(s))
-		return s->ctx.device->host_grads(s);
+		return s->ctx.device->host_grads((fit_state *)s);
 	return s->stage == 1 ? s->cpu.grad_memory : s->head.fc_grad;
 }
 

@@ -19,6 +19,8 @@
 #include "io/stream.h"
 #include "model/clip_weights.h"
 #include "text/clip_tokenizer.h"
+#include "cuda_context.h"
+#include "cuda_text.h"
 
 static const char usage[] =
     "usage: clip-embed-text --model FILE [--template T]... [options] [CLASSES]\n"
@@ -39,6 +41,8 @@ static const char usage[] =
     "  -r, --raw                 skip the final normalisation: with one template, the raw encode_text output\n"
     "  -u, --underscores-to-spaces  'aquarium_fish' -> 'aquarium fish' before filling the templates\n"
     "      --heads N             attention heads of the text tower (default: width / 64, as OpenAI)\n"
+    "      --device D            cpu, cuda or cuda:N (default: the first GPU when one is usable, else the CPU)\n"
+    "      --precision P         the GPU's matrix products: bf16 (default on a GPU), tf32 or fp32\n"
     "      --vocab FILE          the BPE merges (bpe_simple_vocab_16e6.txt.gz; default: the installed copy)\n"
     "  -o, --output FILE         write the .npy to FILE (atomically) instead of stdout\n"
     "      --tokenize            print the token ids (SOT .. EOT, no padding) of each line of stdin\n"
@@ -52,11 +56,13 @@ typedef struct options {
 	const char **templates;
 	int n_templates;
 	int raw, underscores, heads, tokenize, context;
+	const char *device;
+	int precision; /* -1: the device's default */
 } options;
 
 static void parse_options(int argc, char **argv, options *o)
 {
-	enum { OPT_SAMPLES = 256, OPT_HEADS, OPT_VOCAB, OPT_TOKENIZE, OPT_CONTEXT };
+	enum { OPT_SAMPLES = 256, OPT_HEADS, OPT_VOCAB, OPT_TOKENIZE, OPT_CONTEXT, OPT_DEVICE, OPT_PRECISION };
 	static const struct option longopts[] = {
 	    {"model", required_argument, 0, 'm'},     {"template", required_argument, 0, 't'},
 	    {"classes", required_argument, 0, 'c'},   {"samples", required_argument, 0, OPT_SAMPLES},
@@ -64,8 +70,9 @@ static void parse_options(int argc, char **argv, options *o)
 	    {"heads", required_argument, 0, OPT_HEADS}, {"vocab", required_argument, 0, OPT_VOCAB},
 	    {"output", required_argument, 0, 'o'},    {"tokenize", no_argument, 0, OPT_TOKENIZE},
 	    {"context", required_argument, 0, OPT_CONTEXT}, {"help", no_argument, 0, 'h'},
+	    {"device", required_argument, 0, OPT_DEVICE}, {"precision", required_argument, 0, OPT_PRECISION},
 	    {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
-	*o = (options){.context = CLIP_CONTEXT};
+	*o = (options){.context = CLIP_CONTEXT, .precision = -1};
 	o->templates = xmalloc_array((size_t)argc + 1, sizeof *o->templates);
 	int c;
 	while ((c = getopt_long(argc, argv, ":m:t:c:ruo:hV", longopts, NULL)) != -1) {
@@ -80,6 +87,8 @@ static void parse_options(int argc, char **argv, options *o)
 		case OPT_VOCAB: o->vocab = optarg; break;
 		case 'o': o->output = optarg; break;
 		case OPT_TOKENIZE: o->tokenize = 1; break;
+		case OPT_DEVICE: o->device = optarg; break;
+		case OPT_PRECISION: o->precision = opt_choice("--precision", optarg, lfm_precision_names); break;
 		case OPT_CONTEXT: o->context = (int)opt_int("--context", optarg, 2, 65536); break;
 		case 'h': opt_help(usage);
 		case 'V': opt_version();
@@ -291,7 +300,27 @@ static int32_t *tokenize_prompts(const options *o, const class_list *c, const cl
 /* Prompts per encode call: shows progress on big class lists and bounds memory. */
 #define ENCODE_CHUNK 1024
 
-static float *encode_prompts(const clip_model *m, const int32_t *ids, size_t P, int context)
+/* The text tower on the device chosen by --device: NULL for the CPU. */
+typedef struct text_device {
+	lfm_cuda_context *cuda;
+	lfm_precision precision;
+} text_device;
+
+static text_device open_device(const options *o)
+{
+	text_device d = {lfm_device_open(o->device), LFM_PRECISION_FP32};
+	if (!d.cuda && o->precision > LFM_PRECISION_FP32)
+		opt_usage_error("--precision %s: the CPU computes in fp32 only (--device cuda for %s)",
+				lfm_precision_names[o->precision], lfm_precision_names[o->precision]);
+	if (d.cuda) {
+		d.precision = o->precision < 0 ? LFM_PRECISION_BF16 : (lfm_precision)o->precision;
+		fprintf(stderr, "%s: precision: %s%s\n", lfm_progname(), lfm_precision_name(d.precision),
+			o->precision < 0 ? " (the default on a GPU; --precision fp32 for the CPU's arithmetic)" : "");
+	}
+	return d;
+}
+
+static float *encode_prompts(const clip_model *m, const text_device *dev, const int32_t *ids, size_t P, int context)
 {
 	size_t D = (size_t)m->cfg.embed_dim;
 	float *feat = xmalloc_array(P, D * sizeof *feat);
@@ -300,8 +329,10 @@ static float *encode_prompts(const clip_model *m, const int32_t *ids, size_t P, 
 	char err[256];
 	for (size_t first = 0; first < P; first += ENCODE_CHUNK) {
 		size_t n = P - first < ENCODE_CHUNK ? P - first : ENCODE_CHUNK;
-		if (clip_encode_text(&m->text, ids + first * (size_t)context, n, context, feat + first * D, err,
-				     sizeof err))
+		if (dev->cuda ? lfm_cuda_encode_text(dev->cuda, dev->precision, &m->text, ids + first * (size_t)context, n,
+						     context, feat + first * D, err, sizeof err)
+			      : clip_encode_text(&m->text, ids + first * (size_t)context, n, context, feat + first * D, err,
+						 sizeof err))
 			die(LFM_EXIT_DATA, "prompt %zu: %s", first, err);
 		progress_update(&pr, first + n);
 	}
@@ -381,7 +412,9 @@ int main(int argc, char **argv)
 	if (clip_model_load(&m, &f, &lo, err, sizeof err))
 		die(LFM_EXIT_DATA, "%s", err);
 	st_close(&f);
-	float *feat = encode_prompts(&m, ids, P, context);
+	text_device dev = open_device(&o);
+	float *feat = encode_prompts(&m, &dev, ids, P, context);
+	lfm_cuda_close(dev.cuda);
 	float *out = ensemble(feat, classes.n, o.n_templates, D, o.raw);
 	int64_t shape[2] = {(int64_t)classes.n, D};
 	npy_save(o.output, DT_F32, 2, shape, out);

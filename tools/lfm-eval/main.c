@@ -24,6 +24,8 @@
 #include "model/clip_weights.h"
 #include "train/evaluate.h"
 #include "train/fit_step.h"
+#include "cuda_context.h"
+#include "cuda_fit.h"
 
 static const char usage[] =
     "usage: lfm-eval --model CKPT --text FEATURES.npy --data DATASET [options] [SAMPLES]\n"
@@ -47,6 +49,8 @@ static const char usage[] =
     "      --heads N           attention heads of the vision tower (default: width / 64, as OpenAI)\n"
     "  -b, --batch N           images per forward pass (default 64)\n"
     "  -j, --threads N         threads for decoding and the model (default or 0: the CPUs online)\n"
+    "      --device D          cpu, cuda or cuda:N (default: the first GPU when one is usable, else the CPU)\n"
+    "      --precision P       the GPU's matrix products: bf16 (default on a GPU), tf32 or fp32\n"
     "      --json              one JSON record instead of the table (all figures and per-class accuracies)\n"
     "  -p, --predictions FILE  per-sample predictions as an lfm.predictions/1 stream\n"
     "      --per-class FILE    class_id, name, train_count, test_count, accuracy: one TSV line a class\n"
@@ -63,6 +67,8 @@ typedef struct options {
 	eval_thresholds th;
 	int many_given, few_given;
 	int no_fc, heads, batch, threads, json;
+	const char *device;
+	int precision; /* -1: the device's default */
 } options;
 
 static int is_stdout(const char *path) { return path && strcmp(path, "-") == 0; }
@@ -70,7 +76,7 @@ static int is_stdout(const char *path) { return path && strcmp(path, "-") == 0; 
 static void parse_options(int argc, char **argv, options *o)
 {
 	enum { OPT_SPLIT = 256, OPT_ROOT, OPT_CACHE, OPT_MANY, OPT_FEW, OPT_NO_FC, OPT_HEADS, OPT_JSON, OPT_PERCLASS,
-	       OPT_CONFUSION };
+	       OPT_CONFUSION, OPT_DEVICE, OPT_PRECISION };
 	static const struct option longopts[] = {
 	    {"model", required_argument, 0, 'm'},        {"text", required_argument, 0, 't'},
 	    {"data", required_argument, 0, 'd'},         {"split", required_argument, 0, OPT_SPLIT},
@@ -81,10 +87,11 @@ static void parse_options(int argc, char **argv, options *o)
 	    {"threads", required_argument, 0, 'j'},      {"json", no_argument, 0, OPT_JSON},
 	    {"predictions", required_argument, 0, 'p'},  {"per-class", required_argument, 0, OPT_PERCLASS},
 	    {"confusion", required_argument, 0, OPT_CONFUSION}, {"output", required_argument, 0, 'o'},
+	    {"device", required_argument, 0, OPT_DEVICE}, {"precision", required_argument, 0, OPT_PRECISION},
 	    {"help", no_argument, 0, 'h'},               {"version", no_argument, 0, 'V'},
 	    {0, 0, 0, 0}};
 	static const char *const splits[] = {"train", "test", "val", NULL};
-	*o = (options){.th = EVAL_THRESHOLDS_DEFAULT, .batch = 64};
+	*o = (options){.th = EVAL_THRESHOLDS_DEFAULT, .batch = 64, .precision = -1};
 	int c;
 	while ((c = getopt_long(argc, argv, ":m:t:d:g:b:j:p:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -108,6 +115,8 @@ static void parse_options(int argc, char **argv, options *o)
 		case 'b': o->batch = (int)opt_int("--batch", optarg, 1, 4096); break;
 		case 'j': o->threads = (int)opt_int("--threads", optarg, 0, 1024); break;
 		case OPT_JSON: o->json = 1; break;
+		case OPT_DEVICE: o->device = optarg; break;
+		case OPT_PRECISION: o->precision = opt_choice("--precision", optarg, lfm_precision_names); break;
 		case 'p': o->predictions = optarg; break;
 		case OPT_PERCLASS: o->per_class = optarg; break;
 		case OPT_CONFUSION: o->confusion = optarg; break;
@@ -429,7 +438,17 @@ int main(int argc, char **argv)
 	thread_pool *pool = thread_pool_new(o.threads), *compute = thread_pool_new(o.threads);
 	int B = o.batch;
 	fit_state fs;
-	fit_context ctx = {FIT_BACKEND_CPU, compute};
+	fit_context ctx = {FIT_BACKEND_CPU, compute, NULL, NULL, LFM_PRECISION_FP32};
+	lfm_cuda_context *cuda = lfm_device_open(o.device);
+	if (!cuda && o.precision > LFM_PRECISION_FP32)
+		opt_usage_error("--precision %s: the CPU computes in fp32 only (--device cuda for %s)",
+				lfm_precision_names[o.precision], lfm_precision_names[o.precision]);
+	if (cuda) {
+		lfm_precision prec = o.precision < 0 ? LFM_PRECISION_BF16 : (lfm_precision)o.precision;
+		fprintf(stderr, "%s: precision: %s%s\n", lfm_progname(), lfm_precision_name(prec),
+			o.precision < 0 ? " (the default on a GPU; --precision fp32 for the CPU's arithmetic)" : "");
+		ctx = (fit_context){FIT_BACKEND_DEVICE, compute, &lfm_cuda_fit_ops, cuda, prec};
+	}
 	if (fit_init_eval(&fs, &ctx, &m.clip.vision, m.text, C, m.fc, B, err, sizeof err))
 		die(LFM_EXIT_DATA, "%s: %s", o.text, err);
 	float *logits = xmalloc_array((size_t)B, (size_t)C * sizeof *logits);
@@ -499,6 +518,7 @@ int main(int argc, char **argv)
 	free(scores);
 	free(logits);
 	fit_free(&fs);
+	lfm_cuda_close(cuda);
 	thread_pool_free(compute);
 	thread_pool_free(pool);
 	dataset_close(ds);

@@ -41,6 +41,9 @@ static const char usage[] =
     "                        weight by about lr a step)\n"
     "  -s, --seed S          seed of the flips (and of --samples' shuffles) (default 0)\n"
     "  -j, --threads N       threads for the model (image slices), decoding and Adam (default and 0: all CPUs)\n"
+    "      --device D        cpu, cuda or cuda:N (default: the first GPU when one is usable, else the CPU)\n"
+    "      --precision P     the GPU's matrix products: bf16 (default on a GPU), tf32 or fp32 (the official\n"
+    "                        arithmetic; the CPU's only one)\n"
     "      --samples FILE    train without a plan: the samples stream shuffled each epoch, no mixing\n"
     "      --val FILE        after each epoch, top-1 and loss on this samples stream (a validation\n"
     "                        split, never the test set), in the log's epoch records\n"
@@ -61,7 +64,8 @@ static const char usage[] =
 void fit_options_parse(int argc, char **argv, fit_options *o)
 {
 	enum { O_SPLIT = 256, O_STAGE, O_LR, O_MIN_LR, O_GAMMA, O_MMS_MARGIN, O_MMS_TEMP, O_WD, O_SAMPLES, O_VAL,
-	       O_VAL_DATA, O_RESUME, O_MAX_STEPS, O_LOG, O_LOG_FORMAT, O_LOG_EVERY, O_ROOT, O_FORCE };
+	       O_VAL_DATA, O_RESUME, O_MAX_STEPS, O_LOG, O_LOG_FORMAT, O_LOG_EVERY, O_ROOT, O_FORCE, O_DEVICE,
+	       O_PRECISION };
 	static const struct option longopts[] = {
 	    {"model", required_argument, 0, 'm'},       {"text", required_argument, 0, 't'},
 	    {"data", required_argument, 0, 'd'},        {"split", required_argument, 0, O_SPLIT},
@@ -79,12 +83,13 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 	    {"max-steps", required_argument, 0, O_MAX_STEPS}, {"log", required_argument, 0, O_LOG},
 	    {"log-format", required_argument, 0, O_LOG_FORMAT}, {"log-every", required_argument, 0, O_LOG_EVERY},
 	    {"output", required_argument, 0, 'o'},      {"help", no_argument, 0, 'h'},
+	    {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PRECISION},
 	    {"version", no_argument, 0, 'V'},           {0, 0, 0, 0}};
 	static const char *const stages[] = {"1", "2", NULL};
 	static const char *const formats[] = {"msgpack", "json", NULL};
 	static const char *const everies[] = {"step", "epoch", NULL};
 	*o = (fit_options){.stage = 1, .batch = 32, .loss = LOSS_CE, .log_json = -1, .focal_gamma = 2,
-		       .mms_margin = 0.3, .mms_temperature = 0.01};
+		       .mms_margin = 0.3, .mms_temperature = 0.01, .stored_precision = -1};
 	int c;
 	while ((c = getopt_long(argc, argv, ":m:t:d:e:b:l:s:j:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -112,6 +117,11 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 		case O_WD: o->weight_decay = opt_double("--weight-decay", optarg, 0, 1e6); o->given |= GIVEN_WD; break;
 		case 's': o->seed = opt_u64("--seed", optarg, 0, UINT64_MAX); o->given |= GIVEN_SEED; break;
 		case 'j': o->threads = (int)opt_int("--threads", optarg, 0, 1024); o->given |= GIVEN_THREADS; break;
+		case O_DEVICE: o->device = optarg; break;
+		case O_PRECISION:
+			o->precision = (lfm_precision)opt_choice("--precision", optarg, lfm_precision_names);
+			o->given |= GIVEN_PRECISION;
+			break;
 		case O_SAMPLES: o->samples = optarg; break;
 		case O_VAL: o->val = optarg; break;
 		case O_VAL_DATA: o->val_data = optarg; break;
@@ -196,7 +206,8 @@ char *fit_options_json(const fit_options *o, int epochs, const char *split)
 	fprintf(f, "\"weight_decay\":%s,\"adam_betas\":[0.9,0.999],\"adam_eps\":1e-08,\"threads\":%d,\"split\":",
 		num(n[5], o->weight_decay), o->threads);
 	json_write_string(f, split, strlen(split));
-	fprintf(f, ",\"input\":\"%s\"}", o->samples ? "samples" : "plan");
+	fprintf(f, ",\"input\":\"%s\",\"precision\":\"%s\"}", o->samples ? "samples" : "plan",
+		lfm_precision_name(o->precision));
 	return membuf_close(&m);
 }
 
@@ -280,9 +291,42 @@ int fit_options_apply_stored(fit_options *o, const char *json_text, const char *
 		die(LFM_EXIT_USAGE, "the resumed run trained on %s; give the same input (%s)",
 		    strcmp(input->string, "samples") == 0 ? "a samples stream" : "a plan",
 		    strcmp(input->string, "samples") == 0 ? "--samples FILE" : "the PLAN argument");
+	/* older checkpoints have no precision: they were all fp32 (CPU) runs */
+	const json_value *prec = json_get(j, "precision");
+	lfm_precision sp = LFM_PRECISION_FP32;
+	if (prec && (prec->type != JSON_STRING || lfm_precision_parse(prec->string, &sp)))
+		die(LFM_EXIT_DATA, "%s: metadata \"options\" has an unknown \"precision\"", file);
+	o->stored_precision = (int)sp;
 	int threads = (int)stored_number(j, "threads", file);
 	json_free(j);
 	return threads;
+}
+
+void fit_options_resolve_precision(fit_options *o, int on_gpu)
+{
+	if (o->given & GIVEN_PRECISION) {
+		if (!on_gpu && o->precision != LFM_PRECISION_FP32)
+			opt_usage_error("--precision %s: the CPU computes in fp32 only (--device cuda for %s)",
+					lfm_precision_name(o->precision), lfm_precision_name(o->precision));
+		if (o->stored_precision >= 0 && o->precision != (lfm_precision)o->stored_precision)
+			warn("--precision %s: the resumed run trained in %s so far", lfm_precision_name(o->precision),
+			     lfm_precision_name((lfm_precision)o->stored_precision));
+		return;
+	}
+	if (o->stored_precision >= 0) {
+		o->precision = (lfm_precision)o->stored_precision;
+		if (!on_gpu && o->precision != LFM_PRECISION_FP32) {
+			fprintf(stderr, "%s: precision: the resumed run trained in %s on a GPU; the CPU continues in fp32\n",
+				lfm_progname(), lfm_precision_name(o->precision));
+			o->precision = LFM_PRECISION_FP32;
+		}
+	} else
+		o->precision = on_gpu ? LFM_PRECISION_BF16 : LFM_PRECISION_FP32;
+	if (on_gpu)
+		fprintf(stderr, "%s: precision: %s%s\n", lfm_progname(), lfm_precision_name(o->precision),
+			o->stored_precision >= 0 ? " (the resumed run's)"
+			: o->precision == LFM_PRECISION_BF16 ? " (the default on a GPU; --precision fp32 for the official arithmetic)"
+							     : "");
 }
 
 char *fit_command_line(int argc, char **argv)

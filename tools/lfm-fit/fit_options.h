@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "model/precision.h"
 #include "train/losses.h"
 
 /* Options that change the arithmetic: a resumed run keeps the stored values, and refuses others. */
@@ -23,6 +24,7 @@ enum {
 	GIVEN_WD = 1 << 10,
 	GIVEN_SPLIT = 1 << 11,
 	GIVEN_THREADS = 1 << 12, /* not arithmetic, but a resumed run takes the stored count unless given */
+	GIVEN_PRECISION = 1 << 13, /* a resumed run takes the stored precision unless given (see below) */
 };
 
 typedef struct fit_options {
@@ -33,6 +35,9 @@ typedef struct fit_options {
 	uint64_t seed;
 	long long max_steps;
 	int force; /* --force: a learning rate above the plausible range */
+	const char *device;     /* --device (NULL: choose) */
+	lfm_precision precision; /* --precision, or the stored one, or the device's default */
+	int stored_precision;   /* a resumed run's precision (-1: none stored) */
 	unsigned given;
 } fit_options;
 
@@ -48,6 +53,10 @@ char *fit_options_json(const fit_options *o, int epochs, const char *split);
  * agree (else dies with LFM_EXIT_USAGE). *split_out receives the stored split. Returns the stored thread
  * count. */
 int fit_options_apply_stored(fit_options *o, const char *json_text, const char *file, char **split_out);
+/* The precision the run computes in, once the device is known (on_gpu): --precision when given (the CPU
+ * has fp32 only: anything else is a usage error), else a resumed run's stored one (a bf16 or tf32 run
+ * resumed on the CPU continues in fp32, said on stderr), else bf16 on a GPU and fp32 on the CPU. */
+void fit_options_resolve_precision(fit_options *o, int on_gpu);
 /* argv as one line, arguments with shell metacharacters single-quoted (freshly allocated). */
 char *fit_command_line(int argc, char **argv);
 

@@ -92,6 +92,7 @@ static void open_inputs(run *r)
 	}
 	o->epochs = r->epochs;
 	r->steps_per_epoch = (r->per_epoch + (uint64_t)o->batch - 1) / (uint64_t)o->batch;
+	fit_options_resolve_precision(o, r->cuda != NULL);
 	r->opts_json = fit_options_json(o, r->epochs, r->split);
 }
 
@@ -101,7 +102,9 @@ static void open_inputs(run *r)
 static void open_step(run *r, thread_pool *compute)
 {
 	const fit_options *o = &r->o;
-	fit_context ctx = {FIT_BACKEND_CPU, compute};
+	fit_context ctx = {FIT_BACKEND_CPU, compute, NULL, NULL, LFM_PRECISION_FP32};
+	if (r->cuda)
+		ctx = (fit_context){FIT_BACKEND_DEVICE, compute, &lfm_cuda_fit_ops, r->cuda, o->precision};
 	loss_config lc;
 	loss_config_defaults(&lc, o->loss, r->C);
 	lc.counts = r->src.counts;
@@ -175,6 +178,9 @@ int main(int argc, char **argv)
 	r.command = fit_command_line(argc, argv);
 	r.last_saved_step = -1;
 
+	r.cuda = lfm_device_open(o->device);
+	if (o->given & GIVEN_PRECISION) /* a CPU run refuses bf16 before it reads anything */
+		fit_options_resolve_precision(o, r.cuda != NULL);
 	open_model(&r);
 	open_inputs(&r);
 	thread_pool *compute = thread_pool_new(o->threads), *loaders = thread_pool_new(o->threads);
@@ -207,6 +213,7 @@ int main(int argc, char **argv)
 	if (r.have_val)
 		validation_close(&r.val);
 	fit_free(&r.fs);
+	lfm_cuda_close(r.cuda);
 	thread_pool_free(compute);
 	thread_pool_free(loaders);
 	record_source_close(&r.src);

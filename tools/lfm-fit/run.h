@@ -11,6 +11,8 @@
 #include "io/safetensors.h"
 #include "model/clip_weights.h"
 #include "train/fit_step.h"
+#include "cuda_context.h"
+#include "cuda_fit.h"
 #include "fit_options.h"
 #include "records.h"
 #include "validation.h"
@@ -26,6 +28,7 @@ typedef struct run {
 	st_file source;    /* the weights or the checkpoint the run starts from */
 	clip_model model;
 	fit_state fs;
+	lfm_cuda_context *cuda; /* --device: the GPU's context, NULL on the CPU */
 	record_source src;
 	dataset *ds;
 	float *text;       /* [C, D] */
