@@ -209,6 +209,7 @@ $(BUILD)/emu/tests/cuda_%: tests/cuda/cuda_%.c $(EMU_LIB) $(LIB)
 $(BUILD)/emu/tests/selftest_%: $(BUILD)/emu/tests/cuda-host/selftest_%.o $(EMU_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) -pthread $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+.PRECIOUS: $(BUILD)/emu/tests/cuda-host/%.o
 
 # ---- tests --------------------------------------------------------------------------------------
 check: all emu $(TEST_BINS) $(REPLAY_BINS)

@@ -1,0 +1,264 @@
+// emu_runtime.cc — the CUDA runtime API of the host emulation (include/cuda_runtime.h): one device, "host
+// emulation (tests/cuda-host)", whose memory is host memory; cudaMalloc fills what it grants with 0xff
+// bytes (NaN as floats) so a read of an unwritten element shows; streams and events run synchronously
+// (every call completes before it returns); graph capture records nothing (the work runs as it is
+// issued, a graph launch does nothing — README.md). Test knobs: LFM_EMU_DEVICES=0 (no device),
+// LFM_EMU_MEMORY=BYTES (the device's memory, default 16 GiB).
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <map>
+
+#include "cuda_runtime.h"
+
+namespace {
+cudaError_t last_error = cudaSuccess;
+std::map<void *, size_t> allocations;
+size_t allocated = 0;
+
+size_t memory_limit()
+{
+	const char *e = getenv("LFM_EMU_MEMORY");
+	return e ? (size_t)strtoull(e, nullptr, 10) : (size_t)16 << 30;
+}
+int device_count() { const char *e = getenv("LFM_EMU_DEVICES"); return e ? atoi(e) : 1; }
+cudaError_t fail(cudaError_t e)
+{
+	last_error = e;
+	return e;
+}
+struct CUevent_st_impl {
+	double t;
+};
+double now_ms()
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+int streams_made = 0;
+} // namespace
+
+struct CUstream_st {
+	int id;
+};
+struct CUevent_st {
+	double t;
+};
+struct CUgraph_st {
+	int unused;
+};
+struct CUgraphExec_st {
+	int unused;
+};
+
+extern "C" {
+
+void lfm_emu_set_error(cudaError_t e) { last_error = e; }
+
+const char *cudaGetErrorString(cudaError_t e)
+{
+	switch (e) {
+	case cudaSuccess: return "no error";
+	case cudaErrorInvalidValue: return "invalid argument";
+	case cudaErrorMemoryAllocation: return "out of memory";
+	case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+	case cudaErrorInvalidDevicePointer: return "invalid device pointer";
+	case cudaErrorInvalidDevice: return "invalid device ordinal";
+	case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+	case cudaErrorLaunchFailure: return "unspecified launch failure";
+	}
+	return "unknown error";
+}
+cudaError_t cudaGetLastError(void)
+{
+	cudaError_t e = last_error;
+	last_error = cudaSuccess;
+	return e;
+}
+cudaError_t cudaPeekAtLastError(void) { return last_error; }
+cudaError_t cudaGetDeviceCount(int *n)
+{
+	*n = device_count();
+	if (*n <= 0) {
+		*n = 0;
+		return fail(cudaErrorNoDevice);
+	}
+	return cudaSuccess;
+}
+cudaError_t cudaSetDevice(int d) { return d >= 0 && d < device_count() ? cudaSuccess : fail(cudaErrorInvalidDevice); }
+cudaError_t cudaGetDevice(int *d)
+{
+	*d = 0;
+	return cudaSuccess;
+}
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d)
+{
+	if (d < 0 || d >= device_count())
+		return fail(cudaErrorInvalidDevice);
+	memset(p, 0, sizeof *p);
+	snprintf(p->name, sizeof p->name, "host emulation (tests/cuda-host)");
+	p->totalGlobalMem = memory_limit();
+	p->major = 9, p->minor = 0;
+	p->multiProcessorCount = 1;
+	p->warpSize = 32;
+	p->maxThreadsPerBlock = 1024;
+	p->sharedMemPerBlock = 48 * 1024;
+	return cudaSuccess;
+}
+cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+cudaError_t cudaMalloc(void **p, size_t bytes)
+{
+	*p = nullptr;
+	if (bytes > memory_limit() - allocated)
+		return fail(cudaErrorMemoryAllocation);
+	void *m = malloc(bytes ? bytes : 1);
+	if (!m)
+		return fail(cudaErrorMemoryAllocation);
+	memset(m, 0xff, bytes);
+	allocations[m] = bytes;
+	allocated += bytes;
+	*p = m;
+	return cudaSuccess;
+}
+cudaError_t cudaFree(void *p)
+{
+	if (!p)
+		return cudaSuccess;
+	auto it = allocations.find(p);
+	if (it == allocations.end()) {
+		fprintf(stderr, "cuda-host: cudaFree of %p, which cudaMalloc did not return\n", p);
+		return fail(cudaErrorInvalidDevicePointer);
+	}
+	allocated -= it->second;
+	allocations.erase(it);
+	free(p);
+	return cudaSuccess;
+}
+cudaError_t cudaMallocHost(void **p, size_t bytes)
+{
+	*p = malloc(bytes ? bytes : 1);
+	return *p ? cudaSuccess : fail(cudaErrorMemoryAllocation);
+}
+cudaError_t cudaFreeHost(void *p)
+{
+	free(p);
+	return cudaSuccess;
+}
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
+{
+	*total = memory_limit();
+	*free_bytes = *total - allocated;
+	return cudaSuccess;
+}
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
+{
+	if (bytes && (!dst || !src || kind > cudaMemcpyDefault))
+		return fail(cudaErrorInvalidValue);
+	memmove(dst, src, bytes);
+	return cudaSuccess;
+}
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s)
+{
+	(void)s;
+	return cudaMemcpy(dst, src, bytes, kind);
+}
+cudaError_t cudaMemset(void *p, int value, size_t bytes)
+{
+	if (bytes && !p)
+		return fail(cudaErrorInvalidValue);
+	memset(p, value, bytes);
+	return cudaSuccess;
+}
+cudaError_t cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t s)
+{
+	(void)s;
+	return cudaMemset(p, value, bytes);
+}
+cudaError_t cudaStreamCreate(cudaStream_t *s)
+{
+	*s = new CUstream_st{++streams_made};
+	return cudaSuccess;
+}
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags)
+{
+	(void)flags;
+	return cudaStreamCreate(s);
+}
+cudaError_t cudaStreamDestroy(cudaStream_t s)
+{
+	delete s;
+	return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t s)
+{
+	(void)s;
+	return cudaSuccess;
+}
+cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned flags)
+{
+	(void)s, (void)e, (void)flags;
+	return cudaSuccess;
+}
+cudaError_t cudaEventCreate(cudaEvent_t *e)
+{
+	*e = new CUevent_st{0};
+	return cudaSuccess;
+}
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s)
+{
+	(void)s;
+	e->t = now_ms();
+	return cudaSuccess;
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t e)
+{
+	(void)e;
+	return cudaSuccess;
+}
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
+{
+	*ms = (float)(end->t - start->t);
+	return cudaSuccess;
+}
+cudaError_t cudaEventDestroy(cudaEvent_t e)
+{
+	delete e;
+	return cudaSuccess;
+}
+cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode)
+{
+	(void)s, (void)mode;
+	return cudaSuccess;
+}
+cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g)
+{
+	(void)s;
+	*g = new CUgraph_st{0};
+	return cudaSuccess;
+}
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t g, unsigned long long flags)
+{
+	(void)g, (void)flags;
+	*exec = new CUgraphExec_st{0};
+	return cudaSuccess;
+}
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s)
+{
+	(void)exec, (void)s;
+	return cudaSuccess;
+}
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec)
+{
+	delete exec;
+	return cudaSuccess;
+}
+cudaError_t cudaGraphDestroy(cudaGraph_t g)
+{
+	delete g;
+	return cudaSuccess;
+}
+
+} // extern "C"
