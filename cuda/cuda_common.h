@@ -22,7 +22,13 @@
 #include <stdint.h>
 
 #include "cuda_context.h"
+#ifdef __cplusplus
+extern "C" { /* libcommon's headers are C */
+#endif
 #include "model/precision.h"
+#ifdef __cplusplus
+}
+#endif
 
 struct lfm_cuda_context {
 	int device;

@@ -10,7 +10,13 @@
 #ifndef LFM_CUDA_FIT_H
 #define LFM_CUDA_FIT_H
 
+#ifdef __cplusplus
+extern "C" { /* libcommon's headers are C */
+#endif
 #include "train/fit_step.h"
+#ifdef __cplusplus
+}
+#endif
 
 #ifdef __cplusplus
 extern "C" {

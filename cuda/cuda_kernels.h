@@ -15,8 +15,14 @@
 #include <stdint.h>
 
 #include "cuda_context.h"
+#ifdef __cplusplus
+extern "C" { /* libcommon's headers are C */
+#endif
 #include "model/precision.h"
 #include "train/adam.h"
+#ifdef __cplusplus
+}
+#endif
 
 #ifdef __cplusplus
 extern "C" {

@@ -7,8 +7,14 @@
 #include <stdint.h>
 
 #include "cuda_context.h"
+#ifdef __cplusplus
+extern "C" { /* libcommon's headers are C */
+#endif
 #include "model/clip_params.h"
 #include "model/precision.h"
+#ifdef __cplusplus
+}
+#endif
 
 #ifdef __cplusplus
 extern "C" {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "train/loss_rows.h"
 
 const char *const loss_kind_names[] = {"ce", "balce", "focal", "ldam", "mms", NULL};
 
@@ -147,130 +148,6 @@ int loss_init(loss_fn *L, const loss_config *c, char *err, size_t errsz)
 	return 0;
 }
 
-/* ---- per-row kernels ------------------------------------------------------------------------------ */
-
-/* The transformed logit of row_soft_ce. */
-static inline double shifted_logit(const float *z, const float *y, int k, double scale, const float *shift,
-				   const float *margin)
-{
-	double a = z[k];
-	if (shift)
-		a += shift[k];
-	if (margin)
-		a -= (double)y[k] * margin[k];
-	return scale * a;
-}
-
-/* Soft CE on a_k = scale · (z_k + shift_k − y_k·margin_k) (shift, margin NULL = 0): covers ce, balce and
- * ldam. Returns the row's loss; writes d(row loss)/dz · inv_B to dz when dz is not NULL. */
-static double row_soft_ce(const float *z, const float *y, int C, double scale, const float *shift,
-			  const float *margin, double inv_B, float *dz)
-{
-	double mx = -INFINITY;
-	for (int k = 0; k < C; k++)
-		mx = fmax(mx, shifted_logit(z, y, k, scale, shift, margin));
-	double sum = 0, ysum = 0;
-	for (int k = 0; k < C; k++) {
-		sum += exp(shifted_logit(z, y, k, scale, shift, margin) - mx);
-		ysum += y[k];
-	}
-	double lse = mx + log(sum), loss = 0;
-	for (int k = 0; k < C; k++) {
-		double a = shifted_logit(z, y, k, scale, shift, margin);
-		if (y[k] != 0)
-			loss += (double)y[k] * (lse - a);
-		if (dz) /* d/da_k = p_k·Σy − y_k; da_k/dz_k = scale (the margin depends on y only) */
-			dz[k] = (float)(scale * (exp(a - lse) * ysum - y[k]) * inv_B);
-	}
-	return loss;
-}
-
-/* −Σ_k y_k (1 − p_k)^γ log p_k. With q_k = 1 − p_k computed as −expm1(log p_k) (accurate near p = 1) and
- * r_k = −log p_k / q_k (→ 1 as q → 0), the derivative of the row loss with respect to z_j is
- *   g_j − p_j Σ_k g_k,   g_k = −y_k q_k^γ (1 + γ p_k r_k),
- * finite for every γ >= 0 (the (1 − p)^(γ−1) of the textbook form never appears).
- * focal_term gives one class's loss −y_k q_k^γ log p_k and its g_k, for y_k != 0. */
-static double focal_term(double logp, double y, double gamma, double *g)
-{
-	double p = exp(logp), q = -expm1(logp), qg = pow(q, gamma);
-	double r = q > 0 ? -logp / q : 1.0;
-	*g = -y * qg * (1 + gamma * p * r);
-	return -y * qg * logp;
-}
-
-static double row_focal(const float *z, const float *y, int C, double gamma, double inv_B, float *dz)
-{
-	double mx = -INFINITY;
-	for (int k = 0; k < C; k++)
-		mx = fmax(mx, (double)z[k]);
-	double sum = 0;
-	for (int k = 0; k < C; k++)
-		sum += exp((double)z[k] - mx);
-	double lse = mx + log(sum), loss = 0, gsum = 0, g;
-	for (int k = 0; k < C; k++)
-		if (y[k] != 0) {
-			loss += focal_term((double)z[k] - lse, y[k], gamma, &g);
-			gsum += g;
-		}
-	if (dz)
-		for (int k = 0; k < C; k++) {
-			double logp = (double)z[k] - lse;
-			g = 0;
-			if (y[k] != 0)
-				focal_term(logp, y[k], gamma, &g);
-			dz[k] = (float)((g - exp(logp) * gsum) * inv_B);
-		}
-	return loss;
-}
-
-/* The two largest target weights of a row (ties: lower index first); c1 = -1 when C < 2. */
-static void top2(const float *y, int C, int *c0, int *c1)
-{
-	int a = 0, b = -1;
-	for (int k = 1; k < C; k++) {
-		if (y[k] > y[a]) {
-			b = a;
-			a = k;
-		} else if (b < 0 || y[k] > y[b]) {
-			b = k;
-		}
-	}
-	*c0 = a;
-	*c1 = b;
-}
-
-/* w0·CE((z + O[c0])/τ, c0) + w1·CE((z + O[c1])/τ, c1), see losses.h. */
-static double row_mms(const loss_fn *L, const float *z, const float *y, double inv_B, float *dz)
-{
-	int C = L->classes, lab[2];
-	double inv_t = 1.0 / L->temperature, loss = 0;
-	top2(y, C, &lab[0], &lab[1]);
-	if (dz)
-		for (int k = 0; k < C; k++)
-			dz[k] = 0;
-	for (int i = 0; i < 2; i++) {
-		if (lab[i] < 0 || y[lab[i]] == 0)
-			continue;
-		int c = lab[i];
-		double w = y[c];
-		const float *off = L->offsets + (size_t)c * C;
-		double mx = -INFINITY;
-		for (int k = 0; k < C; k++)
-			mx = fmax(mx, ((double)z[k] + off[k]) * inv_t);
-		double sum = 0;
-		for (int k = 0; k < C; k++)
-			sum += exp(((double)z[k] + off[k]) * inv_t - mx);
-		double lse = mx + log(sum);
-		loss += w * (lse - ((double)z[c] + off[c]) * inv_t);
-		if (dz)
-			for (int k = 0; k < C; k++) {
-				double p = exp(((double)z[k] + off[k]) * inv_t - lse);
-				dz[k] += (float)(w * (p - (k == c)) * inv_t * inv_B);
-			}
-	}
-	return loss;
-}
-
 double loss_forward_backward(const loss_fn *L, const float *logits, const float *targets, int B,
 			     float *dlogits)
 {
@@ -286,28 +163,10 @@ double loss_forward_backward(const loss_fn *L, const float *logits, const float 
 		return NAN;
 	}
 	double inv_B = 1.0 / B, total = 0;
+	loss_row_params rp = {(int)L->kind, C, L->class_shift, L->margins, L->offsets, L->gamma, L->scale, L->temperature};
 	for (int b = 0; b < B; b++) {
 		const float *z = logits + (size_t)b * C, *y = targets + (size_t)b * C;
-		float *dz = dlogits ? dlogits + (size_t)b * C : NULL;
-		switch (L->kind) {
-		case LOSS_CE:
-			total += row_soft_ce(z, y, C, 1.0, NULL, NULL, inv_B, dz);
-			break;
-		case LOSS_BALCE:
-			total += row_soft_ce(z, y, C, 1.0, L->class_shift, NULL, inv_B, dz);
-			break;
-		case LOSS_LDAM:
-			total += row_soft_ce(z, y, C, L->scale, NULL, L->margins, inv_B, dz);
-			break;
-		case LOSS_FOCAL:
-			total += row_focal(z, y, C, L->gamma, inv_B, dz);
-			break;
-		case LOSS_MMS:
-			total += row_mms(L, z, y, inv_B, dz);
-			break;
-		default:
-			return NAN;
-		}
+		total += loss_row(&rp, z, y, inv_B, dlogits ? dlogits + (size_t)b * C : NULL);
 	}
 	return total * inv_B;
 }

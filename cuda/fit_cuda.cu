@@ -1,0 +1,366 @@
+// fit_cuda.cu — the CUDA runner behind train/fit_step.h's seam (cuda_fit.h): the vision tower, the cosine
+// head, the loss and Adam on the device, in cpu/clip_vision.c's and fit_step.c's order. Device memory:
+// one allocation each for the parameters (laid out as the host block: clip_vision_params_point over device
+// memory gives the same named pointers), the gradients, Adam's two moments, and everything else a step
+// needs (activations for max_batch images, the backward's scratch, the head, the loss's constants).
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vector>
+
+#include "cuda_blocks.h"
+#include "cuda_common.h"
+#include "cuda_fit.h"
+#include "cuda_kernels.h"
+#include "cuda_memory.h"
+
+extern "C" [[noreturn]] void die(int code, const char *fmt, ...);
+
+namespace {
+
+// Named arrays carved out of one allocation: add() each, then allocate().
+struct arena {
+	std::vector<std::pair<float **, size_t>> parts;
+	size_t total = 0;
+	float *memory = nullptr;
+	void add(float **dest, size_t count)
+	{
+		count = (count + 3) & ~(size_t)3; // 16-byte alignment for every array
+		parts.push_back({dest, count});
+		total += count;
+	}
+	void allocate(lfm_cuda_context *ctx, const char *what)
+	{
+		memory = lfm_dev_alloc_floats(ctx, total ? total : 1, what);
+		size_t at = 0;
+		for (auto &p : parts) {
+			*p.first = memory + at;
+			at += p.second;
+		}
+	}
+};
+
+struct cuda_fit {
+	lfm_cuda_context *ctx;
+	lfm_precision prec;
+	int stage, max_batch, C, D, W, T, NH, L, R, P, pd, G2, kept_layers;
+	size_t num_params;
+	float *params, *grads, *m, *v; // stage 1: the tower's block, its gradients and moments
+	clip_vision_params p, g;
+	arena acts;
+	std::vector<cuda_block_acts> blocks; // one per layer when training, else one reused
+	float *patches, *patch_out, *embed, *ln_pre, *ln_pre_mean, *ln_pre_rstd, *cls, *ln_post, *ln_post_mean,
+	    *ln_post_rstd, *out;
+	cuda_block_scratch bs;
+	float *dpatch_out, *dcls, *dln_post, *dfeat;
+	float *text, *fn, *norm, *h, *dhn, *dh, *fc, *fc_grad, *fc_m, *fc_v;
+	float *shift, *margins, *offsets, *pixels, *targets, *logits, *dlogits, *loss_scratch, *loss_value;
+	float *cls_rows_f;
+	int32_t *cls_rows;
+	cuda_loss loss;
+	float *host_grads, *host_m, *host_v; // what sync_host fills
+};
+
+cuda_fit *of(fit_state *s) { return (cuda_fit *)s->device; }
+
+size_t trained_count(const cuda_fit *f) { return f->stage == 1 ? f->num_params : (size_t)f->D * f->D; }
+
+void add_block(arena &a, cuda_block_acts *b, size_t N, int W, size_t att)
+{
+	a.add(&b->ln1, N * W), a.add(&b->ln1_mean, N), a.add(&b->ln1_rstd, N), a.add(&b->qkv, N * 3 * W);
+	a.add(&b->att, att), a.add(&b->atty, N * W), a.add(&b->res2, N * W), a.add(&b->ln2, N * W);
+	a.add(&b->ln2_mean, N), a.add(&b->ln2_rstd, N), a.add(&b->fch, N * 4 * W), a.add(&b->fch_gelu, N * 4 * W);
+	a.add(&b->res3, N * W);
+}
+
+void upload_floats(lfm_cuda_context *ctx, float *dst, const float *src, size_t n)
+{
+	lfm_dev_upload(ctx, dst, src, n * sizeof(float));
+}
+
+void *create(fit_state *s, char *err, size_t errsz)
+{
+	lfm_cuda_context *ctx = (lfm_cuda_context *)s->ctx.device_context;
+	if (!ctx) {
+		snprintf(err, errsz, "the CUDA runner needs a CUDA context");
+		return NULL;
+	}
+	const clip_config *c = &s->weights->cfg;
+	cuda_fit *f = new cuda_fit();
+	f->ctx = ctx;
+	f->prec = s->ctx.precision;
+	f->stage = s->stage;
+	f->max_batch = s->max_batch;
+	f->C = s->classes, f->D = s->dim, f->W = c->vision_width, f->T = clip_vision_tokens(c), f->NH = c->vision_heads;
+	f->L = c->vision_layers, f->R = c->image_resolution, f->P = c->patch_size, f->pd = clip_patch_dim(c);
+	f->G2 = f->T - 1;
+	f->num_params = s->weights->num_params;
+	int B = f->max_batch, T = f->T, W = f->W, D = f->D, C = f->C, training = s->stage == 1;
+	size_t N = (size_t)B * T, att = (size_t)B * f->NH * T * T;
+	// the tower's parameters, same layout as the host block
+	f->params = lfm_dev_alloc_floats(ctx, f->num_params, "the vision tower's parameters");
+	upload_floats(ctx, f->params, s->weights->param_memory, f->num_params);
+	clip_vision_params_point(&f->p, f->params, c);
+	if (training) {
+		f->grads = lfm_dev_alloc_floats(ctx, f->num_params, "the vision tower's gradients");
+		f->m = lfm_dev_alloc_floats(ctx, f->num_params, "Adam's first moments");
+		f->v = lfm_dev_alloc_floats(ctx, f->num_params, "Adam's second moments");
+		lfm_dev_zero(ctx, f->m, f->num_params * sizeof(float));
+		lfm_dev_zero(ctx, f->v, f->num_params * sizeof(float));
+		clip_vision_params_point(&f->g, f->grads, c);
+	}
+	// everything else in one allocation
+	arena &a = f->acts;
+	f->kept_layers = training ? f->L : 1;
+	f->blocks.resize(f->kept_layers);
+	for (auto &b : f->blocks)
+		add_block(a, &b, N, W, att);
+	a.add(&f->patches, (size_t)B * f->G2 * f->pd), a.add(&f->patch_out, (size_t)B * f->G2 * W);
+	a.add(&f->embed, N * W), a.add(&f->ln_pre, N * W), a.add(&f->ln_pre_mean, N), a.add(&f->ln_pre_rstd, N);
+	a.add(&f->cls, (size_t)B * W), a.add(&f->ln_post, (size_t)B * W), a.add(&f->ln_post_mean, B);
+	a.add(&f->ln_post_rstd, B), a.add(&f->out, (size_t)B * D);
+	if (training) {
+		a.add(&f->bs.dres, N * W), a.add(&f->bs.dln, N * W), a.add(&f->bs.datty, N * W);
+		a.add(&f->bs.dqkv, N * 3 * W), a.add(&f->bs.dfch, N * 4 * W), a.add(&f->bs.dfch_gelu, N * 4 * W);
+		a.add(&f->bs.datt, cuda_attention_backward_scratch_floats(B, T, W, f->NH));
+		a.add(&f->dpatch_out, (size_t)B * f->G2 * W), a.add(&f->dcls, (size_t)B * W);
+		a.add(&f->dln_post, (size_t)B * W), a.add(&f->dfeat, (size_t)B * D);
+	}
+	size_t sums = cuda_block_sums_floats(N, W);
+	size_t more = cuda_matmul_backward_scratch_floats((size_t)B * f->G2, W);
+	a.add(&f->bs.sums, sums > more ? sums : more);
+	a.add(&f->text, (size_t)C * D), a.add(&f->fn, (size_t)B * D), a.add(&f->norm, B), a.add(&f->h, (size_t)B * D);
+	a.add(&f->dhn, (size_t)B * D), a.add(&f->dh, (size_t)B * D);
+	int with_fc = s->head.fc != NULL;
+	if (with_fc)
+		a.add(&f->fc, (size_t)D * D), a.add(&f->fc_grad, (size_t)D * D), a.add(&f->fc_m, (size_t)D * D),
+		    a.add(&f->fc_v, (size_t)D * D);
+	a.add(&f->shift, C), a.add(&f->margins, C), a.add(&f->offsets, (size_t)C * C);
+	a.add(&f->pixels, (size_t)B * 3 * f->R * f->R), a.add(&f->targets, (size_t)B * C);
+	a.add(&f->logits, (size_t)B * C), a.add(&f->dlogits, (size_t)B * C);
+	a.add(&f->loss_scratch, cuda_loss_scratch_floats(B, C)), a.add(&f->loss_value, 4);
+	a.add(&f->cls_rows_f, (size_t)B);
+	a.allocate(ctx, "the activations and working memory of a step");
+	f->cls_rows = (int32_t *)f->cls_rows_f;
+	std::vector<int32_t> rows(B);
+	for (int b = 0; b < B; b++)
+		rows[b] = b * T;
+	lfm_dev_upload(ctx, f->cls_rows, rows.data(), B * sizeof(int32_t));
+	upload_floats(ctx, f->text, s->head.text, (size_t)C * D);
+	if (with_fc) {
+		upload_floats(ctx, f->fc, s->head.fc, (size_t)D * D);
+		lfm_dev_zero(ctx, f->fc_m, (size_t)D * D * sizeof(float));
+		lfm_dev_zero(ctx, f->fc_v, (size_t)D * D * sizeof(float));
+	}
+	if (s->has_loss) {
+		const loss_fn *L = &s->loss;
+		f->loss = cuda_loss{(int)L->kind, C, NULL, NULL, NULL, L->gamma, L->scale, L->temperature};
+		if (L->class_shift)
+			upload_floats(ctx, f->shift, L->class_shift, C), f->loss.class_shift = f->shift;
+		if (L->margins)
+			upload_floats(ctx, f->margins, L->margins, C), f->loss.margins = f->margins;
+		if (L->offsets)
+			upload_floats(ctx, f->offsets, L->offsets, (size_t)C * C), f->loss.offsets = f->offsets;
+	}
+	size_t n = training ? f->num_params : with_fc ? (size_t)D * D : 1;
+	f->host_grads = (float *)calloc(n, sizeof(float));
+	f->host_m = (float *)calloc(n, sizeof(float));
+	f->host_v = (float *)calloc(n, sizeof(float));
+	if (!f->host_grads || !f->host_m || !f->host_v)
+		die(3, "out of memory for the host copies of the device state");
+	return f;
+}
+
+void destroy(fit_state *s)
+{
+	cuda_fit *f = of(s);
+	if (!f)
+		return;
+	lfm_cuda_context *ctx = f->ctx;
+	lfm_dev_free(ctx, f->params, f->num_params * sizeof(float));
+	if (f->grads) {
+		lfm_dev_free(ctx, f->grads, f->num_params * sizeof(float));
+		lfm_dev_free(ctx, f->m, f->num_params * sizeof(float));
+		lfm_dev_free(ctx, f->v, f->num_params * sizeof(float));
+	}
+	lfm_dev_free(ctx, f->acts.memory, f->acts.total * sizeof(float));
+	free(f->host_grads), free(f->host_m), free(f->host_v);
+	delete f;
+	s->device = NULL;
+}
+
+// The tower's features of B images (uploaded pixels) into f->out.
+void vision_forward(cuda_fit *f, const float *pixels, int B)
+{
+	lfm_cuda_context *ctx = f->ctx;
+	int T = f->T, W = f->W;
+	size_t N = (size_t)B * T;
+	upload_floats(ctx, f->pixels, pixels, (size_t)B * 3 * f->R * f->R);
+	cuda_patch_unfold(ctx, f->patches, f->pixels, B, f->R, f->P);
+	cuda_matmul_forward(ctx, f->prec, f->patch_out, f->patches, f->p.conv1, NULL, (size_t)B * f->G2, f->pd, W);
+	cuda_vision_embed_forward(ctx, f->embed, f->patch_out, f->p.class_emb, f->p.pos_emb, B, T, W);
+	cuda_layernorm_forward(ctx, f->ln_pre, f->ln_pre_mean, f->ln_pre_rstd, f->embed, f->p.ln_pre_w, f->p.ln_pre_b, N, W);
+	const float *x = f->ln_pre;
+	for (int l = 0; l < f->L; l++) {
+		clip_blocks bp = clip_blocks_layer(&f->p.blocks, l, W);
+		const cuda_block_acts *a = &f->blocks[f->kept_layers == f->L ? l : 0];
+		cuda_block_forward(ctx, f->prec, &bp, a, x, B, T, W, f->NH, 0);
+		x = a->res3;
+	}
+	cuda_gather_rows(ctx, f->cls, x, f->cls_rows, B, W);
+	cuda_layernorm_forward(ctx, f->ln_post, f->ln_post_mean, f->ln_post_rstd, f->cls, f->p.ln_post_w, f->p.ln_post_b,
+			       (size_t)B, W);
+	cuda_projection_forward(ctx, f->prec, f->out, f->ln_post, f->p.proj, (size_t)B, W, f->D);
+}
+
+// logits of the features in f->out (W applied when the state has one): f->fn the normalised input
+void head_forward(cuda_fit *f, int B)
+{
+	const float *feat = f->out;
+	if (f->fc) {
+		cuda_cosine_fc_forward(f->ctx, f->h, f->out, f->fc, B, f->D);
+		feat = f->h;
+	}
+	cuda_l2norm_forward(f->ctx, f->fn, f->norm, feat, (size_t)B, f->D);
+	cuda_cosine_logits_forward(f->ctx, f->logits, f->fn, f->text, B, f->D, f->C);
+}
+
+void vision_backward(cuda_fit *f, int B)
+{
+	lfm_cuda_context *ctx = f->ctx;
+	int T = f->T, W = f->W, D = f->D;
+	size_t N = (size_t)B * T, BW = (size_t)B * W;
+	lfm_dev_zero(ctx, f->grads, f->num_params * sizeof(float));
+	lfm_dev_zero(ctx, f->dln_post, BW * sizeof(float));
+	cuda_projection_backward(ctx, f->prec, f->dln_post, f->g.proj, f->dfeat, f->ln_post, f->p.proj, (size_t)B, W, D);
+	lfm_dev_zero(ctx, f->dcls, BW * sizeof(float));
+	cuda_layernorm_backward(ctx, f->dcls, f->g.ln_post_w, f->g.ln_post_b, f->dln_post, f->cls, f->p.ln_post_w,
+				f->ln_post_mean, f->ln_post_rstd, (size_t)B, W, f->bs.sums);
+	lfm_dev_zero(ctx, f->bs.dres, N * W * sizeof(float));
+	cuda_scatter_add_rows(ctx, f->bs.dres, f->dcls, f->cls_rows, B, W);
+	for (int l = f->L - 1; l >= 0; l--) {
+		clip_blocks bp = clip_blocks_layer(&f->p.blocks, l, W), bg = clip_blocks_layer(&f->g.blocks, l, W);
+		const float *inp = l ? f->blocks[l - 1].res3 : f->ln_pre;
+		cuda_block_backward(ctx, f->prec, &bp, &bg, &f->blocks[l], &f->bs, inp, B, T, W, f->NH);
+	}
+	lfm_dev_zero(ctx, f->bs.dln, N * W * sizeof(float));
+	cuda_layernorm_backward(ctx, f->bs.dln, f->g.ln_pre_w, f->g.ln_pre_b, f->bs.dres, f->embed, f->p.ln_pre_w,
+				f->ln_pre_mean, f->ln_pre_rstd, N, W, f->bs.sums);
+	lfm_dev_zero(ctx, f->dpatch_out, (size_t)B * f->G2 * W * sizeof(float));
+	cuda_vision_embed_backward(ctx, f->dpatch_out, f->g.class_emb, f->g.pos_emb, f->bs.dln, B, T, W, NULL);
+	cuda_matmul_backward(ctx, f->prec, NULL, f->g.conv1, NULL, f->dpatch_out, f->patches, NULL, (size_t)B * f->G2, f->pd,
+			     W, f->bs.sums);
+}
+
+double forward_backward(fit_state *s, const float *pixels, const float *targets, int B)
+{
+	cuda_fit *f = of(s);
+	lfm_cuda_context *ctx = f->ctx;
+	int C = f->C, D = f->D;
+	vision_forward(f, pixels, B);
+	head_forward(f, B);
+	upload_floats(ctx, f->targets, targets, (size_t)B * C);
+	double *loss_dev = (double *)f->loss_value;
+	cuda_loss_forward_backward(ctx, &f->loss, loss_dev, f->logits, f->targets, B, f->dlogits, f->loss_scratch);
+	double loss;
+	lfm_dev_download(ctx, &loss, loss_dev, sizeof loss);
+	lfm_dev_download(ctx, s->logits, f->logits, (size_t)B * C * sizeof(float));
+	if (!isfinite(loss))
+		return loss;
+	// d(loss)/d(normalised features), then through the norm (and W in stage 2)
+	lfm_dev_zero(ctx, f->dhn, (size_t)B * D * sizeof(float));
+	cuda_cosine_logits_backward(ctx, f->dhn, f->dlogits, f->text, B, D, C);
+	if (f->stage == 1) {
+		lfm_dev_zero(ctx, f->dfeat, (size_t)B * D * sizeof(float));
+		cuda_l2norm_backward(ctx, f->dfeat, f->dhn, f->fn, f->norm, (size_t)B, D);
+		vision_backward(f, B);
+	} else {
+		lfm_dev_zero(ctx, f->dh, (size_t)B * D * sizeof(float));
+		cuda_l2norm_backward(ctx, f->dh, f->dhn, f->fn, f->norm, (size_t)B, D);
+		lfm_dev_zero(ctx, f->fc_grad, (size_t)D * D * sizeof(float));
+		cuda_cosine_fc_backward(ctx, NULL, f->fc_grad, f->dh, f->out, f->fc, B, D); // the tower is frozen
+	}
+	return loss;
+}
+
+void update(fit_state *s, double lr, long t)
+{
+	cuda_fit *f = of(s);
+	adam_config c = s->adam;
+	c.lr = lr;
+	if (f->stage == 1)
+		cuda_adam_step(f->ctx, f->params, f->grads, f->m, f->v, f->num_params, &c, t);
+	else
+		cuda_adam_step(f->ctx, f->fc, f->fc_grad, f->fc_m, f->fc_v, (size_t)f->D * f->D, &c, t);
+}
+
+void logits(fit_state *s, const float *pixels, int B, float *out)
+{
+	cuda_fit *f = of(s);
+	vision_forward(f, pixels, B);
+	head_forward(f, B);
+	lfm_dev_download(f->ctx, out, f->logits, (size_t)B * f->C * sizeof(float));
+}
+
+void sync_host(fit_state *s)
+{
+	cuda_fit *f = of(s);
+	size_t n = trained_count(f), bytes = n * sizeof(float);
+	if (f->stage == 1) {
+		lfm_dev_download(f->ctx, s->weights->param_memory, f->params, bytes);
+		lfm_dev_download(f->ctx, f->host_grads, f->grads, bytes);
+		lfm_dev_download(f->ctx, f->host_m, f->m, bytes);
+		lfm_dev_download(f->ctx, f->host_v, f->v, bytes);
+	} else if (f->fc) {
+		lfm_dev_download(f->ctx, s->head.fc, f->fc, bytes);
+		if (f->stage == 2) {
+			lfm_dev_download(f->ctx, f->host_grads, f->fc_grad, bytes);
+			lfm_dev_download(f->ctx, f->host_m, f->fc_m, bytes);
+			lfm_dev_download(f->ctx, f->host_v, f->fc_v, bytes);
+		}
+	}
+}
+
+void host_changed(fit_state *s)
+{
+	cuda_fit *f = of(s);
+	size_t n = trained_count(f), bytes = n * sizeof(float);
+	if (f->stage == 1) {
+		lfm_dev_upload(f->ctx, f->params, s->weights->param_memory, bytes);
+		lfm_dev_upload(f->ctx, f->m, f->host_m, bytes);
+		lfm_dev_upload(f->ctx, f->v, f->host_v, bytes);
+	} else {
+		// the frozen tower may have been loaded after create (a resumed stage 2): take it again
+		lfm_dev_upload(f->ctx, f->params, s->weights->param_memory, f->num_params * sizeof(float));
+		if (f->fc) {
+			lfm_dev_upload(f->ctx, f->fc, s->head.fc, bytes);
+			if (f->stage == 2) {
+				lfm_dev_upload(f->ctx, f->fc_m, f->host_m, bytes);
+				lfm_dev_upload(f->ctx, f->fc_v, f->host_v, bytes);
+			}
+		}
+	}
+}
+
+float *host_grads(fit_state *s) { return of(s)->host_grads; }
+float *host_moment(fit_state *s, int which) { return which == 1 ? of(s)->host_m : of(s)->host_v; }
+
+int params_finite(fit_state *s)
+{
+	cuda_fit *f = of(s);
+	size_t n = trained_count(f);
+	float *h = f->stage == 1 ? s->weights->param_memory : s->head.fc;
+	lfm_dev_download(f->ctx, h, f->stage == 1 ? f->params : f->fc, n * sizeof(float));
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(h[i]))
+			return 0;
+	return 1;
+}
+
+} // namespace
+
+extern "C" const fit_device_ops lfm_cuda_fit_ops = {"cuda",       create,       destroy,     forward_backward,
+						    update,       logits,       sync_host,   host_changed,
+						    host_grads,   host_moment,  params_finite};
