@@ -101,6 +101,12 @@ if [ -f "$T/rc.st.resume.safetensors" ] &&
 else
 	nok "a device run resumed on the CPU continues" "$(tail -n 2 "$T/err")"
 fi
+# stage 2 (the tower frozen, W trained) from the stage-1 checkpoint
+FIT2="--model $T/cpu.st --stage 2 --text $T/text.npy --data $T/mini.tar --threads 1 --batch 8"
+$B/lfm-fit --device cpu $FIT2 --log "$T/s2c.jsonl" -o "$T/s2c.st" "$T/plan.mp" 2>"$T/err" &&
+	$E/lfm-fit --device cuda --precision fp32 $FIT2 --log "$T/s2g.jsonl" -o "$T/s2g.st" "$T/plan.mp" 2>"$T/err" &&
+	d=$(loss_diff "$T/s2g.jsonl" "$T/s2c.jsonl") && within "$d" 1e-5 &&
+	ok "stage 2 on the device: the CPU's losses (max rel diff $d)" || nok "stage 2 on the device: the CPU's losses" "$(tail -n 2 "$T/err") ${d:-}"
 # no device, too little memory
 LFM_EMU_DEVICES=0 $E/lfm-fit --device cuda $FIT -o "$T/n.st" "$T/plan.mp" 2>"$T/err"
 st=$?; [ $st = 3 ] && grep -q 'no CUDA device' "$T/err" && ok "no device: exit 3 and why" || nok "no device: exit 3 and why" "exit $st: $(cat "$T/err")"
