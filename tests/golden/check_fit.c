@@ -118,7 +118,7 @@ void golden_check_stage1_step3(golden_ctx *g)
 	}
 	loss_config lc;
 	loss_config_defaults(&lc, LOSS_CE, C);
-	fit_context ctx = {FIT_BACKEND_CPU, NULL};
+	fit_context ctx = {.backend = FIT_BACKEND_CPU, .pool = NULL};
 	if (fit_init(&s, &ctx, &m.vision, 1, text, C, &lc, &opt, B, err, sizeof err)) {
 		golden_fail(g, rloss, "%s", err);
 		goto out;

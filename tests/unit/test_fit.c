@@ -211,7 +211,7 @@ static int start(fit_state *s, fixture *f, int stage, thread_pool *pool)
 	adam_config ac;
 	adam_config_defaults(&ac);
 	char err[256];
-	fit_context ctx = {FIT_BACKEND_CPU, pool};
+	fit_context ctx = {.backend = FIT_BACKEND_CPU, .pool = pool};
 	return fit_init(s, &ctx, &f->m.vision, stage, f->text, SC, &lc, &ac, SB, err, sizeof err);
 }
 
@@ -299,7 +299,7 @@ static void test_step_split_and_eval(void)
 		T_ASSERTF(memcmp(pa, pb, n * sizeof(float)) == 0, "stage %d: split step differs from fit_step", stage);
 		/* evaluation: the trained W (stage 2) or none (stage 1) */
 		fit_state e;
-		fit_context ctx = {FIT_BACKEND_CPU, NULL};
+		fit_context ctx = {.backend = FIT_BACKEND_CPU, .pool = NULL};
 		char err[256];
 		T_ASSERT(fit_init_eval(&e, &ctx, &a.m.vision, a.text, SC, stage == 2 ? sa.head.fc : NULL, SB, err,
 				       sizeof err) == 0);
