@@ -87,7 +87,7 @@ EMU_LIB    := $(BUILD)/emu/liblfm_cuda_emu.a
 EMU_OBJS   := $(CU_SRCS:%.cu=$(BUILD)/emu/%.o) $(patsubst %.cc,$(BUILD)/emu/%.o,$(sort $(wildcard tests/cuda-host/*.cc)))
 EMU_TESTS  := $(CUDA_TEST_SRCS:tests/cuda/%.c=$(BUILD)/emu/tests/%) \
               $(patsubst tests/cuda-host/%.cc,$(BUILD)/emu/tests/%,$(sort $(wildcard tests/cuda-host/selftest_*.cc)))
-EMU_TOOLS  := $(DEVICE_TOOLS:%=$(BUILD)/emu/bin/%)
+EMU_TOOLS  := $(DEVICE_TOOLS:%=$(BUILD)/emu/bin/%) $(BUILD)/emu/golden-check
 EMU_LIBS   := -lstdc++
 ifneq ($(NVCC),)
   CU_OBJS    := $(CU_SRCS:%.cu=$(BUILD)/%.o)
@@ -119,7 +119,7 @@ ifeq ($(TOOL_CUDA_LIB),)
 endif
 
 .PHONY: emu all check check-asan check-cuda check-golden-other fuzz demo install uninstall clean summary bench
-all: $(LIB) $(TOOL_BINS) tests/golden-check $(CUDA_LIB) $(CUDA_TESTS) summary
+all: $(LIB) $(TOOL_BINS) tests/golden-check $(CUDA_LIB) $(CUDA_TESTS) $(if $(CUDA_TESTS),$(BUILD)/golden-check-cuda) summary
 emu: $(EMU_LIB) $(EMU_TESTS) $(EMU_TOOLS)
 
 summary: $(LIB) $(TOOL_BINS)
@@ -206,6 +206,14 @@ $(EMU_LIB): $(filter-out $(BUILD)/emu/tests/cuda-host/selftest_%.o,$(EMU_OBJS)) 
 $(BUILD)/emu/tests/cuda_%: tests/cuda/cuda_%.c $(EMU_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -DLFM_CUDA_EMULATION $(ALL_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $^ $(EMU_LIBS) $(LDLIBS_ALL)
+# The golden checker again with its training step through the CUDA runner (LFM_GOLDEN_PRECISION)
+$(BUILD)/emu/golden/%.o: tests/golden/%.c | $(BUILD)/.dirs
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) -DLFM_GOLDEN_CUDA $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(BUILD)/emu/golden-check: $(GOLDEN_SRCS:tests/golden/%.c=$(BUILD)/emu/golden/%.o) $(EMU_LIB) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(EMU_LIBS) $(LDLIBS_ALL)
+$(BUILD)/golden-check-cuda: $(GOLDEN_SRCS:tests/golden/%.c=$(BUILD)/emu/golden/%.o) $(CUDA_LIB) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CUDA_LIBS) $(LDLIBS_ALL)
 $(BUILD)/emu/tests/selftest_%: $(BUILD)/emu/tests/cuda-host/selftest_%.o $(EMU_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) -pthread $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)

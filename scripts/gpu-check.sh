@@ -25,6 +25,8 @@ if [ "$mode" = prepare ]; then
 	rm -rf "$BUILD/gpu-bundle"
 	BUNDLE='^(libarchive|libmsgpackc|libturbojpeg|libutf8proc|libjansson|libnettle|libacl|liblzma|libzstd|liblz4|libxml2|libicu[a-z]*|libb2)\.' \
 		bash ../shared/scripts/bundle-libs.sh "$BUILD/gpu-bundle" bin/lfm-fit "$BUILD"/tests/cuda_* >/dev/null || exit 1
+	# the goldens travel with the build (the device machine has no ../shared)
+	rm -rf "$BUILD/gpu-golden" && cp -r ../shared/golden/tiny-clip "$BUILD/gpu-golden" 2>/dev/null || true
 	du -sh "$BUILD" bin
 	echo "gpu-check: prepared; now run 'bash scripts/gpu-check.sh run' on the device with carry [\"$BUILD\", \"bin\"]"
 	exit 0
@@ -68,7 +70,20 @@ else
 	row "compute-sanitizer" skip "not found"
 fi
 
-# 3. the throughput probe (ViT-B/32, random weights; PyTorch's anchors: DESIGN.md §6)
+# 3. the golden training step through the CUDA runner, fp32 and bf16
+if [ -x "$BUILD/golden-check-cuda" ] && [ -d "$BUILD/gpu-golden" ]; then
+	for prec in fp32 bf16; do
+		LFM_DATADIR=data LFM_GOLDEN_PRECISION=$prec timeout 120 "$BUILD/golden-check-cuda" "$BUILD/gpu-golden" >"$log/golden-$prec.txt" 2>&1
+		st=$?
+		f=$(grep -cE '[[:space:]]FAIL$' "$log/golden-$prec.txt"); p=$(grep -cE '[[:space:]]ok$' "$log/golden-$prec.txt")
+		[ $st -eq 0 ] && [ "$f" -eq 0 ] && r=ok || r=FAIL
+		row "golden-check-cuda $prec" "$r" "$p ok, $f failed; $(grep 'stage1 losses' "$log/golden-$prec.txt" | awk '{print "loss err", $(NF-1)}')"
+	done
+else
+	row "golden-check-cuda" skip "not built or no goldens"
+fi
+
+# 4. the throughput probe (ViT-B/32, random weights; PyTorch's anchors: DESIGN.md §6)
 if [ -x "$BUILD/bench/gpu/gpu_step" ]; then
 	timeout 150 "$BUILD/bench/gpu/gpu_step" ViT-B/32 20 >"$log/gpu_step.txt" 2>&1
 	st=$?

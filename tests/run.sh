@@ -61,14 +61,25 @@ if [ -z "${LFM_TEST_UNIT_ONLY:-}" ]; then
 		sh scripts/check-golden-other-size.sh >"$log" 2>&1; count "golden-check, another model size" $?
 	fi
 	golden=${LFM_GOLDEN_DIR:-../shared/golden/tiny-clip}
+	# golden_run LABEL COMMAND...: the checker's "NAME  ERROR  ok|FAIL" lines counted
+	golden_run() {
+		label=$1; shift
+		"$@" >"$log" 2>&1; st=$?
+		p=$(grep -cE '[[:space:]]ok$' "$log"); f=$(grep -cE '[[:space:]]FAIL$' "$log")
+		grep -E '[[:space:]]FAIL$' "$log" | sed "s|^|  $label: |"
+		if [ "$st" -ne 0 ] && [ "$f" -eq 0 ]; then tail -n 5 "$log" | sed "s|^|  $label: |"; f=1; fi
+		pass=$((pass + p)); fail=$((fail + f))
+		printf '%-40s %4d passed %4d failed %4d skipped\n' "$label" "$p" "$f" 0
+	}
 	if [ -x tests/golden-check ]; then
 		if [ -d "$golden" ]; then
-			tests/golden-check "$golden" >"$log" 2>&1; st=$?
-			p=$(grep -cE '[[:space:]]ok$' "$log"); f=$(grep -cE '[[:space:]]FAIL$' "$log")
-			grep -E '[[:space:]]FAIL$' "$log" | sed 's/^/  golden-check: /'
-			if [ "$st" -ne 0 ] && [ "$f" -eq 0 ]; then tail -n 5 "$log" | sed 's/^/  golden-check: /'; f=1; fi
-			pass=$((pass + p)); fail=$((fail + f))
-			printf '%-40s %4d passed %4d failed %4d skipped\n' "golden-check $golden" "$p" "$f" 0
+			golden_run "golden-check $golden" tests/golden-check "$golden"
+			# the training step through the CUDA runner on the emulated device, fp32 and bf16
+			if [ -x "$build/emu/golden-check" ]; then
+				for prec in fp32 bf16; do
+					LFM_DATADIR=data LFM_GOLDEN_PRECISION=$prec golden_run "golden-check, emulated CUDA $prec" "$build/emu/golden-check" "$golden"
+				done
+			fi
 		else
 			echo "golden-check: $golden not found (a clone without ../shared): golden tests skipped"
 			skip=$((skip + 1))
