@@ -22,22 +22,16 @@ __global__ static void quick_gelu_backward_kernel(float *dinp, const float *inp,
 	}
 }
 
-static unsigned blocks_for(size_t n)
-{
-	size_t b = (n + 255) / 256;
-	return (unsigned)(b < 65535 ? (b ? b : 1) : 65535);
-}
-
 extern "C" void cuda_quick_gelu_forward(lfm_cuda_context *ctx, float *out, const float *inp, size_t n)
 {
 	LFM_CUDA_REQUIRE(out && inp);
 	if (n)
-		LFM_LAUNCH(quick_gelu_forward_kernel, blocks_for(n), 256, 0, ctx->stream, out, inp, n);
+		LFM_LAUNCH(quick_gelu_forward_kernel, lfm_grid_blocks(n, 256), 256, 0, ctx->stream, out, inp, n);
 }
 
 extern "C" void cuda_quick_gelu_backward(lfm_cuda_context *ctx, float *dinp, const float *inp, const float *dout, size_t n)
 {
 	LFM_CUDA_REQUIRE(dinp && inp && dout);
 	if (n)
-		LFM_LAUNCH(quick_gelu_backward_kernel, blocks_for(n), 256, 0, ctx->stream, dinp, inp, dout, n);
+		LFM_LAUNCH(quick_gelu_backward_kernel, lfm_grid_blocks(n, 256), 256, 0, ctx->stream, dinp, inp, dout, n);
 }

@@ -1,30 +1,17 @@
 // attention.cu — multi-head self-attention (cpu/clip_layers.c's attention_forward/backward): the products
 // through cuda_gemm straight on the strided q, k, v slices of qkv, one batched call per head over the
-// batch (no permuted copies), the softmax and its backward one thread a row in float32 in the CPU's order.
+// batch (no permuted copies), the softmax (cpu/row_ops.h, the CPU's own code) and its backward one thread a row in float32.
 #include "cuda_common.h"
 #include "cuda_kernels.h"
+extern "C" {
+#include "cpu/row_ops.h"
+}
 
 __global__ static void softmax_rows_kernel(float *s, size_t rows, int T, int causal)
 {
 	size_t r = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-	if (r >= rows)
-		return; // no barriers
-	int i = (int)(r % T), n = causal ? i + 1 : T;
-	float *row = s + r * T;
-	float mx = row[0];
-	for (int j = 1; j < n; j++)
-		if (row[j] > mx)
-			mx = row[j];
-	float sum = 0;
-	for (int j = 0; j < n; j++) {
-		row[j] = expf(row[j] - mx);
-		sum += row[j];
-	}
-	float inv = 1.0f / sum;
-	for (int j = 0; j < n; j++)
-		row[j] *= inv;
-	for (int j = n; j < T; j++)
-		row[j] = 0;
+	if (r < rows) // no barriers
+		softmax_row(s + r * T, causal ? (int)(r % T) + 1 : T, T);
 }
 
 // ds = p * (ds - Σ_j p·ds), row by row

@@ -38,6 +38,7 @@ typedef struct cuda_block_scratch {
 #ifdef __cplusplus
 extern "C" {
 #endif
+// inp may be a->res3 (the previous block's output kept in place): it is last read before res3 is written.
 void cuda_block_forward(lfm_cuda_context *ctx, lfm_precision prec, const clip_blocks *p, const cuda_block_acts *a,
 			const float *inp, int B, int T, int W, int NH, int causal);
 void cuda_block_backward(lfm_cuda_context *ctx, lfm_precision prec, const clip_blocks *p, const clip_blocks *g,

@@ -97,5 +97,11 @@ void lfm_cuda_fail(const char *what, const char *detail, const char *file, int l
 #endif
 
 static inline unsigned lfm_ceil_div(size_t a, size_t b) { return (unsigned)((a + b - 1) / b); }
+// Blocks of `threads` for a grid-stride loop over n elements: one an element up to the grid's x limit.
+static inline unsigned lfm_grid_blocks(size_t n, unsigned threads)
+{
+	size_t b = (n + threads - 1) / threads;
+	return (unsigned)(b < 65535 ? (b ? b : 1) : 65535);
+}
 
 #endif

@@ -5,12 +5,6 @@
 
 #define ELEMENTWISE_THREADS 256
 
-static unsigned blocks_for(size_t n)
-{
-	size_t b = (n + ELEMENTWISE_THREADS - 1) / ELEMENTWISE_THREADS;
-	return (unsigned)(b < 65535 ? (b ? b : 1) : 65535);
-}
-
 #define GRID_STRIDE(i, n) for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
 
 __global__ static void residual_kernel(float *out, const float *a, const float *b, size_t n)
@@ -54,29 +48,29 @@ extern "C" void cuda_residual_forward(lfm_cuda_context *ctx, float *out, const f
 {
 	LFM_CUDA_REQUIRE(out && a && b);
 	if (n)
-		LFM_LAUNCH(residual_kernel, blocks_for(n), ELEMENTWISE_THREADS, 0, ctx->stream, out, a, b, n);
+		LFM_LAUNCH(residual_kernel, lfm_grid_blocks(n, ELEMENTWISE_THREADS), ELEMENTWISE_THREADS, 0, ctx->stream, out, a, b, n);
 }
 extern "C" void cuda_accumulate(lfm_cuda_context *ctx, float *acc, const float *x, size_t n)
 {
 	LFM_CUDA_REQUIRE(acc && x);
 	if (n)
-		LFM_LAUNCH(accumulate_kernel, blocks_for(n), ELEMENTWISE_THREADS, 0, ctx->stream, acc, x, n);
+		LFM_LAUNCH(accumulate_kernel, lfm_grid_blocks(n, ELEMENTWISE_THREADS), ELEMENTWISE_THREADS, 0, ctx->stream, acc, x, n);
 }
 extern "C" void cuda_fill(lfm_cuda_context *ctx, float *p, float value, size_t n)
 {
 	LFM_CUDA_REQUIRE(p);
 	if (n)
-		LFM_LAUNCH(fill_kernel, blocks_for(n), ELEMENTWISE_THREADS, 0, ctx->stream, p, value, n);
+		LFM_LAUNCH(fill_kernel, lfm_grid_blocks(n, ELEMENTWISE_THREADS), ELEMENTWISE_THREADS, 0, ctx->stream, p, value, n);
 }
 extern "C" void cuda_round_bf16(lfm_cuda_context *ctx, uint16_t *out, const float *in, size_t n)
 {
 	LFM_CUDA_REQUIRE(out && in);
 	if (n)
-		LFM_LAUNCH(round_bf16_kernel, blocks_for(n), ELEMENTWISE_THREADS, 0, ctx->stream, out, in, n);
+		LFM_LAUNCH(round_bf16_kernel, lfm_grid_blocks(n, ELEMENTWISE_THREADS), ELEMENTWISE_THREADS, 0, ctx->stream, out, in, n);
 }
 extern "C" void cuda_round_tf32(lfm_cuda_context *ctx, float *out, const float *in, size_t n)
 {
 	LFM_CUDA_REQUIRE(out && in);
 	if (n)
-		LFM_LAUNCH(round_tf32_kernel, blocks_for(n), ELEMENTWISE_THREADS, 0, ctx->stream, out, in, n);
+		LFM_LAUNCH(round_tf32_kernel, lfm_grid_blocks(n, ELEMENTWISE_THREADS), ELEMENTWISE_THREADS, 0, ctx->stream, out, in, n);
 }

@@ -76,24 +76,18 @@ __global__ static void scatter_add_rows_kernel(float *din, const float *dout, co
 		din[(size_t)rows[i / C] * C + i % C] += dout[i];
 }
 
-static unsigned blocks_for(size_t n)
-{
-	size_t b = (n + 255) / 256;
-	return (unsigned)(b < 65535 ? (b ? b : 1) : 65535);
-}
-
 extern "C" void cuda_patch_unfold(lfm_cuda_context *ctx, float *patches, const float *pixels, int B, int R, int P)
 {
 	LFM_CUDA_REQUIRE(patches && pixels && B > 0 && P > 0 && R % P == 0);
 	size_t total = (size_t)B * R * R * 3;
-	LFM_LAUNCH(patch_unfold_kernel, blocks_for(total), 256, 0, ctx->stream, patches, pixels, B, R, P);
+	LFM_LAUNCH(patch_unfold_kernel, lfm_grid_blocks(total, 256), 256, 0, ctx->stream, patches, pixels, B, R, P);
 }
 
 extern "C" void cuda_vision_embed_forward(lfm_cuda_context *ctx, float *x, const float *patch_out, const float *class_emb,
 					  const float *pos_emb, int B, int T, int C)
 {
 	LFM_CUDA_REQUIRE(x && patch_out && class_emb && pos_emb && B > 0 && T > 1 && C > 0);
-	LFM_LAUNCH(vision_embed_forward_kernel, blocks_for((size_t)B * T * C), 256, 0, ctx->stream, x, patch_out, class_emb,
+	LFM_LAUNCH(vision_embed_forward_kernel, lfm_grid_blocks((size_t)B * T * C, 256), 256, 0, ctx->stream, x, patch_out, class_emb,
 		   pos_emb, B, T, C);
 }
 
@@ -104,7 +98,7 @@ extern "C" void cuda_vision_embed_backward(lfm_cuda_context *ctx, float *dpatch_
 {
 	(void)scratch;
 	LFM_CUDA_REQUIRE(dx && B > 0 && T > 1 && C > 0);
-	LFM_LAUNCH(vision_embed_backward_kernel, blocks_for((size_t)T * C), 256, 0, ctx->stream, dpatch_out, dclass_emb,
+	LFM_LAUNCH(vision_embed_backward_kernel, lfm_grid_blocks((size_t)T * C, 256), 256, 0, ctx->stream, dpatch_out, dclass_emb,
 		   dpos_emb, dx, B, T, C);
 }
 
@@ -112,19 +106,19 @@ extern "C" void cuda_token_embed_forward(lfm_cuda_context *ctx, float *x, const 
 					 const float *pos_emb, int B, int T, int C)
 {
 	LFM_CUDA_REQUIRE(x && tokens && token_emb && pos_emb && B > 0 && T > 0 && C > 0);
-	LFM_LAUNCH(token_embed_kernel, blocks_for((size_t)B * T * C), 256, 0, ctx->stream, x, tokens, token_emb, pos_emb, B,
+	LFM_LAUNCH(token_embed_kernel, lfm_grid_blocks((size_t)B * T * C, 256), 256, 0, ctx->stream, x, tokens, token_emb, pos_emb, B,
 		   T, C);
 }
 
 extern "C" void cuda_gather_rows(lfm_cuda_context *ctx, float *out, const float *in, const int32_t *rows, int n, int C)
 {
 	LFM_CUDA_REQUIRE(out && in && rows && n > 0 && C > 0);
-	LFM_LAUNCH(gather_rows_kernel, blocks_for((size_t)n * C), 256, 0, ctx->stream, out, in, rows, n, C);
+	LFM_LAUNCH(gather_rows_kernel, lfm_grid_blocks((size_t)n * C, 256), 256, 0, ctx->stream, out, in, rows, n, C);
 }
 
 extern "C" void cuda_scatter_add_rows(lfm_cuda_context *ctx, float *din, const float *dout, const int32_t *rows, int n,
 				      int C)
 {
 	LFM_CUDA_REQUIRE(din && dout && rows && n > 0 && C > 0);
-	LFM_LAUNCH(scatter_add_rows_kernel, blocks_for((size_t)n * C), 256, 0, ctx->stream, din, dout, rows, n, C);
+	LFM_LAUNCH(scatter_add_rows_kernel, lfm_grid_blocks((size_t)n * C, 256), 256, 0, ctx->stream, din, dout, rows, n, C);
 }

@@ -1,8 +1,12 @@
 // head.cu — the cosine head (train/cosine_head.h) on the device: a few hundred FLOPs an image, so written
 // for exactness, not speed: every output element is one thread's dot product accumulated in double in the
-// CPU's order, then rounded once, which gives the CPU's bits; the L2 norms one thread a row, in double.
+// CPU's order, then rounded once, which gives the CPU's bits; the L2 norms one thread a row with the CPU's own
+// code (cpu/row_ops.h).
 #include "cuda_common.h"
 #include "cuda_kernels.h"
+extern "C" {
+#include "cpu/row_ops.h"
+}
 
 // out[r, c] (+)= Σ_k A[r·a_rs + k·a_ks] · B[k·b_ks + c·b_cs], k in order, in double
 __global__ static void dot_kernel(float *out, const float *A, size_t a_rs, size_t a_ks, const float *B, size_t b_ks,
@@ -31,33 +35,17 @@ __global__ static void l2norm_forward_kernel(float *out, float *norm, const floa
 	size_t n = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
 	if (n >= N)
 		return;
-	const float *x = inp + n * D;
-	float *o = out + n * D;
-	double ss = 0;
-	for (int i = 0; i < D; i++)
-		ss += (double)x[i] * x[i];
-	double nrm = sqrt(ss);
+	double nrm = l2norm_row(out + n * D, inp + n * D, D);
 	if (norm)
 		norm[n] = (float)nrm;
-	double inv = nrm == 0 ? 0 : 1.0 / nrm; // a zero row has no direction: it stays zero
-	for (int i = 0; i < D; i++)
-		o[i] = nrm == 0 ? 0.0f : (float)(x[i] * inv);
 }
 
 __global__ static void l2norm_backward_kernel(float *dinp, const float *dout, const float *out, const float *norm, size_t N,
 					      int D)
 {
 	size_t n = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-	if (n >= N || norm[n] == 0)
-		return;
-	const float *o = out + n * D, *g = dout + n * D;
-	float *d = dinp + n * D;
-	double dotp = 0;
-	for (int i = 0; i < D; i++)
-		dotp += (double)o[i] * g[i];
-	double inv = 1.0 / norm[n];
-	for (int i = 0; i < D; i++)
-		d[i] += (float)(((double)g[i] - o[i] * dotp) * inv);
+	if (n < N)
+		l2norm_row_backward(dinp + n * D, dout + n * D, out + n * D, norm[n], D);
 }
 
 extern "C" void cuda_l2norm_forward(lfm_cuda_context *ctx, float *out, float *norm, const float *inp, size_t N, int D)

@@ -7,13 +7,6 @@
 #include "cuda_kernels.h"
 #include "cuda_memory.h"
 
-__global__ static void cast_bf16_kernel(__nv_bfloat16 *out, const float *in, size_t n)
-{
-	size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-	if (i < n)
-		out[i] = __float2bfloat16(in[i]);
-}
-
 // The elements a strided batch of `batch` matrices of `rows` rows of stride ld spans (the last one ends at
 // its last row's `cols`-th element).
 static size_t span(int batch, long long stride, int rows, int ld, int cols)
@@ -37,8 +30,8 @@ static void cast_inputs(lfm_cuda_context *ctx, const float *a, size_t na, const 
 	}
 	*ca = (__nv_bfloat16 *)ctx->cast_buffer;
 	*cb = *ca + na_al;
-	LFM_LAUNCH(cast_bf16_kernel, lfm_ceil_div(na, 256), 256, 0, ctx->stream, *ca, a, na);
-	LFM_LAUNCH(cast_bf16_kernel, lfm_ceil_div(nb, 256), 256, 0, ctx->stream, *cb, b, nb);
+	cuda_round_bf16(ctx, (uint16_t *)*ca, a, na); // elementwise.cu: round to nearest even
+	cuda_round_bf16(ctx, (uint16_t *)*cb, b, nb);
 }
 
 static cublasLtMatrixLayout_t layout(cudaDataType_t type, int rows, int cols, int ld, int batch, long long stride)

@@ -1,7 +1,7 @@
 // text_cuda.cu — CLIP's text tower forward on the device (cuda_text.h): every sequence of a batch computed
 // whole up to the batch's longest (positions after a sequence's EOT are padding, which the causal mask
 // keeps out of its features), the EOT rows gathered, ln_final, the projection. The ids are checked on the
-// host first with clip_encode_text's messages.
+// host first by clip_encode_text's own check (clip_text_lengths).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,9 @@
 #include "cuda_kernels.h"
 #include "cuda_memory.h"
 #include "cuda_text.h"
+extern "C" {
+#include "cpu/clip_text.h"
+}
 
 #define TEXT_BATCH 256
 
@@ -28,25 +31,8 @@ extern "C" int lfm_cuda_encode_text(lfm_cuda_context *ctx, lfm_precision prec, c
 		return -1;
 	}
 	std::vector<int> len(n);
-	for (size_t s = 0; s < n; s++) {
-		const int32_t *row = tokens + s * (size_t)stride;
-		int eot = 0;
-		for (int i = 1; i < stride; i++)
-			if (row[i] > row[eot])
-				eot = i;
-		if (eot >= c->context_length) {
-			snprintf(err, errsz, "sequence %zu: end of text at position %d, beyond the context length %d", s, eot,
-				 c->context_length);
-			return -1;
-		}
-		for (int i = 0; i <= eot; i++)
-			if (row[i] < 0 || row[i] >= c->vocab_size) {
-				snprintf(err, errsz, "sequence %zu: token id %d at position %d outside the vocabulary (0 .. %d)", s,
-					 (int)row[i], i, c->vocab_size - 1);
-				return -1;
-			}
-		len[s] = eot + 1;
-	}
+	if (clip_text_lengths(c, tokens, n, stride, len.data(), err, errsz))
+		return -1;
 	int T = 1;
 	for (size_t s = 0; s < n; s++)
 		T = len[s] > T ? len[s] : T;
@@ -57,7 +43,7 @@ extern "C" int lfm_cuda_encode_text(lfm_cuda_context *ctx, lfm_precision prec, c
 	clip_text_params p;
 	clip_text_params_point(&p, params, c);
 	size_t att = (size_t)B * NH * T * T;
-	size_t floats = N * W * 7 + N * 4 + N * 3 * W + att + N * 8 * W + (size_t)B * W * 2 + (size_t)B * 2 + (size_t)B * D + N + B;
+	size_t floats = N * W * 6 + N * 4 + N * 3 * W + att + N * 8 * W + (size_t)B * W * 2 + (size_t)B * 2 + (size_t)B * D + N + B;
 	float *mem = lfm_dev_alloc_floats(ctx, floats, "the text tower's activations");
 	float *at = mem;
 	auto take = [&](size_t k) { float *r = at; at += k; return r; };
@@ -66,7 +52,7 @@ extern "C" int lfm_cuda_encode_text(lfm_cuda_context *ctx, lfm_precision prec, c
 	a.ln1 = take(N * W), a.ln1_mean = take(N), a.ln1_rstd = take(N), a.qkv = take(N * 3 * W), a.att = take(att);
 	a.atty = take(N * W), a.res2 = take(N * W), a.ln2 = take(N * W), a.ln2_mean = take(N), a.ln2_rstd = take(N);
 	a.fch = take(N * 4 * W), a.fch_gelu = take(N * 4 * W), a.res3 = take(N * W);
-	float *y = take(N * W), *eotx = take((size_t)B * W), *lnf = take((size_t)B * W), *mean = take(B), *rstd = take(B);
+	float *eotx = take((size_t)B * W), *lnf = take((size_t)B * W), *mean = take(B), *rstd = take(B);
 	float *feat = take((size_t)B * D);
 	int32_t *dtokens = (int32_t *)take(N), *drows = (int32_t *)take(B);
 	std::vector<int32_t> tok(N), rows(B);
@@ -84,9 +70,8 @@ extern "C" int lfm_cuda_encode_text(lfm_cuda_context *ctx, lfm_precision prec, c
 		const float *in = x;
 		for (int l = 0; l < c->text_layers; l++) {
 			clip_blocks bp = clip_blocks_layer(&p.blocks, l, W);
-			cuda_block_forward(ctx, prec, &bp, &a, in, nb, T, W, NH, 1);
-			lfm_dev_copy(ctx, y, a.res3, (size_t)nb * T * W * sizeof(float)); // the next block's input
-			in = y;
+			cuda_block_forward(ctx, prec, &bp, &a, in, nb, T, W, NH, 1); // in may be a.res3: see cuda_blocks.h
+			in = a.res3;
 		}
 		cuda_gather_rows(ctx, eotx, in, drows, nb, W);
 		cuda_layernorm_forward(ctx, lnf, mean, rstd, eotx, p.ln_final_w, p.ln_final_b, (size_t)nb, W);

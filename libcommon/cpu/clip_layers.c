@@ -1,5 +1,6 @@
 /* clip_layers.c — see clip_layers.h. */
 #include "cpu/clip_layers.h"
+#include "cpu/row_ops.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -134,24 +135,8 @@ void projection_backward(float *dinp, float *dproj, const float *dout, const flo
  * rest become 0. */
 static void softmax_rows(float *s, int T, int causal)
 {
-	for (int i = 0; i < T; i++) {
-		float *row = s + (size_t)i * T;
-		int n = causal ? i + 1 : T;
-		float mx = row[0];
-		for (int j = 1; j < n; j++)
-			if (row[j] > mx)
-				mx = row[j];
-		float sum = 0;
-		for (int j = 0; j < n; j++) {
-			row[j] = expf(row[j] - mx);
-			sum += row[j];
-		}
-		float inv = 1.0f / sum;
-		for (int j = 0; j < n; j++)
-			row[j] *= inv;
-		for (int j = n; j < T; j++)
-			row[j] = 0;
-	}
+	for (int i = 0; i < T; i++)
+		softmax_row(s + (size_t)i * T, causal ? i + 1 : T, T);
 }
 
 void attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH, int causal)

@@ -103,6 +103,31 @@ static void text_rows_forward(const clip_text_weights *t, const text_rows *r, co
 /* Rows per chunk: bounds the work memory (about 10 x width floats per row). */
 #define TEXT_CHUNK_ROWS 8192
 
+int clip_text_lengths(const clip_config *c, const int32_t *tokens, size_t n, int stride, int *len, char *err,
+		      size_t errsz)
+{
+	for (size_t s = 0; s < n; s++) {
+		const int32_t *row = tokens + s * (size_t)stride;
+		int eot = 0;
+		for (int i = 1; i < stride; i++)
+			if (row[i] > row[eot])
+				eot = i;
+		if (eot >= c->context_length) {
+			snprintf(err, errsz, "sequence %zu: end of text at position %d, beyond the context length %d", s, eot,
+				 c->context_length);
+			return -1;
+		}
+		for (int i = 0; i <= eot; i++)
+			if (row[i] < 0 || row[i] >= c->vocab_size) {
+				snprintf(err, errsz, "sequence %zu: token id %d at position %d outside the vocabulary (0 .. %d)",
+					 s, (int)row[i], i, c->vocab_size - 1);
+				return -1;
+			}
+		len[s] = eot + 1;
+	}
+	return 0;
+}
+
 int clip_encode_text(const clip_text_weights *t, const int32_t *tokens, size_t n, int stride, float *out, char *err,
 		     size_t errsz)
 {
@@ -116,26 +141,9 @@ int clip_encode_text(const clip_text_weights *t, const int32_t *tokens, size_t n
 	}
 	/* Sequence lengths (up to and including the EOT) and their validity, before any work. */
 	int *len = xmalloc_array(n, sizeof *len);
-	for (size_t s = 0; s < n; s++) {
-		const int32_t *row = tokens + s * (size_t)stride;
-		int eot = 0;
-		for (int i = 1; i < stride; i++)
-			if (row[i] > row[eot])
-				eot = i;
-		if (eot >= c->context_length) {
-			snprintf(err, errsz, "sequence %zu: end of text at position %d, beyond the context length %d",
-				 s, eot, c->context_length);
-			free(len);
-			return -1;
-		}
-		for (int i = 0; i <= eot; i++)
-			if (row[i] < 0 || row[i] >= c->vocab_size) {
-				snprintf(err, errsz, "sequence %zu: token id %d at position %d outside the vocabulary (0 .. %d)",
-					 s, (int)row[i], i, c->vocab_size - 1);
-				free(len);
-				return -1;
-			}
-		len[s] = eot + 1;
+	if (clip_text_lengths(c, tokens, n, stride, len, err, errsz)) {
+		free(len);
+		return -1;
 	}
 	/* Rows per chunk: TEXT_CHUNK_ROWS, or fewer when all the tokens take fewer (a short list of prompts
 	 * needs no work memory for 8192 rows); at least one whole sequence. */

@@ -16,4 +16,10 @@
 int clip_encode_text(const clip_text_weights *t, const int32_t *tokens, size_t n, int stride, float *out, char *err,
 		     size_t errsz);
 
+/* The length of each of n sequences up to and including its EOT (its largest id, the first if repeated),
+ * every id up to it checked against the vocabulary: what clip_encode_text checks before any work, shared
+ * with the GPU's text tower. 0, or -1 with "sequence I: ..." in err. */
+int clip_text_lengths(const clip_config *c, const int32_t *tokens, size_t n, int stride, int *len, char *err,
+		      size_t errsz);
+
 #endif

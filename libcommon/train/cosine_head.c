@@ -9,28 +9,16 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "cpu/row_ops.h"
 
 size_t cosine_l2norm_forward(float *out, float *norm, const float *inp, size_t N, int D)
 {
 	size_t zero = 0;
 	for (size_t n = 0; n < N; n++) {
-		const float *x = inp + n * (size_t)D;
-		float *o = out + n * (size_t)D;
-		double ss = 0;
-		for (int i = 0; i < D; i++)
-			ss += (double)x[i] * x[i];
-		double nrm = sqrt(ss);
+		double nrm = l2norm_row(out + n * (size_t)D, inp + n * (size_t)D, D);
 		if (norm)
 			norm[n] = (float)nrm;
-		if (nrm == 0) {
-			zero++;
-			for (int i = 0; i < D; i++)
-				o[i] = 0;
-			continue;
-		}
-		double inv = 1.0 / nrm;
-		for (int i = 0; i < D; i++)
-			o[i] = (float)(x[i] * inv);
+		zero += nrm == 0;
 	}
 	return zero;
 }
@@ -38,18 +26,8 @@ size_t cosine_l2norm_forward(float *out, float *norm, const float *inp, size_t N
 void cosine_l2norm_backward(float *dinp, const float *dout, const float *out, const float *norm, size_t N,
 			    int D)
 {
-	for (size_t n = 0; n < N; n++) {
-		if (norm[n] == 0)
-			continue;
-		const float *o = out + n * (size_t)D, *g = dout + n * (size_t)D;
-		float *d = dinp + n * (size_t)D;
-		double dot = 0;
-		for (int i = 0; i < D; i++)
-			dot += (double)o[i] * g[i];
-		double inv = 1.0 / norm[n];
-		for (int i = 0; i < D; i++)
-			d[i] += (float)(((double)g[i] - o[i] * dot) * inv);
-	}
+	for (size_t n = 0; n < N; n++)
+		l2norm_row_backward(dinp + n * (size_t)D, dout + n * (size_t)D, out + n * (size_t)D, norm[n], D);
 }
 
 void cosine_logits_forward(float *logits, const float *fn, const float *text, int B, int D, int C)

@@ -7,11 +7,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#ifdef __CUDACC__
-#define LFM_HD __host__ __device__
-#else
-#define LFM_HD
-#endif
+#include "base/host_device.h"
 
 /* The constants a row needs: losses.h's loss_fn without its ownership (the arrays may be device memory). */
 typedef struct loss_row_params {

@@ -12,19 +12,8 @@ static lfm_cuda_context *ctx;
 static uint64_t seed = 1;
 
 /* A fresh device array of random values, with its host copy in *host. */
-static float *rnd(size_t n, float scale, float **host)
-{
-	*host = cuda_test_random(n, seed++, scale);
-	return cuda_test_upload(ctx, *host, n);
-}
-
-static double err_of(const float *dev, const float *want, size_t n)
-{
-	float *got = cuda_test_download(ctx, dev, n);
-	double e = cuda_test_rel_err(got, want, n);
-	free(got);
-	return e;
-}
+static float *rnd(size_t n, float scale, float **host) { return cuda_test_random_pair(ctx, &seed, n, scale, host); }
+static double err_of(const float *dev, const float *want, size_t n) { return cuda_test_err_of(ctx, dev, want, n); }
 
 static const int shapes[][3] = {{1, 1, 1}, {7, 31, 5}, {33, 64, 65}, {130, 130, 3}, {17, 128, 384}};
 

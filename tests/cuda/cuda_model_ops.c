@@ -14,19 +14,8 @@
 static lfm_cuda_context *ctx;
 static uint64_t seed = 100;
 
-static float *rnd(size_t n, float scale, float **host)
-{
-	*host = cuda_test_random(n, seed++, scale);
-	return cuda_test_upload(ctx, *host, n);
-}
-
-static double err_of(const float *dev, const float *want, size_t n)
-{
-	float *got = cuda_test_download(ctx, dev, n);
-	double e = cuda_test_rel_err(got, want, n);
-	free(got);
-	return e;
-}
+static float *rnd(size_t n, float scale, float **host) { return cuda_test_random_pair(ctx, &seed, n, scale, host); }
+static double err_of(const float *dev, const float *want, size_t n) { return cuda_test_err_of(ctx, dev, want, n); }
 
 static const int att_shapes[][5] = {{1, 1, 64, 1, 0}, {2, 17, 128, 2, 0}, {3, 5, 96, 3, 1}, {2, 33, 64, 2, 1}, {1, 50, 192, 3, 0}};
 

@@ -113,4 +113,20 @@ static inline double cuda_test_rel_err(const float *got, const float *want, size
 	return worst / scale;
 }
 
+/* The tests' shorthands over one context: a fresh random device array with its host copy in *host (seeds
+ * counting up from *seed), and the relative error of a device array against a host reference. */
+static inline float *cuda_test_random_pair(lfm_cuda_context *ctx, uint64_t *seed, size_t n, float scale, float **host)
+{
+	*host = cuda_test_random(n, (*seed)++, scale);
+	return cuda_test_upload(ctx, *host, n);
+}
+
+static inline double cuda_test_err_of(lfm_cuda_context *ctx, const float *dev, const float *want, size_t n)
+{
+	float *got = cuda_test_download(ctx, dev, n);
+	double e = cuda_test_rel_err(got, want, n);
+	free(got);
+	return e;
+}
+
 #endif
