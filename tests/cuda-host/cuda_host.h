@@ -105,6 +105,14 @@ static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 // __expf and __logf: glibc declares them (its own exp and log), which serve.
 static inline float __fdividef(float a, float b) { return a / b; }
 static inline float __saturatef(float x) { return x < 0 ? 0 : x > 1 ? 1 : x; }
+// The IEEE round-to-nearest operations nvcc never contracts into an FMA: what a kernel uses where its
+// result must equal the CPU reference bit for bit (g++ does not contract either, so they are plain here).
+static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline float __fsub_rn(float a, float b) { return a - b; }
+static inline float __fdiv_rn(float a, float b) { return a / b; }
+static inline double __dmul_rn(double a, double b) { return a * b; }
+static inline double __dadd_rn(double a, double b) { return a + b; }
 template <class T> static inline T min(T a, T b) { return a < b ? a : b; }
 template <class T> static inline T max(T a, T b) { return a > b ? a : b; }
 
