@@ -38,6 +38,7 @@ struct lfm_cuda_context {
 	size_t lt_workspace_bytes;
 	void *cast_buffer; // matmul.cu: bf16/tf32 copies of product inputs, grown on demand
 	size_t cast_buffer_bytes;
+	struct lfm_gemm_plans *gemm_plans; // matmul.cu: descriptors and the algorithm chosen, per product shape
 	size_t bytes_allocated; // by lfm_dev_alloc, for the messages and --log's peak
 	size_t peak_bytes;
 	char description[640];
@@ -50,6 +51,8 @@ extern "C" {
 #endif
 // A failed CUDA call: "FILE:LINE: EXPR: cudaErrorString", exit 3 (LFM_EXIT_IO). Never returns.
 void lfm_cuda_fail(const char *what, const char *detail, const char *file, int line);
+// matmul.cu: release the context's cached product plans (lfm_cuda_close)
+void lfm_gemm_plans_free(lfm_cuda_context *ctx);
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,7 @@
 #include "cuda_memory.h"
 
 #include <stdio.h>
+#include <string.h>
 
 extern "C" [[noreturn]] void die(int code, const char *fmt, ...);
 
@@ -70,4 +71,32 @@ extern "C" void lfm_dev_copy(lfm_cuda_context *ctx, void *dst, const void *src, 
 extern "C" void lfm_dev_zero(lfm_cuda_context *ctx, void *p, size_t bytes)
 {
 	CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, ctx->stream));
+}
+
+extern "C" void lfm_dev_upload_async(lfm_cuda_context *ctx, void *dst, const void *src, size_t bytes)
+{
+	CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx->stream));
+}
+
+extern "C" void lfm_dev_download_async(lfm_cuda_context *ctx, void *dst, const void *src, size_t bytes)
+{
+	CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx->stream));
+}
+
+extern "C" void *lfm_host_alloc(size_t bytes, const char *what)
+{
+	void *p = NULL;
+	cudaError_t e = cudaMallocHost(&p, bytes ? bytes : 1);
+	if (e != cudaSuccess) {
+		(void)cudaGetLastError();
+		die(3, "out of page-locked host memory for %s (%zu bytes): %s", what, bytes, cudaGetErrorString(e));
+	}
+	memset(p, 0, bytes);
+	return p;
+}
+
+extern "C" void lfm_host_free(void *p)
+{
+	if (p)
+		CUDA_CHECK(cudaFreeHost(p));
 }

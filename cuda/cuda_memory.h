@@ -23,6 +23,14 @@ void lfm_dev_upload(lfm_cuda_context *ctx, void *dst, const void *src, size_t by
 void lfm_dev_download(lfm_cuda_context *ctx, void *dst, const void *src, size_t bytes);
 void lfm_dev_copy(lfm_cuda_context *ctx, void *dst, const void *src, size_t bytes); /* device to device */
 void lfm_dev_zero(lfm_cuda_context *ctx, void *p, size_t bytes);
+/* Without waiting (stream order): the host side must be pinned memory (lfm_host_alloc) that stays
+ * untouched until the stream has passed the copy — what a CUDA graph's step and the double-buffered
+ * batches use. */
+void lfm_dev_upload_async(lfm_cuda_context *ctx, void *dst, const void *src, size_t bytes);
+void lfm_dev_download_async(lfm_cuda_context *ctx, void *dst, const void *src, size_t bytes);
+/* Page-locked host memory (cudaMallocHost), zeroed; dies with exit 3 naming `what` when refused. */
+void *lfm_host_alloc(size_t bytes, const char *what);
+void lfm_host_free(void *p);
 /* bytes of the device's memory free now (cudaMemGetInfo) */
 size_t lfm_dev_free_bytes(lfm_cuda_context *ctx);
 

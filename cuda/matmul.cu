@@ -3,6 +3,10 @@
 // column-major D^T[N,M] = op(B)^T·op(A)^T, so cuda_gemm hands cuBLASLt B before A with the transposes as
 // given. bf16: the inputs are cast into the context's cast buffer first (float32 accumulation and output);
 // tf32: CUBLAS_COMPUTE_32F_FAST_TF32; fp32: CUBLAS_COMPUTE_32F_PEDANTIC (no TF32 anywhere).
+#include <string.h>
+
+#include <vector>
+
 #include "cuda_common.h"
 #include "cuda_kernels.h"
 #include "cuda_memory.h"
@@ -47,6 +51,90 @@ static cublasLtMatrixLayout_t layout(cudaDataType_t type, int rows, int cols, in
 	return l;
 }
 
+// A product's shape: what its descriptors and its algorithm depend on (not the pointers).
+struct gemm_key {
+	lfm_precision prec;
+	int transA, transB, M, N, K, lda, ldb, ldd;
+	long long strideA, strideB, strideD;
+	int batch, with_bias;
+	bool operator==(const gemm_key &o) const
+	{
+		return prec == o.prec && transA == o.transA && transB == o.transB && M == o.M && N == o.N && K == o.K &&
+		       lda == o.lda && ldb == o.ldb && ldd == o.ldd && strideA == o.strideA && strideB == o.strideB &&
+		       strideD == o.strideD && batch == o.batch && with_bias == o.with_bias;
+	}
+};
+// The descriptors made and the heuristic asked once per shape: a training step repeats a few dozen shapes
+// thousands of times, and cublasLtMatmulAlgoGetHeuristic costs tens of microseconds of host time — more
+// than many of the products themselves at batch 32. Cached plans also make a graph capture issue nothing
+// but the products.
+struct gemm_plan {
+	gemm_key key;
+	cublasLtMatmulDesc_t desc;
+	cublasLtMatrixLayout_t la, lb, ld;
+	cublasLtMatmulAlgo_t algo;
+};
+struct lfm_gemm_plans {
+	std::vector<gemm_plan> plans;
+};
+
+static const gemm_plan *plan_for(lfm_cuda_context *ctx, const gemm_key &k)
+{
+	if (!ctx->gemm_plans)
+		ctx->gemm_plans = new lfm_gemm_plans();
+	for (const gemm_plan &p : ctx->gemm_plans->plans)
+		if (p.key == k)
+			return &p;
+	gemm_plan p = {};
+	p.key = k;
+	int a_rows = k.transA ? k.K : k.M, a_cols = k.transA ? k.M : k.K, b_rows = k.transB ? k.N : k.K,
+	    b_cols = k.transB ? k.K : k.N;
+	cudaDataType_t in_type = k.prec == LFM_PRECISION_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+	cublasComputeType_t compute = k.prec == LFM_PRECISION_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32
+				      : k.prec == LFM_PRECISION_BF16 ? CUBLAS_COMPUTE_32F
+								     : CUBLAS_COMPUTE_32F_PEDANTIC;
+	CUBLASLT_CHECK(cublasLtMatmulDescCreate(&p.desc, compute, CUDA_R_32F));
+	// column-major: D^T (N x M) = op(B)^T (N x K) · op(A)^T (K x M); B^T stored row-major is B column-major
+	int32_t op_first = k.transB ? CUBLAS_OP_T : CUBLAS_OP_N, op_second = k.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
+	CUBLASLT_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_first, sizeof op_first));
+	CUBLASLT_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_second, sizeof op_second));
+	if (k.with_bias) {
+		uint32_t epi = CUBLASLT_EPILOGUE_BIAS;
+		CUBLASLT_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+	}
+	// the column-major shapes as stored: B row-major b_rows x b_cols = column-major b_cols x b_rows
+	p.lb = layout(in_type, b_cols, b_rows, k.ldb, k.batch, k.strideB);
+	p.la = layout(in_type, a_cols, a_rows, k.lda, k.batch, k.strideA);
+	p.ld = layout(CUDA_R_32F, k.N, k.M, k.ldd, k.batch, k.strideD);
+	cublasLtMatmulPreference_t pref;
+	CUBLASLT_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+	uint64_t ws = ctx->lt_workspace_bytes;
+	CUBLASLT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+	cublasLtMatmulHeuristicResult_t h;
+	int found = 0;
+	CUBLASLT_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx->lt, p.desc, p.lb, p.la, p.ld, p.ld, pref, 1, &h, &found));
+	cublasLtMatmulPreferenceDestroy(pref);
+	if (!found)
+		lfm_cuda_fail("cublasLtMatmulAlgoGetHeuristic", "no algorithm for this product", __FILE__, __LINE__);
+	p.algo = h.algo;
+	ctx->gemm_plans->plans.push_back(p);
+	return &ctx->gemm_plans->plans.back();
+}
+
+extern "C" void lfm_gemm_plans_free(lfm_cuda_context *ctx)
+{
+	if (!ctx->gemm_plans)
+		return;
+	for (gemm_plan &p : ctx->gemm_plans->plans) {
+		cublasLtMatrixLayoutDestroy(p.ld);
+		cublasLtMatrixLayoutDestroy(p.la);
+		cublasLtMatrixLayoutDestroy(p.lb);
+		cublasLtMatmulDescDestroy(p.desc);
+	}
+	delete ctx->gemm_plans;
+	ctx->gemm_plans = NULL;
+}
+
 extern "C" void cuda_gemm(lfm_cuda_context *ctx, lfm_precision prec, int transA, int transB, int M, int N, int K,
 			  float alpha, const float *A, int lda, long long strideA, const float *B, int ldb,
 			  long long strideB, float beta, float *D, int ldd, long long strideD, int batch,
@@ -59,47 +147,19 @@ extern "C" void cuda_gemm(lfm_cuda_context *ctx, lfm_precision prec, int transA,
 	LFM_CUDA_REQUIRE(lda >= a_cols && ldb >= b_cols && ldd >= N);
 	LFM_CUDA_REQUIRE(!bias || beta == 0.0f);
 	const void *a = A, *b = B;
-	cudaDataType_t in_type = CUDA_R_32F;
 	if (prec == LFM_PRECISION_BF16) {
 		__nv_bfloat16 *ca, *cb;
 		cast_inputs(ctx, A, span(batch, strideA, a_rows, lda, a_cols), B, span(batch, strideB, b_rows, ldb, b_cols),
 			    &ca, &cb);
-		a = ca, b = cb, in_type = CUDA_R_16BF;
+		a = ca, b = cb;
 	}
-	cublasComputeType_t compute = prec == LFM_PRECISION_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32
-				      : prec == LFM_PRECISION_BF16 ? CUBLAS_COMPUTE_32F
-								   : CUBLAS_COMPUTE_32F_PEDANTIC;
-	cublasLtMatmulDesc_t desc;
-	CUBLASLT_CHECK(cublasLtMatmulDescCreate(&desc, compute, CUDA_R_32F));
-	// column-major: D^T (N x M) = op(B)^T (N x K) · op(A)^T (K x M); B^T stored row-major is B column-major
-	int32_t op_first = transB ? CUBLAS_OP_T : CUBLAS_OP_N, op_second = transA ? CUBLAS_OP_T : CUBLAS_OP_N;
-	CUBLASLT_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_first, sizeof op_first));
-	CUBLASLT_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_second, sizeof op_second));
-	if (bias) {
-		uint32_t epi = CUBLASLT_EPILOGUE_BIAS;
-		CUBLASLT_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
-		CUBLASLT_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
-	}
-	// the column-major shapes as stored: B row-major b_rows x b_cols = column-major b_cols x b_rows
-	cublasLtMatrixLayout_t lb = layout(in_type, b_cols, b_rows, ldb, batch, strideB);
-	cublasLtMatrixLayout_t la = layout(in_type, a_cols, a_rows, lda, batch, strideA);
-	cublasLtMatrixLayout_t ld = layout(CUDA_R_32F, N, M, ldd, batch, strideD);
-	cublasLtMatmulPreference_t pref;
-	CUBLASLT_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-	uint64_t ws = ctx->lt_workspace_bytes;
-	CUBLASLT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
-	cublasLtMatmulHeuristicResult_t h;
-	int found = 0;
-	CUBLASLT_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx->lt, desc, lb, la, ld, ld, pref, 1, &h, &found));
-	if (!found)
-		lfm_cuda_fail("cublasLtMatmulAlgoGetHeuristic", "no algorithm for this product", __FILE__, __LINE__);
-	CUBLASLT_CHECK(cublasLtMatmul(ctx->lt, desc, &alpha, b, lb, a, la, &beta, D, ld, D, ld, &h.algo, ctx->lt_workspace,
-				      ctx->lt_workspace_bytes, ctx->stream));
-	cublasLtMatmulPreferenceDestroy(pref);
-	cublasLtMatrixLayoutDestroy(ld);
-	cublasLtMatrixLayoutDestroy(la);
-	cublasLtMatrixLayoutDestroy(lb);
-	cublasLtMatmulDescDestroy(desc);
+	const gemm_plan *plan = plan_for(ctx, gemm_key{prec, transA, transB, M, N, K, lda, ldb, ldd, strideA, strideB,
+						    strideD, batch, bias != NULL});
+	if (bias)
+		CUBLASLT_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+							      sizeof bias));
+	CUBLASLT_CHECK(cublasLtMatmul(ctx->lt, plan->desc, &alpha, b, plan->lb, a, plan->la, &beta, D, plan->ld, D,
+				      plan->ld, &plan->algo, ctx->lt_workspace, ctx->lt_workspace_bytes, ctx->stream));
 }
 
 extern "C" void cuda_matmul_forward(lfm_cuda_context *ctx, lfm_precision prec, float *out, const float *inp,

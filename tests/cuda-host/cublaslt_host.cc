@@ -12,6 +12,7 @@
 
 #include "cuda_bf16.h"
 #include "cublasLt.h"
+#include "cuda_host_runtime.h"
 
 struct cublasLtContext {
 	int unused;
@@ -206,34 +207,13 @@ static void widen(std::vector<float> &out, const void *p, const cublasLtMatrixLa
 			v = round_tf32(v);
 }
 
-extern "C" cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t desc, const void *alpha, const void *A,
-					 cublasLtMatrixLayout_t Ad, const void *B, cublasLtMatrixLayout_t Bd,
-					 const void *beta, const void *C, cublasLtMatrixLayout_t Cd, void *D,
-					 cublasLtMatrixLayout_t Dd, const cublasLtMatmulAlgo_t *algo, void *workspace,
-					 size_t workspaceSize, cudaStream_t stream)
+// The product itself, once its arguments are checked (see cublasLtMatmul).
+static void matmul_now(const cublasLtMatmulDescOpaque *desc, float al, float be, const void *A,
+		       const cublasLtMatrixLayoutOpaque *Ad, const void *B, const cublasLtMatrixLayoutOpaque *Bd,
+		       const void *C, const cublasLtMatrixLayoutOpaque *Cd, void *D, const cublasLtMatrixLayoutOpaque *Dd,
+		       int tf32, int batch, uint64_t m, uint64_t n, uint64_t k)
 {
-	if (!h || !desc || !Ad || !Bd || !Cd || !Dd || !A || !B || !D)
-		return invalid("a NULL handle, descriptor or pointer");
 	int ta = desc->transa == CUBLAS_OP_T, tb = desc->transb == CUBLAS_OP_T;
-	uint64_t m = ta ? Ad->cols : Ad->rows, k = ta ? Ad->rows : Ad->cols;
-	uint64_t kb = tb ? Bd->cols : Bd->rows, n = tb ? Bd->rows : Bd->cols;
-	if (k != kb)
-		return invalid("inner dimensions of op(A) and op(B) differ");
-	if (Dd->rows != m || Dd->cols != n || Cd->rows != m || Cd->cols != n)
-		return invalid("C/D are not op(A)'s rows x op(B)'s columns");
-	if (Dd->type != CUDA_R_32F && Dd->type != CUDA_R_16BF)
-		return CUBLAS_STATUS_NOT_SUPPORTED;
-	if (Ad->type != Bd->type)
-		return invalid("A and B of different types");
-	int batch = Dd->batch;
-	if (Ad->batch != batch || Bd->batch != batch || Cd->batch != batch)
-		return invalid("batch counts differ");
-	float al, be;
-	memcpy(&al, alpha, 4);
-	memcpy(&be, beta, 4);
-	if (desc->epilogue == CUBLASLT_EPILOGUE_BIAS && !desc->bias)
-		return invalid("BIAS epilogue without a bias pointer");
-	int tf32 = desc->compute == CUBLAS_COMPUTE_32F_FAST_TF32 && Ad->type == CUDA_R_32F;
 	size_t esz_a = Ad->type == CUDA_R_16BF ? 2 : 4, esz_d = Dd->type == CUDA_R_16BF ? 2 : 4;
 	std::vector<float> a, b, d(m * n);
 	for (int i = 0; i < batch; i++) {
@@ -267,5 +247,41 @@ extern "C" cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_
 					((float *)D)[at] = d[c * m + r];
 			}
 	}
+}
+
+extern "C" cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t desc, const void *alpha, const void *A,
+					 cublasLtMatrixLayout_t Ad, const void *B, cublasLtMatrixLayout_t Bd,
+					 const void *beta, const void *C, cublasLtMatrixLayout_t Cd, void *D,
+					 cublasLtMatrixLayout_t Dd, const cublasLtMatmulAlgo_t *algo, void *workspace,
+					 size_t workspaceSize, cudaStream_t stream)
+{
+	if (!h || !desc || !Ad || !Bd || !Cd || !Dd || !A || !B || !D)
+		return invalid("a NULL handle, descriptor or pointer");
+	int ta = desc->transa == CUBLAS_OP_T, tb = desc->transb == CUBLAS_OP_T;
+	uint64_t m = ta ? Ad->cols : Ad->rows, k = ta ? Ad->rows : Ad->cols;
+	uint64_t kb = tb ? Bd->cols : Bd->rows, n = tb ? Bd->rows : Bd->cols;
+	if (k != kb)
+		return invalid("inner dimensions of op(A) and op(B) differ");
+	if (Dd->rows != m || Dd->cols != n || Cd->rows != m || Cd->cols != n)
+		return invalid("C/D are not op(A)'s rows x op(B)'s columns");
+	if (Dd->type != CUDA_R_32F && Dd->type != CUDA_R_16BF)
+		return CUBLAS_STATUS_NOT_SUPPORTED;
+	if (Ad->type != Bd->type)
+		return invalid("A and B of different types");
+	int batch = Dd->batch;
+	if (Ad->batch != batch || Bd->batch != batch || Cd->batch != batch)
+		return invalid("batch counts differ");
+	float al, be;
+	memcpy(&al, alpha, 4);
+	memcpy(&be, beta, 4);
+	if (desc->epilogue == CUBLASLT_EPILOGUE_BIAS && !desc->bias)
+		return invalid("BIAS epilogue without a bias pointer");
+	int tf32 = desc->compute == CUBLAS_COMPUTE_32F_FAST_TF32 && Ad->type == CUDA_R_32F;
+	// The product runs in stream order: now, or at each replay of the graph being captured on `stream`.
+	// It keeps copies of the descriptors (the caller may destroy them once the call returns, as a real
+	// capture allows) and reads the operands only when it runs.
+	cublasLtMatmulDescOpaque dv = *desc;
+	cublasLtMatrixLayoutOpaque av = *Ad, bv = *Bd, cv_ = *Cd, dlv = *Dd;
+	lfm_emu_stream_op(stream, [=]() { matmul_now(&dv, al, be, A, &av, B, &bv, C, &cv_, D, &dlv, tf32, batch, m, n, k); });
 	return CUBLAS_STATUS_SUCCESS;
 }

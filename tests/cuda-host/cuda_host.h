@@ -11,10 +11,12 @@
 #include <string.h>
 
 #include <functional>
+#include <memory>
 #include <tuple>
 #include <utility>
 
 #include "cuda_bf16.h"
+#include "cuda_host_runtime.h"
 #include "cuda_runtime.h"
 
 #define __global__
@@ -117,14 +119,15 @@ template <class T> static inline T min(T a, T b) { return a < b ? a : b; }
 template <class T> static inline T max(T a, T b) { return a > b ? a : b; }
 
 // LFM_LAUNCH's emulated half: the arguments converted to the kernel's parameter types once, as a launch
-// copies them, then every block run.
+// copies them, then every block run — now, or at each replay of the graph being captured on the stream.
 template <class... P, class... A>
 static inline void lfm_emu_launch(const char *name, const char *file, int line, void (*kernel)(P...), dim3 grid,
 				  dim3 block, size_t shared, cudaStream_t stream, A... args)
 {
-	(void)stream;
-	std::tuple<P...> params(static_cast<P>(args)...);
-	lfm_emu_run(name, file, line, grid, block, shared, [&]() { std::apply(kernel, params); });
+	auto params = std::make_shared<std::tuple<P...>>(static_cast<P>(args)...);
+	lfm_emu_stream_op(stream, [=]() {
+		lfm_emu_run(name, file, line, grid, block, shared, [&]() { std::apply(kernel, *params); });
+	});
 }
 
 #endif

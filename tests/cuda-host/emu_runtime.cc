@@ -1,15 +1,21 @@
 // emu_runtime.cc — the CUDA runtime API of the host emulation (include/cuda_runtime.h): one device, "host
 // emulation (tests/cuda-host)", whose memory is host memory; cudaMalloc fills what it grants with 0xff
 // bytes (NaN as floats) so a read of an unwritten element shows; streams and events run synchronously
-// (every call completes before it returns); graph capture records nothing (the work runs as it is
-// issued, a graph launch does nothing — README.md). Test knobs: LFM_EMU_DEVICES=0 (no device),
+// (every call completes before it returns); graph capture records the stream's operations (kernels,
+// cuBLASLt products, asynchronous copies and memsets: lfm_emu_stream_op) and a graph launch runs them
+// again in order, while what a real capture forbids (allocation, synchronous copies, synchronising)
+// fails with cudaErrorStreamCaptureUnsupported and spoils the capture, as on a GPU. Test knobs: LFM_EMU_DEVICES=0 (no device),
 // LFM_EMU_MEMORY=BYTES (the device's memory, default 16 GiB).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <functional>
 #include <map>
+#include <vector>
+
+#include "cuda_host_runtime.h"
 
 #include "cuda_runtime.h"
 
@@ -39,7 +45,34 @@ double now_ms()
 	return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 int streams_made = 0;
+
+// The capture in progress (one at a time: the backend captures on one stream).
+struct capture_state {
+	cudaStream_t stream = nullptr;
+	std::vector<std::function<void()>> ops;
+	bool spoiled = false;
+} capture;
+
+// An operation a capture forbids: fails and spoils the capture (cudaStreamEndCapture then fails too).
+bool refused_in_capture(const char *what)
+{
+	if (!capture.stream)
+		return false;
+	fprintf(stderr, "cuda-host: %s during a stream capture\n", what);
+	capture.spoiled = true;
+	last_error = cudaErrorStreamCaptureUnsupported;
+	return true;
+}
 } // namespace
+
+void lfm_emu_stream_op(cudaStream_t s, std::function<void()> op)
+{
+	if (capture.stream && s == capture.stream)
+		capture.ops.push_back(std::move(op));
+	else
+		op();
+}
+int lfm_emu_capturing() { return capture.stream != nullptr; }
 
 struct CUstream_st {
 	int id;
@@ -48,10 +81,10 @@ struct CUevent_st {
 	double t;
 };
 struct CUgraph_st {
-	int unused;
+	std::vector<std::function<void()>> ops;
 };
 struct CUgraphExec_st {
-	int unused;
+	std::vector<std::function<void()>> ops;
 };
 
 extern "C" {
@@ -69,6 +102,9 @@ const char *cudaGetErrorString(cudaError_t e)
 	case cudaErrorInvalidDevice: return "invalid device ordinal";
 	case cudaErrorNoDevice: return "no CUDA-capable device is detected";
 	case cudaErrorLaunchFailure: return "unspecified launch failure";
+	case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+	case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
+	case cudaErrorIllegalState: return "the operation cannot be performed in the present state";
 	}
 	return "unknown error";
 }
@@ -108,10 +144,15 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d)
 	p->sharedMemPerBlock = 48 * 1024;
 	return cudaSuccess;
 }
-cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize(void)
+{
+	return refused_in_capture("cudaDeviceSynchronize") ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
+}
 cudaError_t cudaMalloc(void **p, size_t bytes)
 {
 	*p = nullptr;
+	if (refused_in_capture("cudaMalloc"))
+		return cudaErrorStreamCaptureUnsupported;
 	if (bytes > memory_limit() - allocated)
 		return fail(cudaErrorMemoryAllocation);
 	void *m = malloc(bytes ? bytes : 1);
@@ -127,6 +168,8 @@ cudaError_t cudaFree(void *p)
 {
 	if (!p)
 		return cudaSuccess;
+	if (refused_in_capture("cudaFree"))
+		return cudaErrorStreamCaptureUnsupported;
 	auto it = allocations.find(p);
 	if (it == allocations.end()) {
 		fprintf(stderr, "cuda-host: cudaFree of %p, which cudaMalloc did not return\n", p);
@@ -153,20 +196,30 @@ cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
 	*free_bytes = *total - allocated;
 	return cudaSuccess;
 }
-cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
+static cudaError_t copy_now(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
 {
 	if (bytes && (!dst || !src || kind > cudaMemcpyDefault))
 		return fail(cudaErrorInvalidValue);
 	memmove(dst, src, bytes);
 	return cudaSuccess;
 }
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
+{
+	if (refused_in_capture("cudaMemcpy (synchronous)"))
+		return cudaErrorStreamCaptureUnsupported;
+	return copy_now(dst, src, bytes, kind);
+}
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s)
 {
-	(void)s;
-	return cudaMemcpy(dst, src, bytes, kind);
+	if (bytes && (!dst || !src || kind > cudaMemcpyDefault))
+		return fail(cudaErrorInvalidValue);
+	lfm_emu_stream_op(s, [=]() { memmove(dst, src, bytes); });
+	return cudaSuccess;
 }
 cudaError_t cudaMemset(void *p, int value, size_t bytes)
 {
+	if (refused_in_capture("cudaMemset (synchronous)"))
+		return cudaErrorStreamCaptureUnsupported;
 	if (bytes && !p)
 		return fail(cudaErrorInvalidValue);
 	memset(p, value, bytes);
@@ -174,8 +227,10 @@ cudaError_t cudaMemset(void *p, int value, size_t bytes)
 }
 cudaError_t cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t s)
 {
-	(void)s;
-	return cudaMemset(p, value, bytes);
+	if (bytes && !p)
+		return fail(cudaErrorInvalidValue);
+	lfm_emu_stream_op(s, [=]() { memset(p, value, bytes); });
+	return cudaSuccess;
 }
 cudaError_t cudaStreamCreate(cudaStream_t *s)
 {
@@ -195,7 +250,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t s)
 cudaError_t cudaStreamSynchronize(cudaStream_t s)
 {
 	(void)s;
-	return cudaSuccess;
+	return refused_in_capture("cudaStreamSynchronize") ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
 }
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned flags)
 {
@@ -209,14 +264,13 @@ cudaError_t cudaEventCreate(cudaEvent_t *e)
 }
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s)
 {
-	(void)s;
-	e->t = now_ms();
+	lfm_emu_stream_op(s, [=]() { e->t = now_ms(); });
 	return cudaSuccess;
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t e)
 {
 	(void)e;
-	return cudaSuccess;
+	return refused_in_capture("cudaEventSynchronize") ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
 }
 cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
 {
@@ -230,24 +284,52 @@ cudaError_t cudaEventDestroy(cudaEvent_t e)
 }
 cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode)
 {
-	(void)s, (void)mode;
+	(void)mode;
+	if (!s)
+		return fail(cudaErrorStreamCaptureUnsupported); // the legacy stream cannot be captured
+	if (capture.stream)
+		return fail(cudaErrorIllegalState);
+	capture = capture_state();
+	capture.stream = s;
 	return cudaSuccess;
 }
 cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g)
 {
-	(void)s;
-	*g = new CUgraph_st{0};
+	*g = nullptr;
+	if (!capture.stream || s != capture.stream)
+		return fail(cudaErrorIllegalState);
+	bool spoiled = capture.spoiled;
+	CUgraph_st *graph = new CUgraph_st{std::move(capture.ops)};
+	capture = capture_state();
+	if (spoiled) {
+		delete graph;
+		return fail(cudaErrorStreamCaptureInvalidated);
+	}
+	*g = graph;
+	return cudaSuccess;
+}
+cudaError_t cudaStreamIsCapturing(cudaStream_t s, enum cudaStreamCaptureStatus *status)
+{
+	*status = capture.stream && capture.stream == s ? cudaStreamCaptureStatusActive : cudaStreamCaptureStatusNone;
 	return cudaSuccess;
 }
 cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t g, unsigned long long flags)
 {
-	(void)g, (void)flags;
-	*exec = new CUgraphExec_st{0};
+	(void)flags;
+	if (!g)
+		return fail(cudaErrorInvalidValue);
+	*exec = new CUgraphExec_st{g->ops};
 	return cudaSuccess;
 }
 cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s)
 {
-	(void)exec, (void)s;
+	if (!exec)
+		return fail(cudaErrorInvalidValue);
+	if (capture.stream)
+		return fail(cudaErrorStreamCaptureUnsupported); // no graphs inside graphs here
+	(void)s;
+	for (auto &op : exec->ops)
+		op();
 	return cudaSuccess;
 }
 cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec)

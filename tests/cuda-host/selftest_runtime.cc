@@ -2,7 +2,7 @@
 // serial sum in every thread order, and the same reduction with one barrier removed gives a wrong answer
 // in at least one order (so a missing barrier in a real kernel fails its test); warp shuffles; a 3-D grid
 // covered exactly once; dynamic shared memory and cudaMalloc'd memory poisoned with NaN; a divergent
-// __syncthreads reported and aborted; LFM_EMU_DEVICES and LFM_EMU_MEMORY.
+// __syncthreads reported and aborted; LFM_EMU_DEVICES and LFM_EMU_MEMORY; graph capture and replay.
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,11 +144,46 @@ int main()
 	unsetenv("LFM_EMU_MEMORY");
 	cudaGetLastError();
 	cudaEvent_t a, b;
-	cudaGraph_t g;
-	cudaGraphExec_t ge;
-	report("events and graph capture succeed",
+	report("events record and time",
 	       cudaEventCreate(&a) == 0 && cudaEventCreate(&b) == 0 && cudaEventRecord(a, 0) == 0 &&
-		       cudaStreamBeginCapture(0, cudaStreamCaptureModeGlobal) == 0 && cudaStreamEndCapture(0, &g) == 0 &&
-		       cudaGraphInstantiate(&ge, g, 0) == 0 && cudaGraphLaunch(ge, 0) == 0 && cudaEventRecord(b, 0) == 0);
+		       cudaEventRecord(b, 0) == 0);
+	{
+		// A graph: what is captured does not run at capture; each launch runs it again, with the
+		// arguments as they were captured and the memory as it is at the launch.
+		cudaStream_t st;
+		cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking);
+		float *dev, host_src[4] = {1, 2, 3, 4};
+		cudaMalloc((void **)&dev, 4 * sizeof(float));
+		for (int k = 0; k < 4; k++)
+			dev[k] = 0;
+		cudaGraph_t g;
+		cudaGraphExec_t ge;
+		int began = cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal) == cudaSuccess;
+		cudaMemcpyAsync(dev, host_src, 4 * sizeof(float), cudaMemcpyHostToDevice, st);
+		LFM_LAUNCH(block_sum, 1, 4, 0, st, dev, dev + 3, 3, 1); // dev[3] = dev[0] + dev[1] + dev[2]
+		int nothing_ran = dev[0] == 0 && dev[3] == 0;
+		int ended = cudaStreamEndCapture(st, &g) == cudaSuccess && cudaGraphInstantiate(&ge, g, 0) == cudaSuccess;
+		host_src[0] = 10; // read at the launch, not at the capture
+		int launched = cudaGraphLaunch(ge, st) == cudaSuccess;
+		report("a captured graph runs at each launch, not at capture",
+		       began && nothing_ran && ended && launched && dev[0] == 10 && dev[3] == 15,
+		       "dev[0] " + std::to_string(dev[0]) + ", dev[3] " + std::to_string(dev[3]));
+		host_src[1] = 20;
+		cudaGraphLaunch(ge, st);
+		report("a second launch runs it again", dev[1] == 20 && dev[3] == 33);
+		cudaGraphExecDestroy(ge);
+		cudaGraphDestroy(g);
+		// what a capture forbids fails, and the capture is spoiled
+		cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal);
+		void *p = nullptr;
+		int refused = cudaMalloc(&p, 16) == cudaErrorStreamCaptureUnsupported;
+		int sync_refused = cudaMemcpy(dev, host_src, 4, cudaMemcpyHostToDevice) == cudaErrorStreamCaptureUnsupported;
+		cudaGraph_t bad = nullptr;
+		int spoiled = cudaStreamEndCapture(st, &bad) == cudaErrorStreamCaptureInvalidated && !bad;
+		cudaGetLastError();
+		report("cudaMalloc and synchronous copies during a capture fail and spoil it", refused && sync_refused && spoiled);
+		cudaFree(dev);
+		cudaStreamDestroy(st);
+	}
 	return failures ? 1 : 0;
 }
