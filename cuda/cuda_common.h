@@ -38,6 +38,7 @@ struct lfm_cuda_context {
 	size_t lt_workspace_bytes;
 	void *cast_buffer; // matmul.cu: bf16/tf32 copies of product inputs, grown on demand
 	size_t cast_buffer_bytes;
+	unsigned cast_buffer_generation; // + 1 at each growth: a graph captured before it holds a freed buffer
 	struct lfm_gemm_plans *gemm_plans; // matmul.cu: descriptors and the algorithm chosen, per product shape
 	size_t bytes_allocated; // by lfm_dev_alloc, for the messages and --log's peak
 	size_t peak_bytes;

@@ -155,6 +155,15 @@ void cuda_loss_forward_backward(lfm_cuda_context *ctx, const cuda_loss *L, doubl
 /* adam_step: update t (>= 1) of n parameters, PyTorch's arithmetic (adam.h) */
 void cuda_adam_step(lfm_cuda_context *ctx, float *params, const float *grads, float *m, float *v, size_t n,
 		    const adam_config *c, long t);
+/* The same update with its per-step scalars (the learning rate and the bias corrections of step t, made
+ * on the host in double exactly as adam.c makes them) read from device memory when the kernel runs:
+ * what a CUDA graph captures once and replays every step. */
+typedef struct cuda_adam_scalars {
+	float beta1, beta2, one_minus_beta1, one_minus_beta2, weight_decay, neg_step_size, sqrt_bc2, eps;
+} cuda_adam_scalars;
+void cuda_adam_scalars_for(cuda_adam_scalars *s, const adam_config *c, long t); /* host only */
+void cuda_adam_step_device(lfm_cuda_context *ctx, float *params, const float *grads, float *m, float *v, size_t n,
+			   const cuda_adam_scalars *scalars);
 
 #ifdef __cplusplus
 }

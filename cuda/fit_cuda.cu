@@ -3,6 +3,17 @@
 // one allocation each for the parameters (laid out as the host block: clip_vision_params_point over device
 // memory gives the same named pointers), the gradients, Adam's two moments, and everything else a step
 // needs (activations for max_batch images, the backward's scratch, the head, the loss's constants).
+//
+// A step is one CUDA graph: the batch goes to page-locked buffers and is copied on the stream, then the
+// graph of the whole forward, loss and backward runs (captured at the second full batch, after the first
+// has run eagerly and so made every cuBLASLt plan and sized every buffer); the update is a second graph
+// whose Adam reads the step's scalars from device memory. A batch smaller than the largest (an epoch's
+// last) runs the same functions eagerly, so the graphs stay valid. Eager and graph steps issue the same
+// kernels with the same arguments: the same bits (tests/cli/device.sh compares LFM_CUDA_GRAPHS=0).
+//
+// --recompute (fit_context.recompute): only each block's input is kept per layer; the backward runs the
+// block's forward again into one set of activation arrays before its backward. The kernels are
+// deterministic, so the gradients are the same bits as with every layer's activations kept.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +72,15 @@ struct cuda_fit {
 	int32_t *cls_rows;
 	cuda_loss loss;
 	float *host_grads, *host_m, *host_v; // what sync_host fills
+	std::vector<float *> layer_in;       // --recompute: the input of each layer (0: ln_pre)
+	// page-locked staging: the batch in, the loss and logits out, the update's scalars
+	float *pin_pixels, *pin_targets, *pin_logits;
+	double *pin_loss;
+	cuda_adam_scalars *pin_adam, *adam_dev;
+	bool use_graphs;
+	int full_steps, full_logits; // eager runs at max_batch so far (the first warms up, the second captures)
+	cudaGraphExec_t graph_step, graph_update, graph_logits;
+	unsigned cast_generation; // the context's cast buffer when the graphs were captured
 };
 
 cuda_fit *of(fit_state *s) { return (cuda_fit *)s->device; }
@@ -113,10 +133,16 @@ void *create(fit_state *s, char *err, size_t errsz)
 	}
 	// everything else in one allocation
 	arena &a = f->acts;
-	f->kept_layers = training ? f->L : 1;
+	int recompute = training && s->ctx.recompute;
+	f->kept_layers = training && !recompute ? f->L : 1;
 	f->blocks.resize(f->kept_layers);
 	for (auto &b : f->blocks)
 		add_block(a, &b, N, W, att);
+	if (recompute) {
+		f->layer_in.resize(f->L);
+		for (int l = 1; l < f->L; l++)
+			a.add(&f->layer_in[l], N * W);
+	}
 	a.add(&f->patches, (size_t)B * f->G2 * f->pd), a.add(&f->patch_out, (size_t)B * f->G2 * W);
 	a.add(&f->embed, N * W), a.add(&f->ln_pre, N * W), a.add(&f->ln_pre_mean, N), a.add(&f->ln_pre_rstd, N);
 	a.add(&f->cls, (size_t)B * W), a.add(&f->ln_post, (size_t)B * W), a.add(&f->ln_post_mean, B);
@@ -142,7 +168,17 @@ void *create(fit_state *s, char *err, size_t errsz)
 	a.add(&f->logits, (size_t)B * C), a.add(&f->dlogits, (size_t)B * C);
 	a.add(&f->loss_scratch, cuda_loss_scratch_floats(B, C)), a.add(&f->loss_value, 4);
 	a.add(&f->cls_rows_f, (size_t)B);
+	a.add((float **)&f->adam_dev, (sizeof(cuda_adam_scalars) + 3) / 4);
 	a.allocate(ctx, "the activations and working memory of a step");
+	if (recompute)
+		f->layer_in[0] = f->ln_pre;
+	f->pin_pixels = (float *)lfm_host_alloc((size_t)B * 3 * f->R * f->R * sizeof(float), "a batch's pixels");
+	f->pin_targets = (float *)lfm_host_alloc((size_t)B * C * sizeof(float), "a batch's targets");
+	f->pin_logits = (float *)lfm_host_alloc((size_t)B * C * sizeof(float), "a batch's logits");
+	f->pin_loss = (double *)lfm_host_alloc(sizeof(double), "the loss");
+	f->pin_adam = (cuda_adam_scalars *)lfm_host_alloc(sizeof(cuda_adam_scalars), "Adam's scalars");
+	const char *g = getenv("LFM_CUDA_GRAPHS");
+	f->use_graphs = !(g && !strcmp(g, "0"));
 	f->cls_rows = (int32_t *)f->cls_rows_f;
 	std::vector<int32_t> rows(B);
 	for (int b = 0; b < B; b++)
@@ -185,19 +221,25 @@ void destroy(fit_state *s)
 		lfm_dev_free(ctx, f->m, f->num_params * sizeof(float));
 		lfm_dev_free(ctx, f->v, f->num_params * sizeof(float));
 	}
+	lfm_cuda_sync(ctx, NULL, 0);
+	for (cudaGraphExec_t g : {f->graph_step, f->graph_update, f->graph_logits})
+		if (g)
+			CUDA_CHECK(cudaGraphExecDestroy(g));
 	lfm_dev_free(ctx, f->acts.memory, f->acts.total * sizeof(float));
+	for (void *p : {(void *)f->pin_pixels, (void *)f->pin_targets, (void *)f->pin_logits, (void *)f->pin_loss,
+			(void *)f->pin_adam})
+		lfm_host_free(p);
 	free(f->host_grads), free(f->host_m), free(f->host_v);
 	delete f;
 	s->device = NULL;
 }
 
-// The tower's features of B images (uploaded pixels) into f->out.
-void vision_forward(cuda_fit *f, const float *pixels, int B)
+// The tower's features of the B images in f->pixels into f->out.
+void vision_forward(cuda_fit *f, int B)
 {
 	lfm_cuda_context *ctx = f->ctx;
 	int T = f->T, W = f->W;
 	size_t N = (size_t)B * T;
-	upload_floats(ctx, f->pixels, pixels, (size_t)B * 3 * f->R * f->R);
 	cuda_patch_unfold(ctx, f->patches, f->pixels, B, f->R, f->P);
 	cuda_matmul_forward(ctx, f->prec, f->patch_out, f->patches, f->p.conv1, NULL, (size_t)B * f->G2, f->pd, W);
 	cuda_vision_embed_forward(ctx, f->embed, f->patch_out, f->p.class_emb, f->p.pos_emb, B, T, W);
@@ -208,6 +250,8 @@ void vision_forward(cuda_fit *f, const float *pixels, int B)
 		const cuda_block_acts *a = &f->blocks[f->kept_layers == f->L ? l : 0];
 		cuda_block_forward(ctx, f->prec, &bp, a, x, B, T, W, f->NH, 0);
 		x = a->res3;
+		if (!f->layer_in.empty() && l + 1 < f->L) // --recompute: the next layer's input, kept
+			lfm_dev_copy(ctx, f->layer_in[l + 1], x, N * W * sizeof(float));
 	}
 	cuda_gather_rows(ctx, f->cls, x, f->cls_rows, B, W);
 	cuda_layernorm_forward(ctx, f->ln_post, f->ln_post_mean, f->ln_post_rstd, f->cls, f->p.ln_post_w, f->p.ln_post_b,
@@ -242,8 +286,16 @@ void vision_backward(cuda_fit *f, int B)
 	cuda_scatter_add_rows(ctx, f->bs.dres, f->dcls, f->cls_rows, B, W);
 	for (int l = f->L - 1; l >= 0; l--) {
 		clip_blocks bp = clip_blocks_layer(&f->p.blocks, l, W), bg = clip_blocks_layer(&f->g.blocks, l, W);
-		const float *inp = l ? f->blocks[l - 1].res3 : f->ln_pre;
-		cuda_block_backward(ctx, f->prec, &bp, &bg, &f->blocks[l], &f->bs, inp, B, T, W, f->NH);
+		if (f->layer_in.empty()) {
+			const float *inp = l ? f->blocks[l - 1].res3 : f->ln_pre;
+			cuda_block_backward(ctx, f->prec, &bp, &bg, &f->blocks[l], &f->bs, inp, B, T, W, f->NH);
+			continue;
+		}
+		// --recompute: the last layer's activations are still there from the forward; the others are
+		// made again from the layer's kept input
+		if (l != f->L - 1)
+			cuda_block_forward(ctx, f->prec, &bp, &f->blocks[0], f->layer_in[l], B, T, W, f->NH, 0);
+		cuda_block_backward(ctx, f->prec, &bp, &bg, &f->blocks[0], &f->bs, f->layer_in[l], B, T, W, f->NH);
 	}
 	lfm_dev_zero(ctx, f->bs.dln, N * W * sizeof(float));
 	cuda_layernorm_backward(ctx, f->bs.dln, f->g.ln_pre_w, f->g.ln_pre_b, f->bs.dres, f->embed, f->p.ln_pre_w,
@@ -254,21 +306,19 @@ void vision_backward(cuda_fit *f, int B)
 			     W, f->bs.sums);
 }
 
-double forward_backward(fit_state *s, const float *pixels, const float *targets, int B)
+// Forward, loss and backward of the batch in f->pixels / f->targets, the loss and logits copied to the
+// page-locked buffers: everything a step's graph holds (no host synchronisation inside). The backward runs
+// whatever the loss: a graph cannot branch on it, and with a non-finite loss fit_step applies nothing.
+void step_body(cuda_fit *f, int B)
 {
-	cuda_fit *f = of(s);
 	lfm_cuda_context *ctx = f->ctx;
 	int C = f->C, D = f->D;
-	vision_forward(f, pixels, B);
+	vision_forward(f, B);
 	head_forward(f, B);
-	upload_floats(ctx, f->targets, targets, (size_t)B * C);
 	double *loss_dev = (double *)f->loss_value;
 	cuda_loss_forward_backward(ctx, &f->loss, loss_dev, f->logits, f->targets, B, f->dlogits, f->loss_scratch);
-	double loss;
-	lfm_dev_download(ctx, &loss, loss_dev, sizeof loss);
-	lfm_dev_download(ctx, s->logits, f->logits, (size_t)B * C * sizeof(float));
-	if (!isfinite(loss))
-		return loss;
+	lfm_dev_download_async(ctx, f->pin_loss, loss_dev, sizeof(double));
+	lfm_dev_download_async(ctx, f->pin_logits, f->logits, (size_t)B * C * sizeof(float));
 	// d(loss)/d(normalised features), then through the norm (and W in stage 2)
 	lfm_dev_zero(ctx, f->dhn, (size_t)B * D * sizeof(float));
 	cuda_cosine_logits_backward(ctx, f->dhn, f->dlogits, f->text, B, D, C);
@@ -282,7 +332,70 @@ double forward_backward(fit_state *s, const float *pixels, const float *targets,
 		lfm_dev_zero(ctx, f->fc_grad, (size_t)D * D * sizeof(float));
 		cuda_cosine_fc_backward(ctx, NULL, f->fc_grad, f->dh, f->out, f->fc, B, D); // the tower is frozen
 	}
-	return loss;
+}
+
+void update_body(cuda_fit *f)
+{
+	if (f->stage == 1)
+		cuda_adam_step_device(f->ctx, f->params, f->grads, f->m, f->v, f->num_params, f->adam_dev);
+	else
+		cuda_adam_step_device(f->ctx, f->fc, f->fc_grad, f->fc_m, f->fc_v, (size_t)f->D * f->D, f->adam_dev);
+}
+
+void logits_body(cuda_fit *f, int B)
+{
+	vision_forward(f, B);
+	head_forward(f, B);
+	lfm_dev_download_async(f->ctx, f->pin_logits, f->logits, (size_t)B * f->C * sizeof(float));
+}
+
+// Run body (which issues work on the stream and never synchronises) through a graph of it, captured the
+// second time it is asked for; eagerly before, or when graphs are off. The first eager run makes every
+// plan and buffer a capture must not make.
+template <class Body> void run_graphed(cuda_fit *f, cudaGraphExec_t *exec, int *eager_runs, Body body)
+{
+	if (f->cast_generation != f->ctx->cast_buffer_generation) {
+		// the bf16 cast buffer was replaced (a larger product ran eagerly): the graphs read the old one
+		for (cudaGraphExec_t *g : {&f->graph_step, &f->graph_update, &f->graph_logits})
+			if (*g) {
+				CUDA_CHECK(cudaGraphExecDestroy(*g));
+				*g = NULL;
+			}
+		f->cast_generation = f->ctx->cast_buffer_generation;
+	}
+	if (!*exec && f->use_graphs && *eager_runs >= 1) {
+		cudaGraph_t g;
+		CUDA_CHECK(cudaStreamBeginCapture(f->ctx->stream, cudaStreamCaptureModeGlobal));
+		body();
+		CUDA_CHECK(cudaStreamEndCapture(f->ctx->stream, &g));
+		CUDA_CHECK(cudaGraphInstantiate(exec, g, 0));
+		CUDA_CHECK(cudaGraphDestroy(g));
+	}
+	if (*exec) {
+		CUDA_CHECK(cudaGraphLaunch(*exec, f->ctx->stream));
+		return;
+	}
+	body();
+	++*eager_runs;
+}
+
+double forward_backward(fit_state *s, const float *pixels, const float *targets, int B)
+{
+	cuda_fit *f = of(s);
+	lfm_cuda_context *ctx = f->ctx;
+	size_t npix = (size_t)B * 3 * f->R * f->R, ntgt = (size_t)B * f->C;
+	// the page-locked buffers are free: the previous step's copies were waited for
+	memcpy(f->pin_pixels, pixels, npix * sizeof(float));
+	memcpy(f->pin_targets, targets, ntgt * sizeof(float));
+	lfm_dev_upload_async(ctx, f->pixels, f->pin_pixels, npix * sizeof(float));
+	lfm_dev_upload_async(ctx, f->targets, f->pin_targets, ntgt * sizeof(float));
+	if (B == f->max_batch)
+		run_graphed(f, &f->graph_step, &f->full_steps, [&] { step_body(f, B); });
+	else
+		step_body(f, B);
+	CUDA_CHECK(cudaStreamSynchronize(ctx->stream));
+	memcpy(s->logits, f->pin_logits, ntgt * sizeof(float));
+	return *f->pin_loss;
 }
 
 void update(fit_state *s, double lr, long t)
@@ -290,18 +403,26 @@ void update(fit_state *s, double lr, long t)
 	cuda_fit *f = of(s);
 	adam_config c = s->adam;
 	c.lr = lr;
-	if (f->stage == 1)
-		cuda_adam_step(f->ctx, f->params, f->grads, f->m, f->v, f->num_params, &c, t);
-	else
-		cuda_adam_step(f->ctx, f->fc, f->fc_grad, f->fc_m, f->fc_v, (size_t)f->D * f->D, &c, t);
+	// the previous update's copy of the scalars has been passed: forward_backward waited for the stream
+	CUDA_CHECK(cudaStreamSynchronize(f->ctx->stream));
+	cuda_adam_scalars_for(f->pin_adam, &c, t);
+	lfm_dev_upload_async(f->ctx, f->adam_dev, f->pin_adam, sizeof *f->pin_adam);
+	int updates = 1; // nothing to warm up: capture at once
+	run_graphed(f, &f->graph_update, &updates, [&] { update_body(f); });
 }
 
 void logits(fit_state *s, const float *pixels, int B, float *out)
 {
 	cuda_fit *f = of(s);
-	vision_forward(f, pixels, B);
-	head_forward(f, B);
-	lfm_dev_download(f->ctx, out, f->logits, (size_t)B * f->C * sizeof(float));
+	size_t npix = (size_t)B * 3 * f->R * f->R;
+	memcpy(f->pin_pixels, pixels, npix * sizeof(float));
+	lfm_dev_upload_async(f->ctx, f->pixels, f->pin_pixels, npix * sizeof(float));
+	if (B == f->max_batch)
+		run_graphed(f, &f->graph_logits, &f->full_logits, [&] { logits_body(f, B); });
+	else
+		logits_body(f, B);
+	CUDA_CHECK(cudaStreamSynchronize(f->ctx->stream));
+	memcpy(out, f->pin_logits, (size_t)B * f->C * sizeof(float));
 }
 
 void sync_host(fit_state *s)

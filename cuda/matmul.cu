@@ -31,6 +31,7 @@ static void cast_inputs(lfm_cuda_context *ctx, const float *a, size_t na, const 
 		ctx->cast_buffer_bytes = 0;
 		ctx->cast_buffer = lfm_dev_alloc(ctx, need, "the bf16 copies of a matrix product's inputs");
 		ctx->cast_buffer_bytes = need;
+		ctx->cast_buffer_generation++;
 	}
 	*ca = (__nv_bfloat16 *)ctx->cast_buffer;
 	*cb = *ca + na_al;

@@ -56,6 +56,9 @@ typedef struct fit_context {
 	const fit_device_ops *device; /* FIT_BACKEND_DEVICE: the runner's functions */
 	void *device_context;         /* ... and its context (an lfm_cuda_context), borrowed */
 	lfm_precision precision;      /* the device's matrix products (the CPU computes in fp32 only) */
+	int recompute;                /* device, stage 1: keep only each block's input and recompute the block's
+				       * activations in backward (less memory, about a third more compute; the
+				       * same bits) */
 } fit_context;
 
 /* A device runner. create() is called by fit_init / fit_init_eval once s is filled in (stage, weights, the

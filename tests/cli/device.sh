@@ -6,7 +6,8 @@
 # gives the CPU's losses within 1e-4 (bf16: 2e-2), is bit-identical when repeated, resumes bit for bit on the
 # same device and continues on the CPU from a device run's checkpoint; no device (LFM_EMU_DEVICES=0) exits 3;
 # too little device memory (LFM_EMU_MEMORY) exits 3 naming the bytes, the old checkpoint untouched;
-# lfm-eval and clip-embed-text on the device agree with the CPU.
+# lfm-eval and clip-embed-text on the device agree with the CPU; CUDA graphs (replayed over two epochs) and
+# --recompute give the bits of eager steps; epoch records carry the peak device memory.
 set -u
 B=bin
 E=${LFM_EMU_BIN:-build/emu/bin}
@@ -101,6 +102,32 @@ if [ -f "$T/rc.st.resume.safetensors" ] &&
 else
 	nok "a device run resumed on the CPU continues" "$(tail -n 2 "$T/err")"
 fi
+# CUDA graphs: two epochs of batches 8, 8, 4 — the first full batch runs eagerly, the second is captured,
+# the later ones replay it (with new pixels, targets and Adam scalars), the short ones run eagerly; the
+# same run with every step eager (LFM_CUDA_GRAPHS=0) and with --recompute must give the same bits
+$B/lfm-pairs --text "$T/text.npy" --epochs 2 "$T/mini.mp" | $B/lfm-mix -o "$T/plan2.mp"
+for v in graphs eager recompute; do
+	mkdir -p "$T/$v"
+	case $v in eager) env=LFM_CUDA_GRAPHS=0 extra= ;; recompute) env=LFM_CUDA_GRAPHS=1 extra=--recompute ;; *) env=LFM_CUDA_GRAPHS=1 extra= ;; esac
+	(cd "$T/$v" && env $env "$OLDPWD/$E/lfm-fit" --device cuda --precision fp32 $FIT $extra --log l.jsonl -o x.st "$T/plan2.mp" 2>err) ||
+		nok "lfm-fit on the device ($v)" "$(tail -n 2 "$T/$v/err")"
+done
+steps "$T/graphs/l.jsonl" >"$T/a"; steps "$T/eager/l.jsonl" >"$T/b"
+[ "$(wc -l <"$T/a")" = 6 ] && cmp -s "$T/a" "$T/b" && cmp -s "$T/graphs/x.st" "$T/eager/x.st" &&
+	ok "CUDA graphs replayed: the eager steps' losses and checkpoint bit for bit" ||
+	nok "CUDA graphs replayed: the eager steps' losses and checkpoint bit for bit" "$(diff "$T/a" "$T/b" | head -n 4)"
+# a safetensors file's tensor bytes (after its header, whose metadata holds the command line)
+st_data() { n=$(od -An -t u8 -N 8 "$1" | tr -d ' '); tail -c +$((9 + n)) "$1"; }
+steps "$T/recompute/l.jsonl" >"$T/b"
+st_data "$T/graphs/x.st" >"$T/xa"; st_data "$T/recompute/x.st" >"$T/xb"
+cmp -s "$T/a" "$T/b" && [ -s "$T/xa" ] && cmp -s "$T/xa" "$T/xb" &&
+	ok "--recompute: the same losses and checkpoint bit for bit" ||
+	nok "--recompute: the same losses and checkpoint bit for bit" "$(diff "$T/a" "$T/b" | head -n 4)"
+peak() { grep '"kind":"epoch"' "$1" | tail -n 1 | sed -nE 's/.*"device_peak_bytes":([0-9]+).*/\1/p'; }
+p1=$(peak "$T/graphs/l.jsonl"); p2=$(peak "$T/recompute/l.jsonl")
+[ -n "$p1" ] && [ -n "$p2" ] && [ "$p2" -lt "$p1" ] &&
+	ok "the epoch records carry device_peak_bytes, smaller with --recompute ($p2 < $p1)" ||
+	nok "the epoch records carry device_peak_bytes, smaller with --recompute" "'$p2' vs '$p1'"
 # stage 2 (the tower frozen, W trained) from the stage-1 checkpoint
 FIT2="--model $T/cpu.st --stage 2 --text $T/text.npy --data $T/mini.tar --threads 1 --batch 8"
 $B/lfm-fit --device cpu $FIT2 --log "$T/s2c.jsonl" -o "$T/s2c.st" "$T/plan.mp" 2>"$T/err" &&

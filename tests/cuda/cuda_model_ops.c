@@ -221,13 +221,31 @@ static void test_adam(void)
 			adam_config c;
 			adam_config_defaults(&c);
 			c.lr = 1e-3, c.weight_decay = wd ? 0.01 : 0;
+			/* the scalars-in-device-memory variant (what a graph replays), on its own copies */
+			float *p2 = lfm_dev_alloc_floats(ctx, n, "p2"), *m2 = lfm_dev_alloc_floats(ctx, n, "m2"),
+			      *v2 = lfm_dev_alloc_floats(ctx, n, "v2");
+			lfm_dev_copy(ctx, p2, p, n * sizeof(float));
+			lfm_dev_zero(ctx, m2, n * sizeof(float)), lfm_dev_zero(ctx, v2, n * sizeof(float));
+			cuda_adam_scalars *sc = lfm_dev_alloc(ctx, sizeof *sc, "scalars");
 			for (long t = 1; t <= 3; t++) {
 				adam_step(hp, hg, hm, hv, n, &c, t);
 				cuda_adam_step(ctx, p, g, m, v, n, &c, t);
+				cuda_adam_scalars hs;
+				cuda_adam_scalars_for(&hs, &c, t);
+				lfm_dev_upload(ctx, sc, &hs, sizeof hs);
+				cuda_adam_step_device(ctx, p2, g, m2, v2, n, sc);
+				c.lr *= 0.5; /* a schedule: the scalars change every step */
 			}
 			double e = err_of(p, hp, n);
 			T_ASSERTF(e < 1e-6, "adam n=%zu wd=%d: %g", n, wd, e);
 			T_ASSERTF((e = err_of(v, hv, n)) < 1e-6, "adam v n=%zu: %g", n, e);
+			float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+			lfm_dev_download(ctx, a, p, n * sizeof *a);
+			lfm_dev_download(ctx, b, p2, n * sizeof *b);
+			T_ASSERTF(!memcmp(a, b, n * sizeof *a), "adam with device scalars n=%zu: not the same bits", n);
+			free(a), free(b);
+			lfm_dev_free(ctx, sc, sizeof *sc);
+			lfm_dev_free(ctx, p2, n * 4), lfm_dev_free(ctx, m2, n * 4), lfm_dev_free(ctx, v2, n * 4);
 			free(hp), free(hg), free(hm), free(hv);
 		}
 }

@@ -38,6 +38,7 @@ typedef struct fit_options {
 	const char *device;     /* --device (NULL: choose) */
 	lfm_precision precision; /* --precision, or the stored one, or the device's default */
 	int stored_precision;   /* a resumed run's precision (-1: none stored) */
+	int recompute;          /* --recompute (device memory only: not stored, results are the same bits) */
 	unsigned given;
 } fit_options;
 

@@ -102,9 +102,9 @@ static void open_inputs(run *r)
 static void open_step(run *r, thread_pool *compute)
 {
 	const fit_options *o = &r->o;
-	fit_context ctx = {FIT_BACKEND_CPU, compute, NULL, NULL, LFM_PRECISION_FP32};
+	fit_context ctx = {FIT_BACKEND_CPU, compute, NULL, NULL, LFM_PRECISION_FP32, 0};
 	if (r->cuda)
-		ctx = (fit_context){FIT_BACKEND_DEVICE, compute, &lfm_cuda_fit_ops, r->cuda, o->precision};
+		ctx = (fit_context){FIT_BACKEND_DEVICE, compute, &lfm_cuda_fit_ops, r->cuda, o->precision, o->recompute};
 	loss_config lc;
 	loss_config_defaults(&lc, o->loss, r->C);
 	lc.counts = r->src.counts;

@@ -78,7 +78,8 @@ void run_log_record(run *r, const char *kind, long epoch, long step, double loss
 {
 	metrics_log *log = &r->log;
 	msgpack_packer *pk = metrics_begin(log);
-	msgpack_pack_map(pk, (size_t)(7 + (steps >= 0) + (val ? 2 : 0)));
+	int on_gpu = r->cuda != NULL && steps >= 0; /* epoch records of a GPU run: its peak device memory */
+	msgpack_pack_map(pk, (size_t)(7 + (steps >= 0) + (val ? 2 : 0) + on_gpu));
 	mp_pack_kv_str(pk, "kind", kind);
 	mp_pack_kv_int(pk, "epoch", epoch);
 	mp_pack_kv_int(pk, "step", step);
@@ -88,6 +89,8 @@ void run_log_record(run *r, const char *kind, long epoch, long step, double loss
 	mp_pack_kv_f64(pk, "elapsed_s", elapsed);
 	if (steps >= 0)
 		mp_pack_kv_int(pk, "steps", steps);
+	if (on_gpu)
+		mp_pack_kv_uint(pk, "device_peak_bytes", (uint64_t)lfm_cuda_peak_bytes(r->cuda));
 	if (val) {
 		mp_pack_kv_f64(pk, "val_top1", val[0]);
 		mp_pack_kv_f64(pk, "val_loss", val[1]);
