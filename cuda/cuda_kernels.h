@@ -150,6 +150,23 @@ size_t cuda_loss_scratch_floats(int B, int C);
 void cuda_loss_forward_backward(lfm_cuda_context *ctx, const cuda_loss *L, double *loss, const float *logits,
 				const float *targets, int B, float *dlogits, float *scratch);
 
+/* The batch mean of per-row losses (row_bad: a row with a non-finite logit or target; then the loss and
+ * every dlogit are NaN), summed in row order: the last launch of cuda_loss_forward_backward, shared with
+ * head_loss.cu. */
+void cuda_loss_mean(lfm_cuda_context *ctx, double *loss, const double *row_loss, const int *row_bad, int B, int C,
+		    float *dlogits);
+
+/* ---- head_loss.cu: the cosine head, the loss and its gradient fused ------------------------------- */
+
+/* The unfused sequence cuda_l2norm_forward(fn, norm, feat) → cuda_cosine_logits_forward(logits) →
+ * cuda_loss_forward_backward(loss, dlogits) → d(fn) = cosine_logits_backward → dfeat = 0 +
+ * cuda_l2norm_backward, in one kernel with the same bits. dfeat [B, D] is OVERWRITTEN (NULL: no backward,
+ * the loss and dlogits still made). */
+size_t cuda_head_loss_scratch_floats(int B, int C, int D);
+void cuda_head_loss_forward_backward(lfm_cuda_context *ctx, const cuda_loss *L, double *loss, float *logits,
+				     float *dlogits, float *fn, float *norm, float *dfeat, const float *feat,
+				     const float *text, const float *targets, int B, int D, float *scratch);
+
 /* ---- adam.cu ------------------------------------------------------------------------------------ */
 
 /* adam_step: update t (>= 1) of n parameters, PyTorch's arithmetic (adam.h) */

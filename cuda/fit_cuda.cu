@@ -66,7 +66,7 @@ struct cuda_fit {
 	    *ln_post_rstd, *out;
 	cuda_block_scratch bs;
 	float *dpatch_out, *dcls, *dln_post, *dfeat;
-	float *text, *fn, *norm, *h, *dhn, *dh, *fc, *fc_grad, *fc_m, *fc_v;
+	float *text, *fn, *norm, *h, *dh, *fc, *fc_grad, *fc_m, *fc_v;
 	float *shift, *margins, *offsets, *pixels, *targets, *logits, *dlogits, *loss_scratch, *loss_value;
 	float *cls_rows_f;
 	int32_t *cls_rows;
@@ -158,7 +158,7 @@ void *create(fit_state *s, char *err, size_t errsz)
 	size_t more = cuda_matmul_backward_scratch_floats((size_t)B * f->G2, W);
 	a.add(&f->bs.sums, sums > more ? sums : more);
 	a.add(&f->text, (size_t)C * D), a.add(&f->fn, (size_t)B * D), a.add(&f->norm, B), a.add(&f->h, (size_t)B * D);
-	a.add(&f->dhn, (size_t)B * D), a.add(&f->dh, (size_t)B * D);
+	a.add(&f->dh, (size_t)B * D);
 	int with_fc = s->head.fc != NULL;
 	if (with_fc)
 		a.add(&f->fc, (size_t)D * D), a.add(&f->fc_grad, (size_t)D * D), a.add(&f->fc_m, (size_t)D * D),
@@ -166,7 +166,7 @@ void *create(fit_state *s, char *err, size_t errsz)
 	a.add(&f->shift, C), a.add(&f->margins, C), a.add(&f->offsets, (size_t)C * C);
 	a.add(&f->pixels, (size_t)B * 3 * f->R * f->R), a.add(&f->targets, (size_t)B * C);
 	a.add(&f->logits, (size_t)B * C), a.add(&f->dlogits, (size_t)B * C);
-	a.add(&f->loss_scratch, cuda_loss_scratch_floats(B, C)), a.add(&f->loss_value, 4);
+	a.add(&f->loss_scratch, cuda_head_loss_scratch_floats(B, C, D)), a.add(&f->loss_value, 4);
 	a.add(&f->cls_rows_f, (size_t)B);
 	a.add((float **)&f->adam_dev, (sizeof(cuda_adam_scalars) + 3) / 4);
 	a.allocate(ctx, "the activations and working memory of a step");
@@ -314,21 +314,21 @@ void step_body(cuda_fit *f, int B)
 	lfm_cuda_context *ctx = f->ctx;
 	int C = f->C, D = f->D;
 	vision_forward(f, B);
-	head_forward(f, B);
+	// stage 2: h = W·feature first; then the head, the loss and d(loss)/d(feature or h) in one kernel
+	const float *feat = f->out;
+	if (f->fc) {
+		cuda_cosine_fc_forward(ctx, f->h, f->out, f->fc, B, D);
+		feat = f->h;
+	}
 	double *loss_dev = (double *)f->loss_value;
-	cuda_loss_forward_backward(ctx, &f->loss, loss_dev, f->logits, f->targets, B, f->dlogits, f->loss_scratch);
+	float *dfeat = f->stage == 1 ? f->dfeat : f->dh;
+	cuda_head_loss_forward_backward(ctx, &f->loss, loss_dev, f->logits, f->dlogits, f->fn, f->norm, dfeat, feat,
+					f->text, f->targets, B, D, f->loss_scratch);
 	lfm_dev_download_async(ctx, f->pin_loss, loss_dev, sizeof(double));
 	lfm_dev_download_async(ctx, f->pin_logits, f->logits, (size_t)B * C * sizeof(float));
-	// d(loss)/d(normalised features), then through the norm (and W in stage 2)
-	lfm_dev_zero(ctx, f->dhn, (size_t)B * D * sizeof(float));
-	cuda_cosine_logits_backward(ctx, f->dhn, f->dlogits, f->text, B, D, C);
 	if (f->stage == 1) {
-		lfm_dev_zero(ctx, f->dfeat, (size_t)B * D * sizeof(float));
-		cuda_l2norm_backward(ctx, f->dfeat, f->dhn, f->fn, f->norm, (size_t)B, D);
 		vision_backward(f, B);
 	} else {
-		lfm_dev_zero(ctx, f->dh, (size_t)B * D * sizeof(float));
-		cuda_l2norm_backward(ctx, f->dh, f->dhn, f->fn, f->norm, (size_t)B, D);
 		lfm_dev_zero(ctx, f->fc_grad, (size_t)D * D * sizeof(float));
 		cuda_cosine_fc_backward(ctx, NULL, f->fc_grad, f->dh, f->out, f->fc, B, D); // the tower is frozen
 	}

@@ -53,5 +53,12 @@ extern "C" void cuda_loss_forward_backward(lfm_cuda_context *ctx, const cuda_los
 	int *row_bad = (int *)(row_loss + B);
 	LFM_LAUNCH(loss_rows_kernel, lfm_ceil_div((size_t)B, 64), 64, 0, ctx->stream, p, row_loss, row_bad, logits, targets,
 		   B, dlogits);
-	LFM_LAUNCH(loss_mean_kernel, 1, 32, 0, ctx->stream, loss, row_loss, row_bad, B, L->classes, dlogits);
+	cuda_loss_mean(ctx, loss, row_loss, row_bad, B, L->classes, dlogits);
+}
+
+extern "C" void cuda_loss_mean(lfm_cuda_context *ctx, double *loss, const double *row_loss, const int *row_bad, int B,
+			       int C, float *dlogits)
+{
+	LFM_CUDA_REQUIRE(loss && row_loss && row_bad && B >= 1 && C >= 1);
+	LFM_LAUNCH(loss_mean_kernel, 1, 32, 0, ctx->stream, loss, row_loss, row_bad, B, C, dlogits);
 }
