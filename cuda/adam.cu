@@ -26,13 +26,19 @@ __global__ static void adam_kernel(float *p, const float *g, float *m, float *v,
 		adam_element(p, g, m, v, i, s);
 }
 
-// ... or read from device memory when the kernel runs, so that one captured graph serves every step.
+// ... or read from device memory when the kernel runs, so that one captured graph serves every step; the
+// parameters' bf16 copy (what the bf16 products read) written in the same pass when there is one.
 __global__ static void adam_kernel_dev(float *p, const float *g, float *m, float *v, size_t n,
-				       const cuda_adam_scalars *scalars)
+				       const cuda_adam_scalars *scalars, uint16_t *p_bf16)
 {
 	cuda_adam_scalars s = *scalars;
-	for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+	for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
 		adam_element(p, g, m, v, i, s);
+		if (p_bf16) {
+			__nv_bfloat16 b = __float2bfloat16(p[i]);
+			memcpy(p_bf16 + i, &b, 2);
+		}
+	}
 }
 
 extern "C" void cuda_adam_scalars_for(cuda_adam_scalars *s, const adam_config *c, long t)
@@ -56,10 +62,11 @@ extern "C" void cuda_adam_step(lfm_cuda_context *ctx, float *params, const float
 }
 
 extern "C" void cuda_adam_step_device(lfm_cuda_context *ctx, float *params, const float *grads, float *m, float *v,
-				      size_t n, const cuda_adam_scalars *scalars)
+				      size_t n, const cuda_adam_scalars *scalars, uint16_t *params_bf16)
 {
 	LFM_CUDA_REQUIRE(params && grads && m && v && scalars);
 	if (!n)
 		return;
-	LFM_LAUNCH(adam_kernel_dev, lfm_grid_blocks(n, 256), 256, 0, ctx->stream, params, grads, m, v, n, scalars);
+	LFM_LAUNCH(adam_kernel_dev, lfm_grid_blocks(n, 256), 256, 0, ctx->stream, params, grads, m, v, n, scalars,
+		   params_bf16);
 }

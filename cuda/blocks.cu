@@ -19,8 +19,8 @@ extern "C" void cuda_block_forward(lfm_cuda_context *ctx, lfm_precision prec, co
 	cuda_matmul_forward(ctx, prec, a->qkv, a->ln1, p->qkv_w, p->qkv_b, N, W, 3 * W);
 	cuda_attention_forward(ctx, prec, a->atty, a->att, a->qkv, B, T, W, NH, causal, NULL);
 	cuda_matmul_forward(ctx, prec, a->res2, a->atty, p->attn_out_w, p->attn_out_b, N, W, W);
-	cuda_residual_forward(ctx, a->res2, inp, a->res2, NW);
-	cuda_layernorm_forward(ctx, a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, p->ln2_w, p->ln2_b, N, W);
+	cuda_residual_layernorm_forward(ctx, a->res2, a->ln2, a->ln2_mean, a->ln2_rstd, inp, a->res2, p->ln2_w, p->ln2_b, N,
+					W);
 	cuda_matmul_forward(ctx, prec, a->fch, a->ln2, p->fc_w, p->fc_b, N, W, 4 * W);
 	cuda_quick_gelu_forward(ctx, a->fch_gelu, a->fch, N * 4 * W);
 	cuda_matmul_forward(ctx, prec, a->res3, a->fch_gelu, p->fcproj_w, p->fcproj_b, N, 4 * W, W);

@@ -39,6 +39,9 @@ struct lfm_cuda_context {
 	void *cast_buffer; // matmul.cu: bf16/tf32 copies of product inputs, grown on demand
 	size_t cast_buffer_bytes;
 	unsigned cast_buffer_generation; // + 1 at each growth: a graph captured before it holds a freed buffer
+	const float *bf16_shadow_of;     // cuda_gemm_set_bf16_shadow: products read [of, of + n) from shadow
+	const uint16_t *bf16_shadow;
+	size_t bf16_shadow_n;
 	struct lfm_gemm_plans *gemm_plans; // matmul.cu: descriptors and the algorithm chosen, per product shape
 	size_t bytes_allocated; // by lfm_dev_alloc, for the messages and --log's peak
 	size_t peak_bytes;

@@ -38,6 +38,11 @@ extern "C" {
 void cuda_gemm(lfm_cuda_context *ctx, lfm_precision prec, int transA, int transB, int M, int N, int K,
 	       float alpha, const float *A, int lda, long long strideA, const float *B, int ldb, long long strideB,
 	       float beta, float *D, int ldd, long long strideD, int batch, const float *bias);
+/* bf16 products read any operand lying inside [params, params + n) from shadow [n] instead of casting it,
+ * so that the weights are cast once per update (by Adam, cuda_adam_step_device) rather than at every
+ * product; the caller keeps shadow equal to cuda_round_bf16(params) (the same bits as the cast it
+ * replaces). shadow NULL: none. One block per context. */
+void cuda_gemm_set_bf16_shadow(lfm_cuda_context *ctx, const float *params, const uint16_t *shadow, size_t n);
 /* matmul_forward / matmul_backward (nn.Linear: out[N,OC] = inp[N,C] · weight[OC,C]^T + bias[OC]); the
  * bias gradient is a fixed-order column sum (reduce.cu) in float32 whatever prec is. */
 void cuda_matmul_forward(lfm_cuda_context *ctx, lfm_precision prec, float *out, const float *inp, const float *weight,
@@ -57,6 +62,10 @@ void cuda_projection_backward(lfm_cuda_context *ctx, lfm_precision prec, float *
 /* layernorm_forward: mean, rstd [N] may be NULL; statistics in float32 as the CPU's */
 void cuda_layernorm_forward(lfm_cuda_context *ctx, float *out, float *mean, float *rstd, const float *inp,
 			    const float *weight, const float *bias, size_t N, int C);
+/* residual_forward then layernorm_forward in one pass: res = a + b (res may be a or b), out = LN(res) */
+void cuda_residual_layernorm_forward(lfm_cuda_context *ctx, float *res, float *out, float *mean, float *rstd,
+				     const float *a, const float *b, const float *weight, const float *bias, size_t N,
+				     int C);
 size_t cuda_layernorm_backward_scratch_floats(size_t N, int C);
 void cuda_layernorm_backward(lfm_cuda_context *ctx, float *dinp, float *dweight, float *dbias, const float *dout,
 			     const float *inp, const float *weight, const float *mean, const float *rstd, size_t N,
@@ -179,8 +188,10 @@ typedef struct cuda_adam_scalars {
 	float beta1, beta2, one_minus_beta1, one_minus_beta2, weight_decay, neg_step_size, sqrt_bc2, eps;
 } cuda_adam_scalars;
 void cuda_adam_scalars_for(cuda_adam_scalars *s, const adam_config *c, long t); /* host only */
+/* params_bf16 (or NULL): the updated parameters rounded to bf16 as cuda_round_bf16 rounds them, written in
+ * the same pass (the shadow of cuda_gemm_set_bf16_shadow) */
 void cuda_adam_step_device(lfm_cuda_context *ctx, float *params, const float *grads, float *m, float *v, size_t n,
-			   const cuda_adam_scalars *scalars);
+			   const cuda_adam_scalars *scalars, uint16_t *params_bf16);
 
 #ifdef __cplusplus
 }

@@ -59,6 +59,7 @@ struct cuda_fit {
 	int stage, max_batch, C, D, W, T, NH, L, R, P, pd, G2, kept_layers;
 	size_t num_params;
 	float *params, *grads, *m, *v; // stage 1: the tower's block, its gradients and moments
+	uint16_t *params_bf16;         // bf16: the block rounded once per update, what the products read
 	clip_vision_params p, g;
 	arena acts;
 	std::vector<cuda_block_acts> blocks; // one per layer when training, else one reused
@@ -123,6 +124,11 @@ void *create(fit_state *s, char *err, size_t errsz)
 	f->params = lfm_dev_alloc_floats(ctx, f->num_params, "the vision tower's parameters");
 	upload_floats(ctx, f->params, s->weights->param_memory, f->num_params);
 	clip_vision_params_point(&f->p, f->params, c);
+	if (f->prec == LFM_PRECISION_BF16) {
+		f->params_bf16 = (uint16_t *)lfm_dev_alloc(ctx, f->num_params * 2, "the bf16 copy of the tower's parameters");
+		cuda_round_bf16(ctx, f->params_bf16, f->params, f->num_params);
+		cuda_gemm_set_bf16_shadow(ctx, f->params, f->params_bf16, f->num_params);
+	}
 	if (training) {
 		f->grads = lfm_dev_alloc_floats(ctx, f->num_params, "the vision tower's gradients");
 		f->m = lfm_dev_alloc_floats(ctx, f->num_params, "Adam's first moments");
@@ -215,6 +221,11 @@ void destroy(fit_state *s)
 	if (!f)
 		return;
 	lfm_cuda_context *ctx = f->ctx;
+	if (f->params_bf16) {
+		if (ctx->bf16_shadow == f->params_bf16)
+			cuda_gemm_set_bf16_shadow(ctx, NULL, NULL, 0);
+		lfm_dev_free(ctx, f->params_bf16, f->num_params * 2);
+	}
 	lfm_dev_free(ctx, f->params, f->num_params * sizeof(float));
 	if (f->grads) {
 		lfm_dev_free(ctx, f->grads, f->num_params * sizeof(float));
@@ -337,9 +348,9 @@ void step_body(cuda_fit *f, int B)
 void update_body(cuda_fit *f)
 {
 	if (f->stage == 1)
-		cuda_adam_step_device(f->ctx, f->params, f->grads, f->m, f->v, f->num_params, f->adam_dev);
+		cuda_adam_step_device(f->ctx, f->params, f->grads, f->m, f->v, f->num_params, f->adam_dev, f->params_bf16);
 	else
-		cuda_adam_step_device(f->ctx, f->fc, f->fc_grad, f->fc_m, f->fc_v, (size_t)f->D * f->D, f->adam_dev);
+		cuda_adam_step_device(f->ctx, f->fc, f->fc_grad, f->fc_m, f->fc_v, (size_t)f->D * f->D, f->adam_dev, NULL);
 }
 
 void logits_body(cuda_fit *f, int B)
@@ -463,6 +474,8 @@ void host_changed(fit_state *s)
 			}
 		}
 	}
+	if (f->params_bf16) // the products' copy follows the new parameters
+		cuda_round_bf16(f->ctx, f->params_bf16, f->params, f->num_params);
 }
 
 float *host_grads(fit_state *s) { return of(s)->host_grads; }

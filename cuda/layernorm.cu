@@ -16,14 +16,12 @@ __device__ static inline double warp_sum(double v)
 	return v;
 }
 
-__global__ static void layernorm_forward_kernel(float *out, float *mean, float *rstd, const float *inp,
-						const float *weight, const float *bias, size_t N, int C)
+// One row by one warp: x's statistics, the normalised row into o. Every lane of the warp must call it
+// (the shuffles), live or not.
+__device__ static inline void layernorm_row(float *out, float *mean, float *rstd, const float *x, const float *weight,
+					    const float *bias, size_t n, int live, int C)
 {
 	int lane = threadIdx.x % 32;
-	size_t n = (size_t)blockIdx.x * ROWS_PER_BLOCK + threadIdx.x / 32;
-	// a whole warp shuffles, so no lane leaves early: rows past the end compute nothing and write nothing
-	int live = n < N;
-	const float *x = inp + (live ? n : 0) * C;
 	double s = 0;
 	if (live)
 		for (int i = lane; i < C; i += 32)
@@ -49,6 +47,31 @@ __global__ static void layernorm_forward_kernel(float *out, float *mean, float *
 		if (rstd)
 			rstd[n] = r;
 	}
+}
+
+__global__ static void layernorm_forward_kernel(float *out, float *mean, float *rstd, const float *inp,
+						const float *weight, const float *bias, size_t N, int C)
+{
+	size_t n = (size_t)blockIdx.x * ROWS_PER_BLOCK + threadIdx.x / 32;
+	// a whole warp shuffles, so no lane leaves early: rows past the end compute nothing and write nothing
+	int live = n < N;
+	layernorm_row(out, mean, rstd, inp + (live ? n : 0) * C, weight, bias, n, live, C);
+}
+
+// res = a + b, then LayerNorm(res): the residual add of a block and the next LayerNorm in one pass over
+// the row (the sum written once and read back by the lane that wrote it, so no barrier is needed).
+__global__ static void residual_layernorm_forward_kernel(float *res, float *out, float *mean, float *rstd, const float *a,
+							 const float *b, const float *weight, const float *bias, size_t N,
+							 int C)
+{
+	int lane = threadIdx.x % 32;
+	size_t n = (size_t)blockIdx.x * ROWS_PER_BLOCK + threadIdx.x / 32;
+	int live = n < N;
+	size_t row = (live ? n : 0) * C;
+	if (live)
+		for (int i = lane; i < C; i += 32)
+			res[row + i] = a[row + i] + b[row + i];
+	layernorm_row(out, mean, rstd, res + row, weight, bias, n, live, C);
 }
 
 __global__ static void layernorm_dinp_kernel(float *dinp, const float *dout, const float *inp, const float *weight,
@@ -120,6 +143,16 @@ extern "C" void cuda_layernorm_forward(lfm_cuda_context *ctx, float *out, float 
 		return;
 	LFM_LAUNCH(layernorm_forward_kernel, lfm_ceil_div(N, ROWS_PER_BLOCK), 32 * ROWS_PER_BLOCK, 0, ctx->stream, out,
 		   mean, rstd, inp, weight, bias, N, C);
+}
+
+extern "C" void cuda_residual_layernorm_forward(lfm_cuda_context *ctx, float *res, float *out, float *mean, float *rstd,
+						const float *a, const float *b, const float *weight, const float *bias,
+						size_t N, int C)
+{
+	LFM_CUDA_REQUIRE(res && out && a && b && weight && bias && C > 0 && res != out);
+	if (N)
+		LFM_LAUNCH(residual_layernorm_forward_kernel, lfm_ceil_div(N, ROWS_PER_BLOCK), ROWS_PER_BLOCK * 32, 0,
+			   ctx->stream, res, out, mean, rstd, a, b, weight, bias, N, C);
 }
 
 extern "C" size_t cuda_layernorm_backward_scratch_floats(size_t N, int C)

@@ -18,11 +18,32 @@ static size_t span(int batch, long long stride, int rows, int ld, int cols)
 	return (size_t)(batch - 1) * (size_t)stride + (size_t)(rows - 1) * (size_t)ld + (size_t)cols;
 }
 
-// bf16 copies of a and b in the context's cast buffer, grown when too small (never during a graph capture:
-// lfm-fit's first step sizes it).
-static void cast_inputs(lfm_cuda_context *ctx, const float *a, size_t na, const float *b, size_t nb,
-			__nv_bfloat16 **ca, __nv_bfloat16 **cb)
+extern "C" void cuda_gemm_set_bf16_shadow(lfm_cuda_context *ctx, const float *params, const uint16_t *shadow, size_t n)
 {
+	ctx->bf16_shadow_of = shadow ? params : NULL;
+	ctx->bf16_shadow = shadow;
+	ctx->bf16_shadow_n = shadow ? n : 0;
+}
+
+// The operand's bf16 copy when it lies inside the registered parameter block, else NULL.
+static const __nv_bfloat16 *shadowed(const lfm_cuda_context *ctx, const float *x, size_t n)
+{
+	const float *base = ctx->bf16_shadow_of;
+	if (!base || x < base || x + n > base + ctx->bf16_shadow_n)
+		return NULL;
+	return (const __nv_bfloat16 *)(ctx->bf16_shadow + (x - base));
+}
+
+// bf16 copies of a and b: the parameter block's shadow for a weight, else the context's cast buffer, grown
+// when too small (never during a graph capture: lfm-fit's first step sizes it).
+static void cast_inputs(lfm_cuda_context *ctx, const float *a, size_t na, const float *b, size_t nb,
+			const __nv_bfloat16 **ca_out, const __nv_bfloat16 **cb_out)
+{
+	const __nv_bfloat16 *sa = shadowed(ctx, a, na), *sb = shadowed(ctx, b, nb);
+	if (sa)
+		na = 0;
+	if (sb)
+		nb = 0;
 	size_t na_al = (na + 7) & ~(size_t)7; // 16-byte alignment for the second operand
 	size_t need = (na_al + nb) * sizeof(__nv_bfloat16);
 	if (need > ctx->cast_buffer_bytes) {
@@ -33,10 +54,13 @@ static void cast_inputs(lfm_cuda_context *ctx, const float *a, size_t na, const 
 		ctx->cast_buffer_bytes = need;
 		ctx->cast_buffer_generation++;
 	}
-	*ca = (__nv_bfloat16 *)ctx->cast_buffer;
-	*cb = *ca + na_al;
-	cuda_round_bf16(ctx, (uint16_t *)*ca, a, na); // elementwise.cu: round to nearest even
-	cuda_round_bf16(ctx, (uint16_t *)*cb, b, nb);
+	__nv_bfloat16 *ca = (__nv_bfloat16 *)ctx->cast_buffer, *cb = ca + na_al;
+	if (na)
+		cuda_round_bf16(ctx, (uint16_t *)ca, a, na); // elementwise.cu: round to nearest even
+	if (nb)
+		cuda_round_bf16(ctx, (uint16_t *)cb, b, nb);
+	*ca_out = sa ? sa : ca;
+	*cb_out = sb ? sb : cb;
 }
 
 static cublasLtMatrixLayout_t layout(cudaDataType_t type, int rows, int cols, int ld, int batch, long long stride)
@@ -149,7 +173,7 @@ extern "C" void cuda_gemm(lfm_cuda_context *ctx, lfm_precision prec, int transA,
 	LFM_CUDA_REQUIRE(!bias || beta == 0.0f);
 	const void *a = A, *b = B;
 	if (prec == LFM_PRECISION_BF16) {
-		__nv_bfloat16 *ca, *cb;
+		const __nv_bfloat16 *ca, *cb;
 		cast_inputs(ctx, A, span(batch, strideA, a_rows, lda, a_cols), B, span(batch, strideB, b_rows, ldb, b_cols),
 			    &ca, &cb);
 		a = ca, b = cb;

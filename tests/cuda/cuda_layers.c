@@ -67,6 +67,23 @@ static void test_matmul_reduced_precision(void)
 	float *got = cuda_test_download(ctx, out, N * OC);
 	double e = cuda_test_rel_err(got, want, N * OC);
 	T_ASSERTF(e < 1e-2 && e > 1e-6, "bf16: %g (must be near, and not equal to, fp32)", e);
+	/* the weight read from a registered bf16 shadow instead of cast: the same bits (a shadow with wrong
+	 * contents, all zeros, must show: the registration is really used) */
+	uint16_t *shadow = lfm_dev_alloc(ctx, (size_t)OC * C * 2, "shadow");
+	cuda_round_bf16(ctx, shadow, w, (size_t)OC * C);
+	float *out2 = cuda_test_poisoned(ctx, N * OC);
+	cuda_gemm_set_bf16_shadow(ctx, w, shadow, (size_t)OC * C);
+	cuda_matmul_forward(ctx, LFM_PRECISION_BF16, out2, x, w, NULL, N, C, OC);
+	float *got2 = cuda_test_download(ctx, out2, N * OC);
+	T_ASSERTF(!memcmp(got, got2, N * OC * sizeof *got), "bf16 with the weight's shadow: not the cast's bits");
+	lfm_dev_zero(ctx, shadow, (size_t)OC * C * 2);
+	cuda_matmul_forward(ctx, LFM_PRECISION_BF16, out2, x, w, NULL, N, C, OC);
+	free(got2);
+	got2 = cuda_test_download(ctx, out2, N * OC);
+	T_ASSERTF(got2[0] == 0 && got2[N * OC - 1] == 0, "a zeroed shadow must give zero products: %g", got2[0]);
+	cuda_gemm_set_bf16_shadow(ctx, NULL, NULL, 0);
+	free(got2);
+	lfm_dev_free(ctx, shadow, (size_t)OC * C * 2);
 	cuda_matmul_forward(ctx, LFM_PRECISION_TF32, out, x, w, NULL, N, C, OC);
 	free(got);
 	got = cuda_test_download(ctx, out, N * OC);
@@ -128,6 +145,45 @@ static void test_layernorm(void)
 			T_ASSERTF((e = err_of(dw, hdw, C)) < 1e-4, "dweight N=%zu C=%d: %g", N, C, e);
 			T_ASSERTF((e = err_of(db, hdb, C)) < 1e-4, "dbias N=%zu C=%d: %g", N, C, e);
 			free(hx), free(hw), free(hb), free(hdy), free(hdx), free(hdw), free(hdb), free(want), free(hm), free(hr);
+		}
+}
+
+/* the fused residual + LayerNorm: the unfused pair's bits (residual_forward then layernorm_forward), in
+ * place over b as the block uses it, and the CPU's within the LayerNorm tolerance */
+static void test_residual_layernorm(void)
+{
+	for (size_t s = 0; s < sizeof ln_shapes / sizeof *ln_shapes; s++)
+		for (int o = 0; o < CUDA_TEST_ORDERS; o++) {
+			cuda_test_set_order(o);
+			size_t N = (size_t)ln_shapes[s][0], n;
+			int C = ln_shapes[s][1];
+			n = N * C;
+			float *ha, *hb, *hw, *hbias;
+			float *a = rnd(n, 3, &ha), *b = rnd(n, 3, &hb), *w = rnd(C, 1, &hw), *bias = rnd(C, 1, &hbias);
+			float *b2 = cuda_test_upload(ctx, hb, n);
+			float *res_u = cuda_test_poisoned(ctx, n), *out_u = cuda_test_poisoned(ctx, n);
+			float *m_u = cuda_test_poisoned(ctx, N), *r_u = cuda_test_poisoned(ctx, N);
+			float *out_f = cuda_test_poisoned(ctx, n), *m_f = cuda_test_poisoned(ctx, N), *r_f = cuda_test_poisoned(ctx, N);
+			cuda_residual_forward(ctx, res_u, a, b, n);
+			cuda_layernorm_forward(ctx, out_u, m_u, r_u, res_u, w, bias, N, C);
+			cuda_residual_layernorm_forward(ctx, b2, out_f, m_f, r_f, a, b2, w, bias, N, C); /* res over b */
+			float *pairs[][2] = {{b2, res_u}, {out_f, out_u}, {m_f, m_u}, {r_f, r_u}};
+			const char *names[] = {"res", "out", "mean", "rstd"};
+			for (int k = 0; k < 4; k++) {
+				size_t len = k < 2 ? n : N;
+				float *x = cuda_test_download(ctx, pairs[k][0], len), *y = cuda_test_download(ctx, pairs[k][1], len);
+				T_ASSERTF(!memcmp(x, y, len * sizeof *x), "residual+layernorm N=%zu C=%d %s: %s not the unfused bits", N,
+					  C, cuda_test_order_name(o), names[k]);
+				free(x), free(y);
+			}
+			float *hres = malloc(n * sizeof *hres), *want = malloc(n * sizeof *want);
+			float *hm = malloc(N * sizeof *hm), *hr = malloc(N * sizeof *hr);
+			for (size_t i = 0; i < n; i++)
+				hres[i] = ha[i] + hb[i];
+			layernorm_forward(want, hm, hr, hres, hw, hbias, N, C);
+			double e;
+			T_ASSERTF((e = err_of(out_f, want, n)) < 1e-5, "residual+layernorm N=%zu C=%d vs CPU: %g", N, C, e);
+			free(ha), free(hb), free(hw), free(hbias), free(hres), free(want), free(hm), free(hr);
 		}
 }
 
@@ -249,6 +305,7 @@ int main(int argc, char **argv)
 	T_RUN(test_matmul_reduced_precision);
 	T_RUN(test_gemm_batched_transposed);
 	T_RUN(test_layernorm);
+	T_RUN(test_residual_layernorm);
 	T_RUN(test_elementwise);
 	T_RUN(test_roundings);
 	T_RUN(test_sum_rows);

@@ -227,13 +227,14 @@ static void test_adam(void)
 			lfm_dev_copy(ctx, p2, p, n * sizeof(float));
 			lfm_dev_zero(ctx, m2, n * sizeof(float)), lfm_dev_zero(ctx, v2, n * sizeof(float));
 			cuda_adam_scalars *sc = lfm_dev_alloc(ctx, sizeof *sc, "scalars");
+			uint16_t *shadow = lfm_dev_alloc(ctx, n * 2, "shadow"), *rounded = lfm_dev_alloc(ctx, n * 2, "rounded");
 			for (long t = 1; t <= 3; t++) {
 				adam_step(hp, hg, hm, hv, n, &c, t);
 				cuda_adam_step(ctx, p, g, m, v, n, &c, t);
 				cuda_adam_scalars hs;
 				cuda_adam_scalars_for(&hs, &c, t);
 				lfm_dev_upload(ctx, sc, &hs, sizeof hs);
-				cuda_adam_step_device(ctx, p2, g, m2, v2, n, sc);
+				cuda_adam_step_device(ctx, p2, g, m2, v2, n, sc, t == 3 ? shadow : NULL);
 				c.lr *= 0.5; /* a schedule: the scalars change every step */
 			}
 			double e = err_of(p, hp, n);
@@ -243,7 +244,13 @@ static void test_adam(void)
 			lfm_dev_download(ctx, a, p, n * sizeof *a);
 			lfm_dev_download(ctx, b, p2, n * sizeof *b);
 			T_ASSERTF(!memcmp(a, b, n * sizeof *a), "adam with device scalars n=%zu: not the same bits", n);
-			free(a), free(b);
+			/* the bf16 shadow written by the last update: cuda_round_bf16 of the parameters, bit for bit */
+			cuda_round_bf16(ctx, rounded, p2, n);
+			uint16_t *hs = malloc(n * 2), *hr = malloc(n * 2);
+			lfm_dev_download(ctx, hs, shadow, n * 2);
+			lfm_dev_download(ctx, hr, rounded, n * 2);
+			T_ASSERTF(!memcmp(hs, hr, n * 2), "adam's bf16 shadow n=%zu: not cuda_round_bf16's bits", n);
+			free(hs), free(hr), free(a), free(b);
 			lfm_dev_free(ctx, sc, sizeof *sc);
 			lfm_dev_free(ctx, p2, n * 4), lfm_dev_free(ctx, m2, n * 4), lfm_dev_free(ctx, v2, n * 4);
 			free(hp), free(hg), free(hm), free(hv);
