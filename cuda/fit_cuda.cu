@@ -26,6 +26,7 @@
 #include "cuda_fit.h"
 #include "cuda_kernels.h"
 #include "cuda_memory.h"
+#include "cuda_preprocess.h"
 
 extern "C" [[noreturn]] void die(int code, const char *fmt, ...);
 
@@ -82,6 +83,15 @@ struct cuda_fit {
 	int full_steps, full_logits; // eager runs at max_batch so far (the first warms up, the second captures)
 	cudaGraphExec_t graph_step, graph_update, graph_logits;
 	unsigned cast_generation; // the context's cast buffer when the graphs were captured
+	// raw batches (fit_raw_batch): the images' size, its plan, and the buffers, made at the first one
+	int raw_w, raw_h;
+	size_t raw_img, raw_bytes; // bytes an image; of a staged batch (images, flips, lx)
+	cuda_preprocess_plan *plan;
+	uint8_t *raw_dev, *pin_raw;
+	float *pix_j, *prep_scratch;
+	size_t pix_j_floats, prep_scratch_floats;
+	int full_steps_raw, full_logits_raw;
+	cudaGraphExec_t graph_step_raw, graph_logits_raw;
 };
 
 cuda_fit *of(fit_state *s) { return (cuda_fit *)s->device; }
@@ -215,6 +225,18 @@ void *create(fit_state *s, char *err, size_t errsz)
 	return f;
 }
 
+void free_raw(cuda_fit *f)
+{
+	lfm_cuda_context *ctx = f->ctx;
+	cuda_preprocess_plan_free(ctx, f->plan);
+	lfm_dev_free(ctx, f->raw_dev, f->raw_bytes);
+	lfm_dev_free(ctx, f->pix_j, f->pix_j_floats * sizeof(float));
+	lfm_dev_free(ctx, f->prep_scratch, f->prep_scratch_floats * sizeof(float));
+	lfm_host_free(f->pin_raw);
+	f->plan = NULL, f->raw_dev = NULL, f->pin_raw = NULL, f->pix_j = NULL, f->prep_scratch = NULL;
+	f->raw_w = f->raw_h = 0;
+}
+
 void destroy(fit_state *s)
 {
 	cuda_fit *f = of(s);
@@ -233,9 +255,10 @@ void destroy(fit_state *s)
 		lfm_dev_free(ctx, f->v, f->num_params * sizeof(float));
 	}
 	lfm_cuda_sync(ctx, NULL, 0);
-	for (cudaGraphExec_t g : {f->graph_step, f->graph_update, f->graph_logits})
+	for (cudaGraphExec_t g : {f->graph_step, f->graph_update, f->graph_logits, f->graph_step_raw, f->graph_logits_raw})
 		if (g)
 			CUDA_CHECK(cudaGraphExecDestroy(g));
+	free_raw(f);
 	lfm_dev_free(ctx, f->acts.memory, f->acts.total * sizeof(float));
 	for (void *p : {(void *)f->pin_pixels, (void *)f->pin_targets, (void *)f->pin_logits, (void *)f->pin_loss,
 			(void *)f->pin_adam})
@@ -367,7 +390,8 @@ template <class Body> void run_graphed(cuda_fit *f, cudaGraphExec_t *exec, int *
 {
 	if (f->cast_generation != f->ctx->cast_buffer_generation) {
 		// the bf16 cast buffer was replaced (a larger product ran eagerly): the graphs read the old one
-		for (cudaGraphExec_t *g : {&f->graph_step, &f->graph_update, &f->graph_logits})
+		for (cudaGraphExec_t *g :
+		     {&f->graph_step, &f->graph_update, &f->graph_logits, &f->graph_step_raw, &f->graph_logits_raw})
 			if (*g) {
 				CUDA_CHECK(cudaGraphExecDestroy(*g));
 				*g = NULL;
@@ -388,6 +412,104 @@ template <class Body> void run_graphed(cuda_fit *f, cudaGraphExec_t *exec, int *
 	}
 	body();
 	++*eager_runs;
+}
+
+// Staged raw batch layout (page-locked and on the device alike, offsets for max_batch images so that a
+// graph's pointers hold for every batch): images i, images j, flips i, flips j, then lx (4-aligned).
+size_t raw_off_j(const cuda_fit *f) { return (size_t)f->max_batch * f->raw_img; }
+size_t raw_off_flip_i(const cuda_fit *f) { return 2 * (size_t)f->max_batch * f->raw_img; }
+size_t raw_off_flip_j(const cuda_fit *f) { return raw_off_flip_i(f) + f->max_batch; }
+size_t raw_off_lx(const cuda_fit *f) { return (raw_off_flip_j(f) + f->max_batch + 3) & ~(size_t)3; }
+
+// The plan and buffers for raw batches of w x h images (again when the size changes).
+void prepare_raw(cuda_fit *f, int w, int h)
+{
+	if (f->raw_w == w && f->raw_h == h)
+		return;
+	for (cudaGraphExec_t *g : {&f->graph_step_raw, &f->graph_logits_raw})
+		if (*g) {
+			CUDA_CHECK(cudaGraphExecDestroy(*g));
+			*g = NULL;
+		}
+	f->full_steps_raw = f->full_logits_raw = 0;
+	free_raw(f);
+	lfm_cuda_context *ctx = f->ctx;
+	int B = f->max_batch;
+	f->raw_w = w, f->raw_h = h;
+	f->raw_img = (size_t)w * h * 3;
+	f->plan = cuda_preprocess_plan_new(ctx, w, h, f->R);
+	f->raw_bytes = raw_off_lx(f) + (size_t)B * sizeof(float);
+	f->raw_dev = (uint8_t *)lfm_dev_alloc(ctx, f->raw_bytes, "a raw batch's images");
+	f->pin_raw = (uint8_t *)lfm_host_alloc(f->raw_bytes, "a raw batch's images");
+	f->pix_j_floats = (size_t)B * 3 * f->R * f->R;
+	f->pix_j = lfm_dev_alloc_floats(ctx, f->pix_j_floats, "the partner images' pixels");
+	f->prep_scratch_floats = cuda_preprocess_scratch_floats(f->plan, B);
+	f->prep_scratch = lfm_dev_alloc_floats(ctx, f->prep_scratch_floats ? f->prep_scratch_floats : 1,
+					       "the preprocessing's working memory");
+}
+
+// Copy a raw batch to the page-locked buffer and start its upload.
+void stage_raw(cuda_fit *f, const fit_raw_batch *b)
+{
+	if (b->width < 1 || b->height < 1)
+		die(3, "internal error: a raw batch of %d x %d images", b->width, b->height);
+	prepare_raw(f, b->width, b->height);
+	size_t n = (size_t)b->count;
+	memcpy(f->pin_raw, b->images_i, n * f->raw_img);
+	memcpy(f->pin_raw + raw_off_j(f), b->images_j, n * f->raw_img);
+	memcpy(f->pin_raw + raw_off_flip_i(f), b->flip_i, n);
+	memcpy(f->pin_raw + raw_off_flip_j(f), b->flip_j, n);
+	memcpy(f->pin_raw + raw_off_lx(f), b->lx, n * sizeof(float));
+	lfm_dev_upload_async(f->ctx, f->raw_dev, f->pin_raw, f->raw_bytes);
+}
+
+// f->pixels of the staged raw batch: both images preprocessed (flip, resize, crop, normalise), then mixed
+// — the batch loader's arithmetic, bit for bit.
+void preprocess_body(cuda_fit *f, int B)
+{
+	const uint8_t *d = f->raw_dev;
+	cuda_preprocess_batch(f->ctx, f->plan, f->pixels, d, d + raw_off_flip_i(f), B, f->prep_scratch);
+	cuda_preprocess_batch(f->ctx, f->plan, f->pix_j, d + raw_off_j(f), d + raw_off_flip_j(f), B, f->prep_scratch);
+	cuda_pixel_mix_batch(f->ctx, f->pixels, f->pixels, f->pix_j, (const float *)(d + raw_off_lx(f)), B,
+			     (size_t)3 * f->R * f->R);
+}
+
+double forward_backward_raw(fit_state *s, const fit_raw_batch *b, const float *targets)
+{
+	cuda_fit *f = of(s);
+	int B = b->count;
+	size_t ntgt = (size_t)B * f->C;
+	stage_raw(f, b);
+	memcpy(f->pin_targets, targets, ntgt * sizeof(float));
+	lfm_dev_upload_async(f->ctx, f->targets, f->pin_targets, ntgt * sizeof(float));
+	auto body = [&] {
+		preprocess_body(f, B);
+		step_body(f, B);
+	};
+	if (B == f->max_batch)
+		run_graphed(f, &f->graph_step_raw, &f->full_steps_raw, body);
+	else
+		body();
+	CUDA_CHECK(cudaStreamSynchronize(f->ctx->stream));
+	memcpy(s->logits, f->pin_logits, ntgt * sizeof(float));
+	return *f->pin_loss;
+}
+
+void logits_raw(fit_state *s, const fit_raw_batch *b, float *out)
+{
+	cuda_fit *f = of(s);
+	int B = b->count;
+	stage_raw(f, b);
+	auto body = [&] {
+		preprocess_body(f, B);
+		logits_body(f, B);
+	};
+	if (B == f->max_batch)
+		run_graphed(f, &f->graph_logits_raw, &f->full_logits_raw, body);
+	else
+		body();
+	CUDA_CHECK(cudaStreamSynchronize(f->ctx->stream));
+	memcpy(out, f->pin_logits, (size_t)B * f->C * sizeof(float));
 }
 
 double forward_backward(fit_state *s, const float *pixels, const float *targets, int B)
@@ -497,4 +619,5 @@ int params_finite(fit_state *s)
 
 extern "C" const fit_device_ops lfm_cuda_fit_ops = {"cuda",       create,       destroy,     forward_backward,
 						    update,       logits,       sync_host,   host_changed,
-						    host_grads,   host_moment,  params_finite};
+						    host_grads,   host_moment,  params_finite, forward_backward_raw,
+						    logits_raw};

@@ -66,6 +66,26 @@ const float *batch_loader_finish(batch_loader *bl, int *code, char *err, size_t 
  * slots are zero). Must not be called while a batch is in flight. */
 int batch_loader_load(batch_loader *bl, const batch_desc *d, float *out, int *code, char *err, size_t errsz);
 
+/* ---- raw batches, for a device that preprocesses and mixes (cuda/cuda_preprocess.h) ----------------
+ * A raw loader decodes each item's two images (i, then j; j = i without a partner) into interleaved RGB8
+ * of the one size w x h that every image must have (CIFAR's 32 x 32, or a folder of same-size images),
+ * and leaves the flips, the resize, the normalisation and the mix to the device, which does them bit for
+ * bit as clip_prep_run and pixel_mix. A 3 KB image crosses the bus instead of 602 KB of float32 pixels.
+ * An image of another size fails its batch like a corrupt one: "sample 12 (key): 40 x 30, not the 32 x 32
+ * of the others (--preprocess cpu takes mixed sizes)". */
+typedef struct batch_raw {
+	int count, width, height;
+	const uint8_t *images_i, *images_j; /* [count][height][width][3] each */
+	const uint8_t *flip_i, *flip_j;     /* [count], 0 or 1 */
+	const float *lx;                    /* [count] */
+} batch_raw;
+batch_loader *batch_loader_new_raw(const dataset *ds, int width, int height, thread_pool *pool, int max_batch);
+/* The raw counterparts of finish and load: the batch (valid until the next finish / load), or NULL. */
+const batch_raw *batch_loader_finish_raw(batch_loader *bl, int *code, char *err, size_t errsz);
+const batch_raw *batch_loader_load_raw(batch_loader *bl, const batch_desc *d, int *code, char *err, size_t errsz);
+/* The decoded size of sample idx (what a raw loader is made for): 0, or -1 with a message naming it. */
+int batch_loader_sample_size(const dataset *ds, uint64_t idx, int *width, int *height, char *err, size_t errsz);
+
 /* The training flip coin for image `which` (0: i, 1: j) of the record at `position` of epoch `epoch`:
  * 1 with probability 1/2, from rng.h's stream rng_stream_id("fit.flip", epoch, 2 * position + which). */
 int batch_flip_coin(uint64_t seed, uint64_t epoch, uint64_t position, int which);

@@ -256,3 +256,37 @@ int fit_params_finite(const fit_state *s)
 			return 0;
 	return 1;
 }
+
+int fit_takes_raw(const fit_state *s)
+{
+	return on_device(s) && s->ctx.device->forward_backward_raw && s->ctx.device->logits_raw;
+}
+
+static void check_raw(const fit_state *s, const fit_raw_batch *b, const char *what)
+{
+	if (!fit_takes_raw(s) || !b || b->count < 1 || b->count > s->max_batch)
+		die(LFM_EXIT_IO, "internal error: %s of a raw batch (%d images, room for %d) on a runner that %s",
+		    what, b ? b->count : 0, s->max_batch, fit_takes_raw(s) ? "takes them" : "does not take them");
+}
+
+double fit_forward_backward_raw(fit_state *s, const fit_raw_batch *b, const float *targets)
+{
+	check_raw(s, b, "a step");
+	if (!s->has_loss)
+		die(LFM_EXIT_IO, "internal error: a step of an evaluation state");
+	return s->ctx.device->forward_backward_raw(s, b, targets);
+}
+
+double fit_step_raw(fit_state *s, const fit_raw_batch *b, const float *targets, double lr)
+{
+	double loss = fit_forward_backward_raw(s, b, targets);
+	if (isfinite(loss))
+		fit_update(s, lr);
+	return loss;
+}
+
+void fit_logits_raw(fit_state *s, const fit_raw_batch *b, float *logits)
+{
+	check_raw(s, b, "logits");
+	s->ctx.device->logits_raw(s, b, logits);
+}

@@ -32,6 +32,7 @@
 #define LFM_FIT_STEP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/thread_pool.h"
 #include "cpu/clip_vision.h"
@@ -47,6 +48,20 @@
 typedef enum fit_backend { FIT_BACKEND_CPU, FIT_BACKEND_DEVICE } fit_backend;
 
 typedef struct fit_device_ops fit_device_ops;
+
+/* A batch of undecoded-to-pixels images for a runner that preprocesses on its device
+ * (data/batch_loader.h's batch_raw, the same layout): item b is
+ *     lx[b] · pre(images_i[b], flip_i[b]) + (1 − lx[b]) · pre(images_j[b], flip_j[b])
+ * with pre() = clip_prep_run at the model's resolution, bit for bit. */
+typedef struct fit_raw_batch {
+	int count, width, height;
+	const uint8_t *images_i, *images_j; /* [count][height][width][3] RGB8 each */
+	const uint8_t *flip_i, *flip_j;
+	const float *lx;
+} fit_raw_batch;
+/* fit_raw_batch's fields from a batch_raw (or anything with the same names): (fit_raw_batch){FIT_RAW_BATCH_OF(r)} */
+#define FIT_RAW_BATCH_OF(r)                                                                                      \
+	(r)->count, (r)->width, (r)->height, (r)->images_i, (r)->images_j, (r)->flip_i, (r)->flip_j, (r)->lx
 typedef struct fit_state fit_state;
 
 typedef struct fit_context {
@@ -79,6 +94,9 @@ struct fit_device_ops {
 	float *(*host_grads)(fit_state *s);
 	float *(*host_moment)(fit_state *s, int which);
 	int (*params_finite)(fit_state *s);
+	/* optional (NULL: the runner takes pixels only): the same steps on raw batches */
+	double (*forward_backward_raw)(fit_state *s, const fit_raw_batch *b, const float *targets);
+	void (*logits_raw)(fit_state *s, const fit_raw_batch *b, float *logits);
 };
 
 #define FIT_EVAL 0 /* the stage of an evaluation state */
@@ -120,6 +138,14 @@ void fit_update(fit_state *s, double lr);
 /* Both halves, for one process: the update only when the loss is finite (otherwise parameters, moments
  * and the step count are left as they were). Returns the loss. */
 double fit_step(fit_state *s, const float *pixels, const float *targets, int B, double lr);
+
+/* Whether the runner preprocesses raw batches itself (a device runner with forward_backward_raw). */
+int fit_takes_raw(const fit_state *s);
+/* fit_forward_backward, fit_step and fit_logits on a raw batch (fit_takes_raw must be true): the same
+ * results as on the pixels the batch loader would have made of it. */
+double fit_forward_backward_raw(fit_state *s, const fit_raw_batch *b, const float *targets);
+double fit_step_raw(fit_state *s, const fit_raw_batch *b, const float *targets, double lr);
+void fit_logits_raw(fit_state *s, const fit_raw_batch *b, float *logits);
 
 /* Logits [B, C] of the current model for B <= max_batch images, without training (validation). */
 void fit_logits(fit_state *s, const float *pixels, int B, float *logits);

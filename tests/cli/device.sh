@@ -50,6 +50,8 @@ gpu-less: clip-embed-text --device cuda   | 3 | - | no CUDA device              
 --device bogus is a usage error           | 2 | - | --device 'gpu': expected cpu  | $B/lfm-fit --device gpu $FITA
 --device cuda:x is a usage error          | 2 | - | expected cpu, cuda or cuda:N  | $B/lfm-eval --device cuda:x --model $T/tiny.st --text $T/text.npy --data $T/mini.tar $T/mini.mp
 --precision bf16 on the CPU is refused    | 2 | - | the CPU computes in fp32 only | $B/lfm-fit --device cpu --precision bf16 $FITA
+--preprocess device on the CPU is refused | 2 | - | --preprocess device: the images are preprocessed on the CPU | $B/lfm-fit --device cpu --preprocess device $FITA
+--preprocess bogus is unknown             | 2 | - | --preprocess                  | $B/lfm-fit --preprocess gpu $FITA
 --precision f64 is unknown                | 2 | - | --precision                   | $B/lfm-fit --precision f64 $FITA
 the CPU is named on stderr                | 0 | - | device: cpu                   | $B/lfm-fit --device cpu --max-steps 1 $FITA
 ROWS
@@ -123,6 +125,22 @@ st_data "$T/graphs/x.st" >"$T/xa"; st_data "$T/recompute/x.st" >"$T/xb"
 cmp -s "$T/a" "$T/b" && [ -s "$T/xa" ] && cmp -s "$T/xa" "$T/xb" &&
 	ok "--recompute: the same losses and checkpoint bit for bit" ||
 	nok "--recompute: the same losses and checkpoint bit for bit" "$(diff "$T/a" "$T/b" | head -n 4)"
+# the data path on the device: the same JPEGs (32 x 32) uploaded as RGB8 and preprocessed and mixed there
+# give the CPU-preprocessed run's bits, validation included (graphs replayed over two epochs as above)
+for v in prep-cpu prep-device; do
+	mkdir -p "$T/$v"
+	(cd "$T/$v" && "$OLDPWD/$E/lfm-fit" --device cuda --precision fp32 $FIT --preprocess ${v#prep-} --val "$T/mini.mp" \
+		--log l.jsonl -o x.st "$T/plan2.mp" 2>err) || nok "lfm-fit --preprocess ${v#prep-} on the device" "$(tail -n 2 "$T/$v/err")"
+done
+grep -q 'preprocessing: on the device (32 x 32 RGB8' "$T/prep-device/err" && grep -q 'preprocessing: on the CPU' "$T/prep-cpu/err" &&
+	ok "--preprocess is said on stderr" || nok "--preprocess is said on stderr" "$(cat "$T/prep-device/err")"
+sed 's/"elapsed_s":[^,}]*//; s/"images_per_s":[^,}]*//; s/"device_peak_bytes":[^,}]*//' "$T/prep-cpu/l.jsonl" >"$T/a"
+sed 's/"elapsed_s":[^,}]*//; s/"images_per_s":[^,}]*//; s/"device_peak_bytes":[^,}]*//' "$T/prep-device/l.jsonl" | grep -v '"command"' >"$T/b"
+grep -v '"command"' "$T/a" >"$T/a2"
+st_data "$T/prep-cpu/x.st" >"$T/xa"; st_data "$T/prep-device/x.st" >"$T/xb"
+grep -q val_top1 "$T/a2" && cmp -s "$T/a2" "$T/b" && [ -s "$T/xa" ] && cmp -s "$T/xa" "$T/xb" &&
+	ok "--preprocess device: the CPU-preprocessed losses, validation and checkpoint bit for bit" ||
+	nok "--preprocess device: the CPU-preprocessed losses, validation and checkpoint bit for bit" "$(diff "$T/a2" "$T/b" | head -n 4)"
 peak() { grep '"kind":"epoch"' "$1" | tail -n 1 | sed -nE 's/.*"device_peak_bytes":([0-9]+).*/\1/p'; }
 p1=$(peak "$T/graphs/l.jsonl"); p2=$(peak "$T/recompute/l.jsonl")
 [ -n "$p1" ] && [ -n "$p2" ] && [ "$p2" -lt "$p1" ] &&

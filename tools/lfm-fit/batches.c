@@ -22,15 +22,17 @@ struct batches {
 	float *targets[2];
 	int count[2];
 	uint64_t epoch[2], pos[2];
+	int raw;       /* the loader makes raw batches */
 	int in_flight; /* slot of the batch in flight, -1: none */
 	int current;   /* slot of the batch waited for, -1: none */
 };
 
-batches *batches_new(const dataset *ds, int R, thread_pool *pool, int B, int C, uint64_t per_epoch, uint64_t seed,
-		     record_source *src)
+batches *batches_new(const dataset *ds, int R, int raw_w, int raw_h, thread_pool *pool, int B, int C,
+		     uint64_t per_epoch, uint64_t seed, record_source *src)
 {
 	batches *b = xcalloc(1, sizeof *b);
-	b->bl = batch_loader_new(ds, R, pool, B);
+	b->raw = raw_w > 0;
+	b->bl = b->raw ? batch_loader_new_raw(ds, raw_w, raw_h, pool, B) : batch_loader_new(ds, R, pool, B);
 	b->src = src;
 	b->B = B;
 	b->C = C;
@@ -103,11 +105,13 @@ int batches_wait(batches *b, fit_batch *out, int *code, char *err, size_t errsz)
 		die(LFM_EXIT_IO, "internal error: batches_wait without a batch in flight");
 	int s = b->in_flight;
 	b->in_flight = -1;
-	const float *px = batch_loader_finish(b->bl, code, err, errsz);
-	if (!px)
+	const float *px = NULL;
+	const batch_raw *raw = NULL;
+	if (b->raw ? !(raw = batch_loader_finish_raw(b->bl, code, err, errsz))
+		   : !(px = batch_loader_finish(b->bl, code, err, errsz)))
 		return -1;
 	b->current = s;
-	*out = (fit_batch){b->count[s], b->epoch[s], b->pos[s], px, b->targets[s]};
+	*out = (fit_batch){b->count[s], b->epoch[s], b->pos[s], px, b->targets[s], raw};
 	return 0;
 }
 

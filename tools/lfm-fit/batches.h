@@ -17,22 +17,25 @@
 #include <stdint.h>
 
 #include "base/thread_pool.h"
+#include "data/batch_loader.h"
 #include "data/dataset.h"
 #include "records.h"
 
 typedef struct fit_batch {
 	int count;
 	uint64_t epoch, pos;  /* where its first record stands */
-	const float *pixels;  /* [count, 3, R, R] */
+	const float *pixels;  /* [count, 3, R, R]; NULL for a raw batch */
 	const float *targets; /* [count, C] */
+	const batch_raw *raw; /* a raw loader's batch (batches_new with raw_w > 0), else NULL */
 } fit_batch;
 
 typedef struct batches batches;
 
 /* Batches of up to B records of src (borrowed) over ds at resolution R, with C classes and the flips'
- * seed, loaded on pool (borrowed). */
-batches *batches_new(const dataset *ds, int R, thread_pool *pool, int B, int C, uint64_t per_epoch, uint64_t seed,
-		     record_source *src);
+ * seed, loaded on pool (borrowed); raw_w > 0: raw batches of raw_w x raw_h images for the device to
+ * preprocess (data/batch_loader.h). */
+batches *batches_new(const dataset *ds, int R, int raw_w, int raw_h, thread_pool *pool, int B, int C,
+		     uint64_t per_epoch, uint64_t seed, record_source *src);
 void batches_free(batches *b);
 /* Read the batch at position pos of epoch e and start loading it. 0, or -1 with a message (a bad or
  * missing record). */

@@ -44,6 +44,8 @@ static const char usage[] =
     "      --device D        cpu, cuda or cuda:N (default: the first GPU when one is usable, else the CPU)\n"
     "      --precision P     the GPU's matrix products: bf16 (default on a GPU), tf32 or fp32 (the official\n"
     "                        arithmetic; the CPU's only one)\n"
+    "      --preprocess P    where images are resized, flipped, normalised and mixed: auto (default: the GPU\n"
+    "                        for CIFAR, else the CPU), cpu, or device (same-size images only; same bits)\n"
     "      --recompute       GPU, stage 1: keep only each block's input, recompute its activations in\n"
     "                        backward (about 1/7 of the activation memory, ~1/3 more compute; same bits)\n"
     "      --samples FILE    train without a plan: the samples stream shuffled each epoch, no mixing\n"
@@ -67,7 +69,7 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 {
 	enum { O_SPLIT = 256, O_STAGE, O_LR, O_MIN_LR, O_GAMMA, O_MMS_MARGIN, O_MMS_TEMP, O_WD, O_SAMPLES, O_VAL,
 	       O_VAL_DATA, O_RESUME, O_MAX_STEPS, O_LOG, O_LOG_FORMAT, O_LOG_EVERY, O_ROOT, O_FORCE, O_DEVICE,
-	       O_PRECISION, O_RECOMPUTE };
+	       O_PRECISION, O_RECOMPUTE, O_PREPROCESS };
 	static const struct option longopts[] = {
 	    {"model", required_argument, 0, 'm'},       {"text", required_argument, 0, 't'},
 	    {"data", required_argument, 0, 'd'},        {"split", required_argument, 0, O_SPLIT},
@@ -86,11 +88,12 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 	    {"log-format", required_argument, 0, O_LOG_FORMAT}, {"log-every", required_argument, 0, O_LOG_EVERY},
 	    {"output", required_argument, 0, 'o'},      {"help", no_argument, 0, 'h'},
 	    {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PRECISION},
-	    {"recompute", no_argument, 0, O_RECOMPUTE},
+	    {"recompute", no_argument, 0, O_RECOMPUTE}, {"preprocess", required_argument, 0, O_PREPROCESS},
 	    {"version", no_argument, 0, 'V'},           {0, 0, 0, 0}};
 	static const char *const stages[] = {"1", "2", NULL};
 	static const char *const formats[] = {"msgpack", "json", NULL};
 	static const char *const everies[] = {"step", "epoch", NULL};
+	static const char *const preprocesses[] = {"auto", "cpu", "device", NULL};
 	*o = (fit_options){.stage = 1, .batch = 32, .loss = LOSS_CE, .log_json = -1, .focal_gamma = 2,
 		       .mms_margin = 0.3, .mms_temperature = 0.01, .stored_precision = -1};
 	int c;
@@ -122,6 +125,7 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 		case 'j': o->threads = (int)opt_int("--threads", optarg, 0, 1024); o->given |= GIVEN_THREADS; break;
 		case O_DEVICE: o->device = optarg; break;
 		case O_RECOMPUTE: o->recompute = 1; break;
+		case O_PREPROCESS: o->preprocess = opt_choice("--preprocess", optarg, preprocesses); break;
 		case O_PRECISION:
 			o->precision = (lfm_precision)opt_choice("--precision", optarg, lfm_precision_names);
 			o->given |= GIVEN_PRECISION;

@@ -27,6 +27,8 @@ enum {
 	GIVEN_PRECISION = 1 << 13, /* a resumed run takes the stored precision unless given (see below) */
 };
 
+enum { FIT_PREP_AUTO, FIT_PREP_CPU, FIT_PREP_DEVICE };
+
 typedef struct fit_options {
 	const char *model, *text, *data, *split, *root, *output, *resume, *val, *val_data, *log, *samples, *plan;
 	int stage, epochs, batch, threads, log_json, log_epochs_only;
@@ -39,6 +41,7 @@ typedef struct fit_options {
 	lfm_precision precision; /* --precision, or the stored one, or the device's default */
 	int stored_precision;   /* a resumed run's precision (-1: none stored) */
 	int recompute;          /* --recompute (device memory only: not stored, results are the same bits) */
+	int preprocess;         /* --preprocess: FIT_PREP_AUTO, _CPU, _DEVICE (not stored: the same bits) */
 	unsigned given;
 } fit_options;
 

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "base/options.h"
 #include "base/thread_pool.h"
+#include "data/batch_loader.h"
 #include "io/npy.h"
 #include "model/checkpoint.h"
 #include "train/losses.h"
@@ -166,6 +168,32 @@ static char *resume_hint(const run *r)
 	return fit_command_line(n, (char **)argv);
 }
 
+/* --preprocess: on the device when the runner takes raw batches and the images share one size (CIFAR's
+ * 32 x 32 always; with "device", the size of the first training sample, any other failing its batch). */
+static void choose_preprocessing(run *r)
+{
+	const fit_options *o = &r->o;
+	int kind = dataset_get_kind(r->ds), cifar = kind == DATASET_CIFAR10 || kind == DATASET_CIFAR100;
+	if (o->preprocess == FIT_PREP_DEVICE && !fit_takes_raw(&r->fs))
+		opt_usage_error("--preprocess device: the images are preprocessed on the CPU when training there "
+				"(--device cuda for the GPU)");
+	if (o->preprocess != FIT_PREP_CPU && fit_takes_raw(&r->fs)) {
+		if (cifar) {
+			r->raw_w = r->raw_h = 32;
+		} else if (o->preprocess == FIT_PREP_DEVICE && dataset_count(r->ds) > 0) {
+			char err[512];
+			if (batch_loader_sample_size(r->ds, 0, &r->raw_w, &r->raw_h, err, sizeof err))
+				die(LFM_EXIT_DATA, "%s: %s", o->data, err);
+		}
+	}
+	if (r->raw_w)
+		fprintf(stderr, "%s: preprocessing: on the device (%d x %d RGB8 images uploaded, resized to %d there)\n",
+			lfm_progname(), r->raw_w, r->raw_h, r->model.cfg.image_resolution);
+	else if (r->cuda)
+		fprintf(stderr, "%s: preprocessing: on the CPU (%s)\n", lfm_progname(),
+			o->preprocess == FIT_PREP_CPU ? "--preprocess cpu" : "images of any size; --preprocess device for same-size ones");
+}
+
 int main(int argc, char **argv)
 {
 	lfm_init(argv[0]);
@@ -187,9 +215,11 @@ int main(int argc, char **argv)
 	open_step(&r, compute);
 	if (r.have_resume)
 		run_resume_apply(&r);
+	choose_preprocessing(&r);
 	r.have_val = o->val != NULL;
 	if (r.have_val)
-		validation_open(&r.val, o, r.ds, dataset_split(r.ds), loaders, r.model.cfg.image_resolution);
+		validation_open(&r.val, o, r.ds, dataset_split(r.ds), loaders, r.model.cfg.image_resolution, r.raw_w,
+				r.raw_h);
 	run_log_open(&r);
 
 	const char *stop_why = run_train(&r, loaders);

@@ -47,6 +47,7 @@ typedef struct run {
 	long last_saved_step;   /* -1: nothing written by this run */
 	int saved_any;
 	/* outputs */
+	int raw_w, raw_h; /* > 0: batches go to the device as RGB8 images of this size (--preprocess) */
 	int have_val;
 	validation val;
 	metrics_log log;

@@ -44,8 +44,8 @@ const char *run_train(run *r, thread_pool *loaders)
 {
 	const fit_options *o = &r->o;
 	char err[1024];
-	batches *bt = batches_new(r->ds, r->model.cfg.image_resolution, loaders, o->batch, r->C, r->per_epoch, o->seed,
-				  &r->src);
+	batches *bt = batches_new(r->ds, r->model.cfg.image_resolution, r->raw_w, r->raw_h, loaders, o->batch, r->C,
+				  r->per_epoch, o->seed, &r->src);
 	uint64_t total = (uint64_t)r->epochs * r->per_epoch;
 	long total_steps = (long)((uint64_t)r->epochs * r->steps_per_epoch), step0 = r->fs.step;
 	char label[32];
@@ -81,7 +81,8 @@ const char *run_train(run *r, thread_pool *loaders)
 			if (!signals_stop_requested() && batches_read_ahead(bt, err, sizeof err) < 0 &&
 			    !signals_stop_requested())
 				die(LFM_EXIT_DATA, "%s", err);
-			double loss = fit_step(&r->fs, b.pixels, b.targets, b.count, lr);
+			double loss = b.raw ? fit_step_raw(&r->fs, &(fit_raw_batch){FIT_RAW_BATCH_OF(b.raw)}, b.targets, lr)
+					    : fit_step(&r->fs, b.pixels, b.targets, b.count, lr);
 			if (!isfinite(loss)) {
 				progress_finish(&prog);
 				die_not_finite(r, loss, e);

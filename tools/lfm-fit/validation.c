@@ -10,7 +10,7 @@
 #include "train/losses.h"
 
 void validation_open(validation *v, const fit_options *o, dataset *train_ds, const char *train_split,
-			    thread_pool *pool, int R)
+			    thread_pool *pool, int R, int raw_w, int raw_h)
 {
 	memset(v, 0, sizeof *v);
 	samples_read(o->val, 0, &v->smp);
@@ -33,7 +33,13 @@ void validation_open(validation *v, const fit_options *o, dataset *train_ds, con
 			die(LFM_EXIT_DATA, "%s: sample %zu (index %llu, label %d) does not match the dataset: the wrong "
 					   "dataset or split for --val",
 			    o->val, k, (unsigned long long)v->smp.index[k], (int)v->smp.label[k]);
-	v->bl = batch_loader_new(ds, R, pool, o->batch);
+	/* raw batches when training takes them and the validation images have the training images' size */
+	int w = 0, h = 0;
+	char err[512];
+	if (raw_w > 0 && v->smp.n > 0 && batch_loader_sample_size(ds, v->smp.index[0], &w, &h, err, sizeof err) == 0 &&
+	    w == raw_w && h == raw_h)
+		v->raw = 1;
+	v->bl = v->raw ? batch_loader_new_raw(ds, raw_w, raw_h, pool, o->batch) : batch_loader_new(ds, R, pool, o->batch);
 	v->pixels = xmalloc_array((size_t)o->batch * 3 * R * R, sizeof(float));
 	v->logits = xmalloc_array((size_t)o->batch * v->smp.num_classes, sizeof(float));
 	v->targets = xmalloc_array((size_t)o->batch * v->smp.num_classes, sizeof(float));
@@ -62,9 +68,16 @@ void validation_run(validation *v, fit_state *fs, int B, const char *name, doubl
 		batch_desc d = {count, (const uint64_t *)v->smp.index + first, NULL, NULL, NULL, NULL};
 		int code = LFM_EXIT_DATA;
 		char err[600];
-		if (batch_loader_load(v->bl, &d, v->pixels, &code, err, sizeof err))
-			die(code, "%s: %s", name, err);
-		fit_logits(fs, v->pixels, count, v->logits);
+		if (v->raw) {
+			const batch_raw *raw = batch_loader_load_raw(v->bl, &d, &code, err, sizeof err);
+			if (!raw)
+				die(code, "%s: %s", name, err);
+			fit_logits_raw(fs, &(fit_raw_batch){FIT_RAW_BATCH_OF(raw)}, v->logits);
+		} else {
+			if (batch_loader_load(v->bl, &d, v->pixels, &code, err, sizeof err))
+				die(code, "%s: %s", name, err);
+			fit_logits(fs, v->pixels, count, v->logits);
+		}
 		memset(v->targets, 0, (size_t)count * C * sizeof(float));
 		eval_argmax(v->logits, count, C, v->preds, NULL);
 		for (int b = 0; b < count; b++) {

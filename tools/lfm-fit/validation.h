@@ -17,6 +17,7 @@ typedef struct validation {
 	samples_set smp;
 	dataset *own_ds; /* opened here when the training dataset does not hold the split */
 	batch_loader *bl;
+	int raw; /* bl makes raw batches for the device */
 	float *pixels, *logits, *targets;
 	int32_t *preds;
 } validation;
@@ -24,7 +25,7 @@ typedef struct validation {
 /* Read o->val and check every sample against its dataset: the training dataset when it holds the split,
  * else o->val_data (or o->data) opened with the stream's split. Dies with a message on a mismatch. */
 void validation_open(validation *v, const fit_options *o, dataset *train_ds, const char *train_split,
-		     thread_pool *pool, int R);
+		     thread_pool *pool, int R, int raw_w, int raw_h);
 void validation_close(validation *v);
 /* Top-1 accuracy and mean loss over the validation samples, in batches of B; name is for messages. */
 void validation_run(validation *v, fit_state *fs, int B, const char *name, double *top1, double *loss);
