@@ -45,6 +45,10 @@ enum cudaStreamCaptureStatus {
 
 #define cudaStreamNonBlocking 0x01
 
+typedef enum cudaFuncAttribute {
+	cudaFuncAttributeMaxDynamicSharedMemorySize = 8,
+} cudaFuncAttribute;
+
 typedef struct CUstream_st *cudaStream_t;
 typedef struct CUevent_st *cudaEvent_t;
 typedef struct CUgraph_st *cudaGraph_t;
@@ -104,6 +108,9 @@ cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t g, unsigned 
 cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s);
 cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
 cudaError_t cudaGraphDestroy(cudaGraph_t g);
+/* a kernel's opt-in above 48 KB of dynamic shared memory: nothing to do here (a launch checks its own
+ * size against the device's 228 KB), the value checked as the device checks it */
+cudaError_t cudaFuncSetAttribute(const void *func, cudaFuncAttribute attr, int value);
 
 /* emulation only: the order a block's threads run in (0 forward, 1 reverse, 2 shuffled from seed) */
 void lfm_emu_set_thread_order(int order, unsigned seed);
@@ -111,6 +118,11 @@ void lfm_emu_set_thread_order(int order, unsigned seed);
 void lfm_emu_set_error(cudaError_t e);
 
 #ifdef __cplusplus
+}
+/* CUDA's C++ overload: the kernel itself rather than a void pointer */
+template <class T> static inline cudaError_t cudaFuncSetAttribute(T *entry, cudaFuncAttribute attr, int value)
+{
+	return cudaFuncSetAttribute((const void *)entry, attr, value);
 }
 #endif
 #endif
