@@ -18,7 +18,8 @@ extern "C" { /* libcommon's headers are C */
 typedef struct cuda_block_acts {
 	float *ln1, *ln1_mean, *ln1_rstd; // [N, W], [N], [N]
 	float *qkv;                       // [N, 3W]
-	float *att;                       // [B, NH, T, T]
+	float *att;                       // cuda_block_att_floats: the probabilities [B, NH, T, T], or the fused
+					  // attention's log-sum-exp [B, NH, T]
 	float *atty, *res2;               // [N, W]
 	float *ln2, *ln2_mean, *ln2_rstd; // [N, W], [N], [N]
 	float *fch, *fch_gelu;            // [N, 4W]
@@ -46,6 +47,12 @@ void cuda_block_backward(lfm_cuda_context *ctx, lfm_precision prec, const clip_b
 			 int NH);
 // floats of cuda_block_scratch.sums for N rows of width W
 size_t cuda_block_sums_floats(size_t N, int W);
+// whether the blocks use the fused attention at this precision and these shapes (bf16 and tf32; see
+// blocks.cu and LFM_CUDA_ATTENTION), and the
+// floats of cuda_block_acts.att and cuda_block_scratch.datt it needs
+int cuda_block_fused_attention(lfm_precision prec, int T, int W, int NH);
+size_t cuda_block_att_floats(lfm_precision prec, int B, int T, int W, int NH);
+size_t cuda_block_datt_floats(lfm_precision prec, int B, int T, int W, int NH);
 #ifdef __cplusplus
 }
 #endif

@@ -129,7 +129,7 @@ void *create(fit_state *s, char *err, size_t errsz)
 	f->G2 = f->T - 1;
 	f->num_params = s->weights->num_params;
 	int B = f->max_batch, T = f->T, W = f->W, D = f->D, C = f->C, training = s->stage == 1;
-	size_t N = (size_t)B * T, att = (size_t)B * f->NH * T * T;
+	size_t N = (size_t)B * T, att = cuda_block_att_floats(f->prec, B, T, W, f->NH);
 	// the tower's parameters, same layout as the host block
 	f->params = lfm_dev_alloc_floats(ctx, f->num_params, "the vision tower's parameters");
 	upload_floats(ctx, f->params, s->weights->param_memory, f->num_params);
@@ -166,7 +166,7 @@ void *create(fit_state *s, char *err, size_t errsz)
 	if (training) {
 		a.add(&f->bs.dres, N * W), a.add(&f->bs.dln, N * W), a.add(&f->bs.datty, N * W);
 		a.add(&f->bs.dqkv, N * 3 * W), a.add(&f->bs.dfch, N * 4 * W), a.add(&f->bs.dfch_gelu, N * 4 * W);
-		a.add(&f->bs.datt, cuda_attention_backward_scratch_floats(B, T, W, f->NH));
+		a.add(&f->bs.datt, cuda_block_datt_floats(f->prec, B, T, W, f->NH));
 		a.add(&f->dpatch_out, (size_t)B * f->G2 * W), a.add(&f->dcls, (size_t)B * W);
 		a.add(&f->dln_post, (size_t)B * W), a.add(&f->dfeat, (size_t)B * D);
 	}

@@ -43,10 +43,16 @@ extern "C" int lfm_cuda_encode_text(lfm_cuda_context *ctx, lfm_precision prec, c
 	clip_text_params p;
 	clip_text_params_point(&p, params, c);
 	size_t att = (size_t)B * NH * T * T;
-	size_t floats = N * W * 6 + N * 4 + N * 3 * W + att + N * 8 * W + (size_t)B * W * 2 + (size_t)B * 2 + (size_t)B * D + N + B;
+	// (each array 16-byte aligned: the fused attention moves four floats at a time; 4 floats of slack each)
+	size_t floats = N * W * 6 + N * 4 + N * 3 * W + att + N * 8 * W + (size_t)B * W * 2 + (size_t)B * 2 + (size_t)B * D + N + B +
+			4 * 24;
 	float *mem = lfm_dev_alloc_floats(ctx, floats, "the text tower's activations");
 	float *at = mem;
-	auto take = [&](size_t k) { float *r = at; at += k; return r; };
+	auto take = [&](size_t k) {
+		float *r = at;
+		at += (k + 3) & ~(size_t)3;
+		return r;
+	};
 	float *x = take(N * W);
 	cuda_block_acts a;
 	a.ln1 = take(N * W), a.ln1_mean = take(N), a.ln1_rstd = take(N), a.qkv = take(N * 3 * W), a.att = take(att);
