@@ -320,8 +320,14 @@ if [ "$mode" = dryrun ]; then
 	export DEVICE=cpu ARCH=${ARCH:-tiny} PRECISIONS=fp32 BATCHES="4 8" STEPS=2 TORCH_STEPS=2 TORCH_WARMUP=1
 	export EMBED_RUNS=1 E2E_S1_EPOCHS=${E2E_S1_EPOCHS:-2} E2E_S2_EPOCHS=${E2E_S2_EPOCHS:-1} E2E_PRECISION=fp32
 	export E2E_MAX_PER_CLASS=${E2E_MAX_PER_CLASS:-5} PY=${PY:-/usr/bin/python3}
-	export E2E_DIR=${E2E_DIR:-$(mktemp -d)} GPU_BENCH_DRYRUN=1
-	exec bash "$0" run --e2e "$@"
+	export GPU_BENCH_DRYRUN=1
+	if [ -n "${E2E_DIR:-}" ]; then exec bash "$0" run --e2e "$@"; fi
+	# a state folder of its own (a 180 MB dataset), removed afterwards
+	E2E_DIR=$(mktemp -d) && export E2E_DIR || exit 3
+	bash "$0" run --e2e "$@"
+	st=$?
+	rm -rf "$E2E_DIR"
+	exit $st
 fi
 
 [ "$mode" = run ] || { echo "usage: gpu-bench.sh prepare | run [--e2e | --e2e-only] | table FILE | selftest | dryrun" >&2; exit 2; }
