@@ -7,6 +7,7 @@
 #   make demo         the whole pipeline on the embedded data
 #   make install PREFIX=/usr/local DESTDIR=   /   make uninstall
 #   make CUDA=0       CPU-only even when nvcc is present; WERROR=1 turns warnings into errors
+#   make MPI=0        without Open MPI even when it is installed
 #
 # Sources are discovered, not listed: libcommon/*/*.c make the library, tools/NAME/*.c make bin/NAME,
 # tests/unit/test_*.c make one test program each, tests/golden/*.c make tests/golden-check,
@@ -23,13 +24,25 @@ BUILD    ?= build
 PKGS := msgpack libarchive zlib libturbojpeg openblas libutf8proc nettle jansson
 
 # A missing dependency: scripts/deps.sh installs it (root) or prints the apt-get command (otherwise).
+# Open MPI is wanted too (data-parallel runs on the CPU, NCCL's bootstrap under mpirun) but not needed:
+# without it the tools build, and a CPU run on several ranks is refused with a message.
+MPI ?= 1
 ifeq ($(filter clean uninstall help,$(MAKECMDGOALS)),)
-  ifneq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)
+  ifneq ($(shell pkg-config --exists $(PKGS) $(if $(filter 1,$(MPI)),ompi-c) && echo yes),yes)
     $(info Some libraries are missing; running scripts/deps.sh)
     DEPS_STATUS := $(shell sh scripts/deps.sh >&2; echo $$?)
     ifneq ($(DEPS_STATUS),0)
-      $(error missing dependencies: see the message above)
+      ifneq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)
+        $(error missing dependencies: see the message above)
+      endif
+      $(info Open MPI is missing: building without it (several ranks then need GPUs and NCCL))
     endif
+  endif
+endif
+ifeq ($(MPI),1)
+  ifeq ($(shell pkg-config --exists ompi-c && echo yes),yes)
+    MPI_CFLAGS := -DLFM_HAVE_MPI $(shell pkg-config --cflags ompi-c)
+    MPI_LIBS   := $(shell pkg-config --libs ompi-c)
   endif
 endif
 
@@ -41,9 +54,9 @@ ifeq ($(WERROR),1)
   WARN += -Werror
 endif
 ALL_CPPFLAGS := -Ilibcommon -Icuda -D_GNU_SOURCE -DLFM_VERSION='"$(VERSION)"' \
-                -DLFM_DATADIR='"$(PREFIX)/share/lfm"' $(PKG_CFLAGS) $(CPPFLAGS)
+                -DLFM_DATADIR='"$(PREFIX)/share/lfm"' $(PKG_CFLAGS) $(MPI_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   := -std=c11 $(WARN) -pthread $(CFLAGS)
-LDLIBS_ALL   := $(PKG_LIBS) -lm -pthread $(LDLIBS)
+LDLIBS_ALL   := $(PKG_LIBS) $(MPI_LIBS) -lm -pthread $(LDLIBS)
 
 # ---- CUDA (optional) ----------------------------------------------------------------------------
 NVCC_FOUND := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
@@ -125,6 +138,7 @@ emu: $(EMU_LIB) $(EMU_TESTS) $(EMU_TOOLS)
 summary: $(LIB) $(TOOL_BINS)
 	@printf 'lfm-tools %s: %d tools in bin/ (%s)\n' '$(VERSION)' $(words $(TOOLS)) '$(TOOLS)'
 	@printf '  libraries: %s\n' '$(PKGS)'
+	@printf '  MPI: %s\n' '$(if $(MPI_LIBS),Open MPI ($(MPI_LIBS)),off (not found or MPI=0): a CPU run on several ranks is refused)'
 	@printf '  CUDA: %s\n' '$(if $(NVCC),$(NVCC) for sm_90 ($(words $(CU_SRCS)) .cu files; toolkit $(CUDA_HOME)$(if $(CUDA_LIBS_MISSING),; cuBLAS/cuDNN libraries not found: CUDA tests not linked,; libraries $(CUDA_LIBDIR))),off (nvcc not found or CUDA=0))'
 	@printf '  fuzzing: %s\n' '$(if $(shell command -v clang 2>/dev/null),clang found (make fuzz),clang not found (make fuzz unavailable; seed corpora still replayed))'
 

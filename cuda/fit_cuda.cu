@@ -620,4 +620,4 @@ int params_finite(fit_state *s)
 extern "C" const fit_device_ops lfm_cuda_fit_ops = {"cuda",       create,       destroy,     forward_backward,
 						    update,       logits,       sync_host,   host_changed,
 						    host_grads,   host_moment,  params_finite, forward_backward_raw,
-						    logits_raw};
+						    logits_raw,   NULL};

@@ -4,7 +4,7 @@
 #   scripts/deps.sh --all    also the test extras: clang and its sanitizer/fuzzer runtime, python3-torch
 # Run by `make` when pkg-config cannot find a library, and by .ci/run.
 set -u
-BUILD_PKGS="build-essential pkg-config libmsgpack-dev libarchive-dev zlib1g-dev libturbojpeg0-dev libopenblas-dev libutf8proc-dev nettle-dev libjansson-dev"
+BUILD_PKGS="build-essential pkg-config libmsgpack-dev libarchive-dev zlib1g-dev libturbojpeg0-dev libopenblas-dev libutf8proc-dev nettle-dev libjansson-dev libopenmpi-dev openmpi-bin"
 # Test extras: clang for fuzzing; PyTorch, numpy and Pillow for scripts/make-golden.py (the golden check on
 # another model size) and the benchmarks' anchors.
 EXTRA_PKGS="clang libclang-rt-14-dev python3-torch python3-numpy python3-pil python3-regex"

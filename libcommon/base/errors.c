@@ -17,6 +17,7 @@
  * declared for the same-file rule and the step counter of the test hook. These are the only mutable
  * globals in libcommon; all are set from main() through lfm_init, outfile_open and the declarations. */
 static const char *progname = "lfm";
+static char message_tag[32]; /* "rank 1" in a data-parallel run: "lfm-fit[rank 1]: ..." */
 #define MAX_PENDING 64
 static char *pending_tmp[MAX_PENDING];
 
@@ -51,10 +52,15 @@ void lfm_init(const char *argv0)
 
 const char *lfm_progname(void) { return progname; }
 
+void lfm_set_message_tag(const char *tag) { snprintf(message_tag, sizeof message_tag, "%s", tag ? tag : ""); }
+
 void vwarn(const char *fmt, va_list ap)
 {
 	int saved = errno;
-	fprintf(stderr, "%s: ", progname);
+	if (*message_tag)
+		fprintf(stderr, "%s[%s]: ", progname, message_tag);
+	else
+		fprintf(stderr, "%s: ", progname);
 	vfprintf(stderr, fmt, ap);
 	size_t n = strlen(fmt);
 	if (n && fmt[n - 1] == ':')

@@ -25,6 +25,8 @@ enum lfm_exit {
  * removal of unfinished output files at exit. */
 void lfm_init(const char *argv0);
 const char *lfm_progname(void);
+/* Messages then read "PROG[tag]: ..." (a data-parallel run's rank); NULL or "" drops the tag. */
+void lfm_set_message_tag(const char *tag);
 
 _Noreturn void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

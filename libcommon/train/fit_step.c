@@ -24,6 +24,17 @@ static int init_common(fit_state *s, const fit_context *ctx, clip_vision_weights
 		snprintf(err, errsz, "batch size %d", max_batch);
 		return -1;
 	}
+	if (ctx->dist && ctx->dist->world > 1 && ctx->backend == FIT_BACKEND_DEVICE && !ctx->device->reduce_grads) {
+		snprintf(err, errsz, "the %s runner cannot train on several ranks", ctx->device->name);
+		return -1;
+	}
+	if (ctx->dist && ctx->dist->world > 1 && ctx->backend == FIT_BACKEND_CPU && !ctx->dist->allreduce_f32) {
+		snprintf(err, errsz, "%d ranks on the CPU need MPI to sum their gradients (launched by %s, %s): start "
+				     "them with mpirun, or srun --mpi=pmix, or train on GPUs (--device cuda, NCCL)",
+			 ctx->dist->world, dist_launcher_name(ctx->dist->launcher),
+			 dist_have_mpi() ? "not an MPI launcher" : "and lfm-fit was built without MPI");
+		return -1;
+	}
 	s->stage = stage;
 	s->ctx = *ctx;
 	s->weights = w;
@@ -204,15 +215,29 @@ void fit_update(fit_state *s, double lr)
 
 double fit_forward_backward(fit_state *s, const float *pixels, const float *targets, int B)
 {
-	if (B < 1 || B > s->max_batch || !s->has_loss)
-		die(LFM_EXIT_IO, "internal error: a step of %d images with room for %d", B, s->max_batch);
+	if (B < 1)
+		die(LFM_EXIT_IO, "internal error: a step of %d images", B);
+	return fit_forward_backward_part(s, pixels, targets, B, B);
+}
+
+double fit_forward_backward_part(fit_state *s, const float *pixels, const float *targets, int b, int B)
+{
+	if (b < 0 || b > s->max_batch || b > B || B < 1 || !s->has_loss)
+		die(LFM_EXIT_IO, "internal error: a step of %d of %d images with room for %d", b, B, s->max_batch);
+	s->loss_batch = B;
 	if (on_device(s))
-		return s->ctx.device->forward_backward(s, pixels, targets, B);
+		return s->ctx.device->forward_backward(s, b ? pixels : NULL, b ? targets : NULL, b);
+	if (b == 0) { /* an empty slice of a small last batch: no gradient, but the ranks' sums still count it */
+		size_t n;
+		float *g = fit_grads(s, &n);
+		memset(g, 0, n * sizeof *g);
+		return 0;
+	}
 	clip_vision *v = &s->cpu;
-	clip_vision_forward(v, pixels, B);
+	clip_vision_forward(v, pixels, b);
 	cosine_head_zero_grad(&s->head);
-	cosine_head_forward(&s->head, v->acts.out, B, s->logits);
-	double loss = loss_forward_backward(&s->loss, s->logits, targets, B, s->dlogits);
+	cosine_head_forward(&s->head, v->acts.out, b, s->logits);
+	double loss = loss_forward_backward_part(&s->loss, s->logits, targets, b, B, s->dlogits);
 	if (!isfinite(loss))
 		return loss;
 	if (s->stage == 1) {
@@ -271,10 +296,32 @@ static void check_raw(const fit_state *s, const fit_raw_batch *b, const char *wh
 
 double fit_forward_backward_raw(fit_state *s, const fit_raw_batch *b, const float *targets)
 {
+	return fit_forward_backward_raw_part(s, b, targets, b ? b->count : 0);
+}
+
+double fit_forward_backward_raw_part(fit_state *s, const fit_raw_batch *b, const float *targets, int B)
+{
 	check_raw(s, b, "a step");
-	if (!s->has_loss)
-		die(LFM_EXIT_IO, "internal error: a step of an evaluation state");
+	if (!s->has_loss || B < b->count)
+		die(LFM_EXIT_IO, "internal error: a step of an evaluation state, or of %d of %d images", b->count, B);
+	s->loss_batch = B;
 	return s->ctx.device->forward_backward_raw(s, b, targets);
+}
+
+void fit_reduce_grads(fit_state *s, const char *what)
+{
+	dist_comm *d = s->ctx.dist;
+	if (!d || d->world == 1)
+		return;
+	if (on_device(s)) {
+		dist_watch_begin(d, what);
+		s->ctx.device->reduce_grads(s);
+		dist_watch_end(d);
+		return;
+	}
+	size_t n = 0;
+	float *g = fit_grads(s, &n);
+	dist_sum_f32(d, g, n, what);
 }
 
 double fit_step_raw(fit_state *s, const fit_raw_batch *b, const float *targets, double lr)

@@ -13,9 +13,19 @@
  * The step is split as llm.c splits it, so that something can stand between the two halves:
  *
  *   loss = fit_forward_backward(s, pixels, targets, B);   gradients ready in fit_grads(s), not applied
- *   ... a reduction of the gradient block across ranks goes here (data parallel: each rank's gradient of
- *       its mean loss weighted by its share of the global batch, summed) ...
  *   fit_update(s, lr);                                     Adam, step count + 1
+ *
+ * and, data parallel (ctx.dist with several ranks), each rank takes its slice of b images of the global
+ * batch of B (dist_slice) and
+ *
+ *   part = fit_forward_backward_part(s, pixels, targets, b, B);  (1/B)·Σ of its rows, and its gradient
+ *   ... the parts summed over the ranks (dist_sum_f64): the global batch's mean loss ...
+ *   fit_reduce_grads(s, "step 12");                        the gradients summed over the ranks
+ *   fit_update(s, lr);
+ *
+ * Each row's loss gradient is then the one process's, bit for bit (divided by the same B), and only the
+ * sums over the batch's rows are taken in another order: N ranks at b = B/N compute the step of one
+ * process at B, up to the order of summation.
  *
  * What executes the step comes from a fit_context, never from globals: today the CPU runner
  * (cpu/clip_vision.h, image-parallel over the context's pool; Adam spread over the same pool in fixed
@@ -36,6 +46,7 @@
 
 #include "base/thread_pool.h"
 #include "cpu/clip_vision.h"
+#include "dist/dist.h"
 #include "model/clip_params.h"
 #include "model/precision.h"
 #include "train/adam.h"
@@ -74,6 +85,8 @@ typedef struct fit_context {
 	int recompute;                /* device, stage 1: keep only each block's input and recompute the block's
 				       * activations in backward (less memory, about a third more compute; the
 				       * same bits) */
+	dist_comm *dist;              /* data parallel: the ranks whose gradients fit_reduce_grads sums (borrowed;
+				       * NULL or world 1: one process) */
 } fit_context;
 
 /* A device runner. create() is called by fit_init / fit_init_eval once s is filled in (stage, weights, the
@@ -97,6 +110,14 @@ struct fit_device_ops {
 	/* optional (NULL: the runner takes pixels only): the same steps on raw batches */
 	double (*forward_backward_raw)(fit_state *s, const fit_raw_batch *b, const float *targets);
 	void (*logits_raw)(fit_state *s, const fit_raw_batch *b, float *logits);
+	/* optional (NULL: the runner cannot train on several ranks; fit_init refuses ctx.dist with world > 1):
+	 * sum the gradients of the last forward_backward over ctx.dist's ranks on the device (NCCL), so that
+	 * update applies the sum. A runner that overlaps the reduction with its backward has started it
+	 * there and only waits here. With ranks, forward_backward divides the loss by s->loss_batch (the
+	 * global batch) instead of B, and is called with B = 0 (pixels and targets NULL) by a rank whose
+	 * slice of a small last batch is empty: its gradients are then zero, its loss 0, and it still takes
+	 * part in every collective the others make. */
+	void (*reduce_grads)(fit_state *s);
 };
 
 #define FIT_EVAL 0 /* the stage of an evaluation state */
@@ -113,6 +134,8 @@ struct fit_state {
 	adam_config adam;   /* betas, eps, weight decay; lr is given to each update */
 	long step;          /* Adam updates made so far (PyTorch's state["step"]) */
 	int max_batch, classes, dim;
+	int loss_batch;     /* the divisor of the loss sum in forward_backward: B, or the global batch of a
+			     * data-parallel step (fit_forward_backward_part) */
 	float *logits, *dlogits, *dfeat; /* [max_batch, C], [max_batch, C], [max_batch, D] */
 };
 
@@ -133,6 +156,17 @@ void fit_free(fit_state *s);
  * loss that is not finite stops before the backward (the gradients are then unspecified: do not update).
  * The logits stay in s->logits. */
 double fit_forward_backward(fit_state *s, const float *pixels, const float *targets, int B);
+/* Data parallel: forward, loss and backward on this rank's b images (0 <= b <= max_batch) of a global
+ * batch of B: returns (1/B)·Σ of this rank's row losses, with its gradients in fit_grads (zero when b =
+ * 0; pixels and targets may then be NULL). Summed over the ranks, the parts are the global batch's mean
+ * loss; fit_reduce_grads sums the gradients. A part that is not finite: as fit_forward_backward. */
+double fit_forward_backward_part(fit_state *s, const float *pixels, const float *targets, int b, int B);
+/* The same on a raw batch (b->count >= 1; an empty slice takes fit_forward_backward_part with b = 0). */
+double fit_forward_backward_raw_part(fit_state *s, const fit_raw_batch *b, const float *targets, int B);
+/* Sum the gradients over ctx.dist's ranks (nothing with one process): MPI on the host for the CPU
+ * runner, the device runner's reduce_grads (NCCL) otherwise. `what` names the step for the watchdog. */
+void fit_reduce_grads(fit_state *s, const char *what);
+
 /* Adam with the gradients as they are now, at learning rate lr (step count + 1). */
 void fit_update(fit_state *s, double lr);
 /* Both halves, for one process: the update only when the loss is finite (otherwise parameters, moments

@@ -151,6 +151,14 @@ int loss_init(loss_fn *L, const loss_config *c, char *err, size_t errsz)
 double loss_forward_backward(const loss_fn *L, const float *logits, const float *targets, int B,
 			     float *dlogits)
 {
+	return loss_forward_backward_part(L, logits, targets, B, B, dlogits);
+}
+
+double loss_forward_backward_part(const loss_fn *L, const float *logits, const float *targets, int B, int divisor,
+				  float *dlogits)
+{
+	if (B == 0 && divisor > 0)
+		return 0;
 	int C = L->classes;
 	size_t n = (size_t)(B > 0 ? B : 0) * (size_t)C;
 	int finite = B > 0;
@@ -162,7 +170,7 @@ double loss_forward_backward(const loss_fn *L, const float *logits, const float 
 				dlogits[i] = NAN;
 		return NAN;
 	}
-	double inv_B = 1.0 / B, total = 0;
+	double inv_B = 1.0 / divisor, total = 0;
 	loss_row_params rp = {(int)L->kind, C, L->class_shift, L->margins, L->offsets, L->gamma, L->scale, L->temperature};
 	for (int b = 0; b < B; b++) {
 		const float *z = logits + (size_t)b * C, *y = targets + (size_t)b * C;

@@ -82,5 +82,10 @@ void loss_free(loss_fn *L);
  * receives d(loss)/d(logits) (overwritten, not accumulated). NaN for non-finite input (see above). */
 double loss_forward_backward(const loss_fn *L, const float *logits, const float *targets, int B,
 			     float *dlogits);
+/* The same rows divided by `divisor` instead of B: (1/divisor)·Σ row losses and its gradient — one rank's
+ * part of a data-parallel batch of divisor rows (divisor = B gives loss_forward_backward's bits). B = 0
+ * returns 0 (and writes nothing). */
+double loss_forward_backward_part(const loss_fn *L, const float *logits, const float *targets, int B, int divisor,
+				  float *dlogits);
 
 #endif

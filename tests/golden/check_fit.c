@@ -140,7 +140,7 @@ void golden_check_stage1_step3(golden_ctx *g)
 	const char *pe = getenv("LFM_GOLDEN_PRECISION");
 	if (pe && lfm_precision_parse(pe, &prec))
 		die(LFM_EXIT_USAGE, "LFM_GOLDEN_PRECISION=%s: fp32, tf32 or bf16", pe);
-	ctx = (fit_context){FIT_BACKEND_DEVICE, NULL, &lfm_cuda_fit_ops, cuda, prec, 0};
+	ctx = (fit_context){FIT_BACKEND_DEVICE, NULL, &lfm_cuda_fit_ops, cuda, prec, 0, NULL};
 	if (prec != LFM_PRECISION_FP32)
 		tol_forward = 1e-2, tol_param = 0.1;
 #endif

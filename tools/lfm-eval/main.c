@@ -438,7 +438,7 @@ int main(int argc, char **argv)
 	thread_pool *pool = thread_pool_new(o.threads), *compute = thread_pool_new(o.threads);
 	int B = o.batch;
 	fit_state fs;
-	fit_context ctx = {FIT_BACKEND_CPU, compute, NULL, NULL, LFM_PRECISION_FP32, 0};
+	fit_context ctx = {FIT_BACKEND_CPU, compute, NULL, NULL, LFM_PRECISION_FP32, 0, NULL};
 	lfm_cuda_context *cuda = lfm_device_open(o.device);
 	if (!cuda && o.precision > LFM_PRECISION_FP32)
 		opt_usage_error("--precision %s: the CPU computes in fp32 only (--device cuda for %s)",
@@ -447,7 +447,7 @@ int main(int argc, char **argv)
 		lfm_precision prec = o.precision < 0 ? LFM_PRECISION_BF16 : (lfm_precision)o.precision;
 		fprintf(stderr, "%s: precision: %s%s\n", lfm_progname(), lfm_precision_name(prec),
 			o.precision < 0 ? " (the default on a GPU; --precision fp32 for the CPU's arithmetic)" : "");
-		ctx = (fit_context){FIT_BACKEND_DEVICE, compute, &lfm_cuda_fit_ops, cuda, prec, 0};
+		ctx = (fit_context){FIT_BACKEND_DEVICE, compute, &lfm_cuda_fit_ops, cuda, prec, 0, NULL};
 	}
 	if (fit_init_eval(&fs, &ctx, &m.clip.vision, m.text, C, m.fc, B, err, sizeof err))
 		die(LFM_EXIT_DATA, "%s: %s", o.text, err);
