@@ -268,6 +268,55 @@ static void test_step_deterministic_and_threads(void)
 	}
 }
 
+/* Data parallel in one process: the parts of a batch split as two ranks split it (fit_forward_backward_part,
+ * the loss divided by the whole batch), with their losses and gradients summed, are the whole batch's
+ * step up to rounding (OpenBLAS rounds a row by where it stands in a product, so the logits of a part
+ * differ from the whole batch's in their last bits) and the order of summation; an empty part gives zero gradients and loss 0. */
+static void test_step_parts_sum_to_the_batch(void)
+{
+	for (int stage = 1; stage <= 2; stage++) {
+		fixture a;
+		fixture_make(&a);
+		fit_state s;
+		T_ASSERT(start(&s, &a, stage, NULL) == 0);
+		size_t n, R = (size_t)a.m.cfg.image_resolution, img = 3 * R * R;
+		double whole = fit_forward_backward(&s, a.pixels, a.targets, SB);
+		float *g = fit_grads(&s, &n), *want = malloc(n * sizeof(float)), *sum = calloc(n, sizeof(float));
+		memcpy(want, g, n * sizeof(float));
+		double parts = 0;
+		for (int r = 0; r < 2; r++) {
+			size_t lo, hi;
+			dist_slice(SB, r, 2, &lo, &hi);
+			parts += fit_forward_backward_part(&s, a.pixels + lo * img, a.targets + lo * SC, (int)(hi - lo), SB);
+			g = fit_grads(&s, &n);
+			for (size_t i = 0; i < n; i++)
+				sum[i] += g[i];
+		}
+		T_ASSERTF(fabs(parts - whole) <= 1e-6 * fabs(whole), "stage %d: parts %.17g, whole %.17g", stage, parts,
+			  whole);
+		double worst = 0, scale = 0;
+		for (size_t i = 0; i < n; i++) {
+			worst = fmax(worst, fabs((double)sum[i] - want[i]));
+			scale = fmax(scale, fabs((double)want[i]));
+		}
+		T_ASSERTF(scale > 0 && worst <= 1e-5 * scale, "stage %d: summed parts' gradients differ by %g (scale %g)",
+			  stage, worst, scale);
+		/* a half batch divided by the half is not the part: the divisor is what makes the sum right */
+		double half = fit_forward_backward(&s, a.pixels, a.targets, SB / 2);
+		double part = fit_forward_backward_part(&s, a.pixels, a.targets, SB / 2, SB);
+		T_ASSERTF(fabs(half * (SB / 2) - part * SB) <= 1e-9 * fabs(part * SB) && fabs(half - part) > 1e-6,
+			  "stage %d: half %.9g part %.9g", stage, half, part);
+		T_ASSERT(fit_forward_backward_part(&s, NULL, NULL, 0, SB) == 0);
+		g = fit_grads(&s, &n);
+		for (size_t i = 0; i < n; i++)
+			T_ASSERTF(g[i] == 0, "stage %d: an empty part's gradient %zu is %g", stage, i, g[i]);
+		free(want);
+		free(sum);
+		fit_free(&s);
+		fixture_free(&a);
+	}
+}
+
 /* The split step: forward + backward leaves the parameters as they were with the gradients ready, the
  * update then applies them; together they are fit_step, bit for bit. An evaluation state gives the same
  * logits as a training state with the same W. */
@@ -462,6 +511,7 @@ int main(void)
 	T_RUN(test_flip_coin);
 	T_RUN(test_step_deterministic_and_threads);
 	T_RUN(test_step_split_and_eval);
+	T_RUN(test_step_parts_sum_to_the_batch);
 	T_RUN(test_step_nonfinite_changes_nothing);
 	T_RUN(test_checkpoint_roundtrip);
 	T_RUN(test_resume_path);

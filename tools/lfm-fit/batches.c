@@ -8,11 +8,13 @@
 
 #include "base/errors.h"
 #include "data/batch_loader.h"
+#include "dist/dist.h"
 
 struct batches {
 	batch_loader *bl;
 	record_source *src;
-	int B, C;
+	int B, C, Bl; /* Bl: the largest slice of a batch this rank loads */
+	int rank, world;
 	uint64_t per_epoch, seed;
 	/* the records of the batch being read */
 	uint64_t *i, *j;
@@ -20,7 +22,7 @@ struct batches {
 	uint8_t *flip_i, *flip_j;
 	/* two batches: the one waited for (trained) and the one in flight */
 	float *targets[2];
-	int count[2];
+	int count[2], global_count[2], loading[2];
 	uint64_t epoch[2], pos[2];
 	int raw;       /* the loader makes raw batches */
 	int in_flight; /* slot of the batch in flight, -1: none */
@@ -28,23 +30,29 @@ struct batches {
 };
 
 batches *batches_new(const dataset *ds, int R, int raw_w, int raw_h, thread_pool *pool, int B, int C,
-		     uint64_t per_epoch, uint64_t seed, record_source *src)
+		     uint64_t per_epoch, uint64_t seed, record_source *src, int rank, int world)
 {
 	batches *b = xcalloc(1, sizeof *b);
+	size_t lo, hi;
+	dist_slice((size_t)B, 0, world, &lo, &hi); /* rank 0's slice is a largest one */
+	int Bl = (int)(hi - lo) > 0 ? (int)(hi - lo) : 1;
 	b->raw = raw_w > 0;
-	b->bl = b->raw ? batch_loader_new_raw(ds, raw_w, raw_h, pool, B) : batch_loader_new(ds, R, pool, B);
+	b->bl = b->raw ? batch_loader_new_raw(ds, raw_w, raw_h, pool, Bl) : batch_loader_new(ds, R, pool, Bl);
 	b->src = src;
 	b->B = B;
+	b->Bl = Bl;
+	b->rank = rank;
+	b->world = world;
 	b->C = C;
 	b->per_epoch = per_epoch;
 	b->seed = seed;
-	b->i = xmalloc_array((size_t)B, sizeof *b->i);
-	b->j = xmalloc_array((size_t)B, sizeof *b->j);
-	b->lx = xmalloc_array((size_t)B, sizeof *b->lx);
-	b->flip_i = xmalloc_array((size_t)B, 1);
-	b->flip_j = xmalloc_array((size_t)B, 1);
+	b->i = xmalloc_array((size_t)Bl, sizeof *b->i);
+	b->j = xmalloc_array((size_t)Bl, sizeof *b->j);
+	b->lx = xmalloc_array((size_t)Bl, sizeof *b->lx);
+	b->flip_i = xmalloc_array((size_t)Bl, 1);
+	b->flip_j = xmalloc_array((size_t)Bl, 1);
 	for (int k = 0; k < 2; k++)
-		b->targets[k] = xmalloc_array((size_t)B * C, sizeof *b->targets[k]);
+		b->targets[k] = xmalloc_array((size_t)Bl * C, sizeof *b->targets[k]);
 	b->in_flight = b->current = -1;
 	return b;
 }
@@ -64,29 +72,39 @@ void batches_free(batches *b)
 	free(b);
 }
 
-/* Read the records at positions pos.. of epoch e into slot s and start loading them. */
+/* Read the records at positions pos.. of epoch e into slot s and start loading this rank's slice of them
+ * (every rank reads them all: the stream's position is the same on every rank). */
 static int read_and_start(batches *b, int s, uint64_t e, uint64_t pos, char *err, size_t errsz)
 {
 	int count = (int)(b->per_epoch - pos < (uint64_t)b->B ? b->per_epoch - pos : (uint64_t)b->B);
+	size_t lo, hi;
+	dist_slice((size_t)count, b->rank, b->world, &lo, &hi);
+	int mine = (int)(hi - lo);
 	float *targets = b->targets[s];
-	memset(targets, 0, (size_t)count * b->C * sizeof *targets);
+	memset(targets, 0, (size_t)mine * b->C * sizeof *targets);
 	for (int k = 0; k < count; k++) {
 		fit_record r;
 		if (record_source_try_next(b->src, &r, err, errsz))
 			return -1;
-		b->i[k] = r.i;
-		b->j[k] = r.j;
-		b->lx[k] = r.lx;
-		b->flip_i[k] = (uint8_t)batch_flip_coin(b->seed, e, pos + (uint64_t)k, 0);
-		b->flip_j[k] = (uint8_t)batch_flip_coin(b->seed, e, pos + (uint64_t)k, 1);
-		float *t = targets + (size_t)k * b->C;
+		if ((size_t)k < lo || (size_t)k >= hi)
+			continue;
+		int m = k - (int)lo;
+		b->i[m] = r.i;
+		b->j[m] = r.j;
+		b->lx[m] = r.lx;
+		b->flip_i[m] = (uint8_t)batch_flip_coin(b->seed, e, pos + (uint64_t)k, 0);
+		b->flip_j[m] = (uint8_t)batch_flip_coin(b->seed, e, pos + (uint64_t)k, 1);
+		float *t = targets + (size_t)m * b->C;
 		t[r.yi] += r.ly;
 		t[r.yj] += 1.0f - r.ly;
 	}
-	b->count[s] = count;
+	b->count[s] = mine;
+	b->global_count[s] = count;
 	b->epoch[s] = e;
 	b->pos[s] = pos;
-	batch_loader_start(b->bl, &(batch_desc){count, b->i, b->j, b->lx, b->flip_i, b->flip_j});
+	b->loading[s] = mine > 0;
+	if (mine > 0)
+		batch_loader_start(b->bl, &(batch_desc){mine, b->i, b->j, b->lx, b->flip_i, b->flip_j});
 	b->in_flight = s;
 	return 0;
 }
@@ -107,11 +125,11 @@ int batches_wait(batches *b, fit_batch *out, int *code, char *err, size_t errsz)
 	b->in_flight = -1;
 	const float *px = NULL;
 	const batch_raw *raw = NULL;
-	if (b->raw ? !(raw = batch_loader_finish_raw(b->bl, code, err, errsz))
-		   : !(px = batch_loader_finish(b->bl, code, err, errsz)))
+	if (b->loading[s] && (b->raw ? !(raw = batch_loader_finish_raw(b->bl, code, err, errsz))
+				     : !(px = batch_loader_finish(b->bl, code, err, errsz))))
 		return -1;
 	b->current = s;
-	*out = (fit_batch){b->count[s], b->epoch[s], b->pos[s], px, b->targets[s], raw};
+	*out = (fit_batch){b->count[s], b->global_count[s], b->epoch[s], b->pos[s], px, b->targets[s], raw};
 	return 0;
 }
 
@@ -120,7 +138,7 @@ int batches_read_ahead(batches *b, char *err, size_t errsz)
 	int s = b->current;
 	if (s < 0 || b->in_flight >= 0)
 		die(LFM_EXIT_IO, "internal error: a read-ahead without a batch waited for, or with one in flight");
-	uint64_t next = b->pos[s] + (uint64_t)b->count[s];
+	uint64_t next = b->pos[s] + (uint64_t)b->global_count[s];
 	if (next >= b->per_epoch)
 		return 0;
 	return read_and_start(b, s ^ 1, b->epoch[s], next, err, errsz) ? -1 : 1;

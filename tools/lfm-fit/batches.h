@@ -2,7 +2,8 @@
  * read from the plan (or samples stream) and its pixels decoded, preprocessed and mixed on the loader
  * pool while batch k trains. A batch is B consecutive records of an epoch (the last one may be smaller):
  * indices, image weights lx, the flip coins of (seed, epoch, position) and the soft targets
- * ly·e_yi + (1 − ly)·e_yj.
+ * ly·e_yi + (1 − ly)·e_yj. With several ranks every rank reads each batch's records and loads its own
+ * slice of them only (dist_slice: contiguous, in rank order); an empty slice loads nothing.
  *
  *     batches_begin(b, epoch, pos)                  the epoch's first batch (from pos) in flight
  *     while (batches_wait(b, &batch) == 0) {        pixels and targets of the batch in flight
@@ -22,8 +23,9 @@
 #include "records.h"
 
 typedef struct fit_batch {
-	int count;
-	uint64_t epoch, pos;  /* where its first record stands */
+	int count;            /* this rank's images (its slice: dist_slice), 0 .. global_count */
+	int global_count;     /* the batch's images over all ranks */
+	uint64_t epoch, pos;  /* where the batch's first record stands */
 	const float *pixels;  /* [count, 3, R, R]; NULL for a raw batch */
 	const float *targets; /* [count, C] */
 	const batch_raw *raw; /* a raw loader's batch (batches_new with raw_w > 0), else NULL */
@@ -33,9 +35,9 @@ typedef struct batches batches;
 
 /* Batches of up to B records of src (borrowed) over ds at resolution R, with C classes and the flips'
  * seed, loaded on pool (borrowed); raw_w > 0: raw batches of raw_w x raw_h images for the device to
- * preprocess (data/batch_loader.h). */
+ * preprocess (data/batch_loader.h); rank `rank` of `world` loads its slice of each. */
 batches *batches_new(const dataset *ds, int R, int raw_w, int raw_h, thread_pool *pool, int B, int C,
-		     uint64_t per_epoch, uint64_t seed, record_source *src);
+		     uint64_t per_epoch, uint64_t seed, record_source *src, int rank, int world);
 void batches_free(batches *b);
 /* Read the batch at position pos of epoch e and start loading it. 0, or -1 with a message (a bad or
  * missing record). */

@@ -31,7 +31,7 @@ static const char usage[] =
     "  -e, --epochs N        epochs to train (default: all of the plan's; with --samples 1)\n"
     "      --lr L            initial learning rate (default 1e-6 in stage 1, 1e-2 in stage 2)\n"
     "      --min-lr M        final rate of the cosine schedule (default lr / 1000)\n"
-    "  -b, --batch B         images per step (default 32); an epoch's last batch may be smaller\n"
+    "  -b, --batch B         images per step (default 32), over all ranks; an epoch's last batch may be smaller\n"
     "  -l, --loss L          ce (default), balce, focal, ldam or mms\n"
     "      --focal-gamma G   focal loss gamma (default 2)\n"
     "      --mms-margin M    MMS margin scale l (default 0.3)\n"
@@ -48,6 +48,10 @@ static const char usage[] =
     "                        for CIFAR, else the CPU), cpu, or device (same-size images only; same bits)\n"
     "      --recompute       GPU, stage 1: keep only each block's input, recompute its activations in\n"
     "                        backward (about 1/7 of the activation memory, ~1/3 more compute; same bits)\n"
+    "      --dist-timeout S  several ranks: seconds a rank waits for the others (the bootstrap, each step's\n"
+    "                        sums) before it stops with a message (default 600)\n"
+    "      --dist-port PORT  NCCL's bootstrap port at MASTER_ADDR without MPI (default MASTER_PORT, + 1 under\n"
+    "                        torchrun's agent)\n"
     "      --samples FILE    train without a plan: the samples stream shuffled each epoch, no mixing\n"
     "      --val FILE        after each epoch, top-1 and loss on this samples stream (a validation\n"
     "                        split, never the test set), in the log's epoch records\n"
@@ -61,6 +65,8 @@ static const char usage[] =
     "                        CKPT.resume.safetensors is removed when the run completes\n"
     "  -h, --help            this help;  -V, --version  the version\n"
     "\n"
+    "Several ranks (mpirun, srun, or RANK/WORLD_SIZE/LOCAL_RANK): each takes its slice of every batch, the\n"
+    "gradients are summed (NCCL on GPUs, MPI on CPUs), rank 0 writes. See lfm-fit(1), SEVERAL GPUS.\n"
     "SIGINT/SIGTERM: the step in progress finishes, the checkpoint and resume file are written, exit 4.\n"
     "Exit status: 0 ok, 1 bad input data (or a NaN loss: the last checkpoint is kept), 2 usage,\n"
     "3 I/O error, 4 interrupted (resumable).  See lfm-fit(1), lfm-checkpoint(5), lfm-metrics(5).\n";
@@ -69,7 +75,7 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 {
 	enum { O_SPLIT = 256, O_STAGE, O_LR, O_MIN_LR, O_GAMMA, O_MMS_MARGIN, O_MMS_TEMP, O_WD, O_SAMPLES, O_VAL,
 	       O_VAL_DATA, O_RESUME, O_MAX_STEPS, O_LOG, O_LOG_FORMAT, O_LOG_EVERY, O_ROOT, O_FORCE, O_DEVICE,
-	       O_PRECISION, O_RECOMPUTE, O_PREPROCESS };
+	       O_PRECISION, O_RECOMPUTE, O_PREPROCESS, O_DIST_TIMEOUT, O_DIST_PORT };
 	static const struct option longopts[] = {
 	    {"model", required_argument, 0, 'm'},       {"text", required_argument, 0, 't'},
 	    {"data", required_argument, 0, 'd'},        {"split", required_argument, 0, O_SPLIT},
@@ -89,6 +95,7 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 	    {"output", required_argument, 0, 'o'},      {"help", no_argument, 0, 'h'},
 	    {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PRECISION},
 	    {"recompute", no_argument, 0, O_RECOMPUTE}, {"preprocess", required_argument, 0, O_PREPROCESS},
+	    {"dist-timeout", required_argument, 0, O_DIST_TIMEOUT}, {"dist-port", required_argument, 0, O_DIST_PORT},
 	    {"version", no_argument, 0, 'V'},           {0, 0, 0, 0}};
 	static const char *const stages[] = {"1", "2", NULL};
 	static const char *const formats[] = {"msgpack", "json", NULL};
@@ -125,6 +132,8 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 		case 'j': o->threads = (int)opt_int("--threads", optarg, 0, 1024); o->given |= GIVEN_THREADS; break;
 		case O_DEVICE: o->device = optarg; break;
 		case O_RECOMPUTE: o->recompute = 1; break;
+		case O_DIST_TIMEOUT: o->dist_timeout = opt_double_gt("--dist-timeout", optarg, 0, 1e9); break;
+		case O_DIST_PORT: o->dist_port = (int)opt_int("--dist-port", optarg, 1, 65535); break;
 		case O_PREPROCESS: o->preprocess = opt_choice("--preprocess", optarg, preprocesses); break;
 		case O_PRECISION:
 			o->precision = (lfm_precision)opt_choice("--precision", optarg, lfm_precision_names);

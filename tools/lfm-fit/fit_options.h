@@ -42,6 +42,8 @@ typedef struct fit_options {
 	int stored_precision;   /* a resumed run's precision (-1: none stored) */
 	int recompute;          /* --recompute (device memory only: not stored, results are the same bits) */
 	int preprocess;         /* --preprocess: FIT_PREP_AUTO, _CPU, _DEVICE (not stored: the same bits) */
+	double dist_timeout;    /* --dist-timeout (0: dist.h's default) */
+	int dist_port;          /* --dist-port (0: from MASTER_PORT) */
 	unsigned given;
 } fit_options;
 

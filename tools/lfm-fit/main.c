@@ -15,6 +15,7 @@
 
 #include "base/errors.h"
 #include "base/options.h"
+#include "dist/dist.h"
 #include "base/thread_pool.h"
 #include "data/batch_loader.h"
 #include "io/npy.h"
@@ -104,9 +105,12 @@ static void open_inputs(run *r)
 static void open_step(run *r, thread_pool *compute)
 {
 	const fit_options *o = &r->o;
-	fit_context ctx = {FIT_BACKEND_CPU, compute, NULL, NULL, LFM_PRECISION_FP32, 0};
+	fit_context ctx = {FIT_BACKEND_CPU, compute, NULL, NULL, LFM_PRECISION_FP32, 0, r->dist};
 	if (r->cuda)
-		ctx = (fit_context){FIT_BACKEND_DEVICE, compute, &lfm_cuda_fit_ops, r->cuda, o->precision, o->recompute};
+		ctx = (fit_context){FIT_BACKEND_DEVICE, compute, &lfm_cuda_fit_ops, r->cuda, o->precision, o->recompute,
+				    r->dist};
+	size_t lo, hi; /* the step holds this rank's slice of a batch: rank 0's is a largest one */
+	dist_slice((size_t)o->batch, 0, r->dist->world, &lo, &hi);
 	loss_config lc;
 	loss_config_defaults(&lc, o->loss, r->C);
 	lc.counts = r->src.counts;
@@ -118,7 +122,7 @@ static void open_step(run *r, thread_pool *compute)
 	ac.weight_decay = o->weight_decay;
 	ac.lr = o->lr;
 	char err[1024];
-	if (fit_init(&r->fs, &ctx, &r->model.vision, o->stage, r->text, r->C, &lc, &ac, o->batch, err, sizeof err))
+	if (fit_init(&r->fs, &ctx, &r->model.vision, o->stage, r->text, r->C, &lc, &ac, (int)(hi - lo), err, sizeof err))
 		die(LFM_EXIT_DATA, "%s", err);
 	if (o->stage == 2) {
 		const st_tensor *fc = st_find(&r->source, "fc.weight");
@@ -194,6 +198,25 @@ static void choose_preprocessing(run *r)
 			o->preprocess == FIT_PREP_CPU ? "--preprocess cpu" : "images of any size; --preprocess device for same-size ones");
 }
 
+/* Several ranks: what each must be able to do alone (read the plan whole), said before anything starts. */
+static void check_ranks(run *r)
+{
+	const fit_options *o = &r->o;
+	if (r->dist->world == 1)
+		return;
+	if (o->plan && strcmp(o->plan, "-") == 0)
+		opt_usage_error("the plan comes from stdin, but %d ranks each read it whole: give it as a file "
+				"(lfm-mix ... > plan, then lfm-fit ... plan)",
+				r->dist->world);
+	if (o->samples && strcmp(o->samples, "-") == 0)
+		opt_usage_error("--samples -: %d ranks each read the samples stream whole: give it as a file",
+				r->dist->world);
+	if (run_writes(r))
+		fprintf(stderr, "%s: %d ranks (%s; gradients summed through %s), batch %d over all of them\n",
+			lfm_progname(), r->dist->world, dist_launcher_name(r->dist->launcher),
+			strcmp(r->dist->transport, "none") ? r->dist->transport : "NCCL", o->batch);
+}
+
 int main(int argc, char **argv)
 {
 	lfm_init(argv[0]);
@@ -201,12 +224,22 @@ int main(int argc, char **argv)
 	memset(&r, 0, sizeof r);
 	fit_options *o = &r.o;
 	fit_options_parse(argc, argv, o);
+	r.dist = dist_open(&(dist_options){o->dist_timeout, o->dist_port, NULL});
+	check_ranks(&r);
 	run_claim_outputs(&r);
-	signals_install(o->output);
+	if (run_writes(&r))
+		signals_install(o->output);
+	else
+		signals_retake(); /* rank 0 writes -o: the others only need to hear a signal */
 	r.command = fit_command_line(argc, argv);
 	r.last_saved_step = -1;
 
 	r.cuda = lfm_device_open(o->device);
+	if (r.dist->world > 1 && !r.cuda && !r.dist->allreduce_f32)
+		opt_usage_error("%d ranks on the CPU need MPI to sum their gradients (launched by %s%s): start them "
+				"with mpirun or srun --mpi=pmix, or train on GPUs (--device cuda: NCCL)",
+				r.dist->world, dist_launcher_name(r.dist->launcher),
+				dist_have_mpi() ? ", not an MPI launcher" : "; this lfm-fit was built without MPI");
 	if (o->given & GIVEN_PRECISION) /* a CPU run refuses bf16 before it reads anything */
 		fit_options_resolve_precision(o, r.cuda != NULL);
 	open_model(&r);
@@ -228,22 +261,29 @@ int main(int argc, char **argv)
 		if (r.last_saved_step != r.fs.step)
 			run_save(&r);
 		long total_steps = (long)((uint64_t)r.epochs * r.steps_per_epoch);
-		char *hint = resume_hint(&r);
-		fprintf(stderr, "%s: %s at step %ld of %ld (epoch %llu); wrote %s and %s\n%s: continue with: %s\n",
-			lfm_progname(), signals_stop_requested() ? "interrupted" : "stopped", r.fs.step, total_steps,
-			(unsigned long long)(r.records / r.per_epoch), o->output, r.resume_path, lfm_progname(), hint);
-		free(hint);
-		exit_code = signals_stop_requested() ? LFM_EXIT_INTERRUPTED : LFM_EXIT_OK;
+		/* a signal to any rank stops them all: each exits as interrupted */
+		int interrupted = strcmp(stop_why, "--max-steps") != 0;
+		if (run_writes(&r)) {
+			char *hint = resume_hint(&r);
+			fprintf(stderr, "%s: %s at step %ld of %ld (epoch %llu); wrote %s and %s\n%s: continue with: %s%s\n",
+				lfm_progname(), interrupted ? "interrupted" : "stopped", r.fs.step, total_steps,
+				(unsigned long long)(r.records / r.per_epoch), o->output, r.resume_path, lfm_progname(),
+				r.dist->world > 1 ? "(the launcher) " : "", hint);
+			free(hint);
+		}
+		exit_code = interrupted ? LFM_EXIT_INTERRUPTED : LFM_EXIT_OK;
 	} else {
 		if (!r.saved_any) /* a resumed run that had nothing left to do */
 			run_save(&r);
-		run_remove_resume_files(&r);
+		if (run_writes(&r))
+			run_remove_resume_files(&r);
 	}
 	metrics_close(&r.log);
 	if (r.have_val)
 		validation_close(&r.val);
 	fit_free(&r.fs);
 	lfm_cuda_close(r.cuda);
+	dist_close(r.dist);
 	thread_pool_free(compute);
 	thread_pool_free(loaders);
 	record_source_close(&r.src);

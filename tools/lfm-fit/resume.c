@@ -84,6 +84,13 @@ void run_resume_check(run *r)
 		die(LFM_EXIT_DATA, "%s: not a resume file of lfm-fit (metadata options, step, records missing)", rpath);
 	r->resume_step = strtol(st, NULL, 10);
 	r->resume_records = strtoull(rec, NULL, 10);
+	const char *ws = st_meta(&r->resume, "world_size");
+	r->stored_world = ws ? (int)strtol(ws, NULL, 10) : 1; /* written before ranks: one process */
+	if (r->stored_world != r->dist->world)
+		warn("the run had %d rank%s, this one %d: the batch of %d is sliced differently and its gradients "
+		     "summed in another order, so the losses will match the uninterrupted run's closely but not bit "
+		     "for bit",
+		     r->stored_world, r->stored_world == 1 ? "" : "s", r->dist->world, o->batch);
 	int stored_threads = fit_options_apply_stored(o, opts, rpath, &r->stored_split);
 	if (!(o->given & GIVEN_THREADS))
 		o->threads = stored_threads; /* the same slices over the threads: bit for bit the uninterrupted run */
@@ -131,6 +138,13 @@ void run_resume_apply(run *r)
 
 void run_save(run *r)
 {
+	if (!run_writes(r)) { /* rank 0 writes; the others keep the same account of what is saved */
+		r->last_saved_step = r->fs.step;
+		r->saved_any = 1;
+		return;
+	}
+	char world[16];
+	snprintf(world, sizeof world, "%d", r->dist->world);
 	char step[32], epoch[32], records[32], esteps[32], esum[64], seed[32], threads[32], stage[8], text[32];
 	fit_sync_host(&r->fs);
 	if (!fit_params_finite(&r->fs))
@@ -157,7 +171,7 @@ void run_save(run *r)
 	const char *rmeta[] = {"stage", stage, "step", step, "epoch", epoch, "records", records, "epoch_steps", esteps,
 			       "epoch_loss_sum", esum, "options", r->opts_json, "input", r->src.header.info.header_json,
 			       "text_fnv1a64", text, "threads", threads, "command", r->command, "checkpoint_hash", hash,
-			       NULL};
+			       "world_size", world, NULL};
 	/* The order keeps a resumable pair on disk at every instant (lfm-checkpoint(5), Saving): 1-2 the next
 	 * resume file (beside the old pair, which stays whole), 3-4 the checkpoint (now the next resume file's
 	 * pair), 5 the next resume file over the old one. lfm_test_step counts the steps for the tests. */
@@ -215,6 +229,8 @@ void run_claim_outputs(run *r)
 	lfm_output("the resume file", r->resume_path);
 	lfm_output("the next resume file", r->resume_next_path);
 	lfm_output_in_place("--log", o->log);
+	if (!run_writes(r))
+		return; /* rank 0 locks -o and cleans what a stopped run left */
 	struct stat st;
 	if (stat(o->output, &st) == 0 && !S_ISREG(st.st_mode))
 		return; /* -o /dev/null: nothing to lock or clean */

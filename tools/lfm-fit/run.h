@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
+#include "dist/dist.h"
 #include "io/metrics.h"
 #include "io/safetensors.h"
 #include "model/clip_weights.h"
@@ -29,6 +30,8 @@ typedef struct run {
 	clip_model model;
 	fit_state fs;
 	lfm_cuda_context *cuda; /* --device: the GPU's context, NULL on the CPU */
+	dist_comm *dist;        /* the ranks (world 1: one process); rank 0 writes every output */
+	int stored_world;       /* a resumed run: the world size its resume file records (0: not recorded) */
 	record_source src;
 	dataset *ds;
 	float *text;       /* [C, D] */
@@ -80,6 +83,9 @@ void run_log_open(run *r);
 void run_log_header(run *r);
 void run_log_record(run *r, const char *kind, long epoch, long step, double loss, double lr, double ips,
 		    double elapsed, long steps, const double *val);
+
+/* Rank 0 of the run (the one that writes), or a run of one process. */
+static inline int run_writes(const run *r) { return !r->dist || r->dist->rank == 0; }
 
 /* The epoch loop, from r->records to the end of the run or a stop: returns NULL when the run is
  * complete, else why it stopped ("SIGINT", "SIGTERM", "--max-steps"; the state is saved). Dies on bad

@@ -26,6 +26,10 @@ static void log_end(run *r)
 void run_log_open(run *r)
 {
 	const fit_options *o = &r->o;
+	if (!run_writes(r)) { /* rank 0 writes the log: the others' records go nowhere */
+		metrics_open(&r->log, NULL, o->log_json);
+		return;
+	}
 	struct stat st;
 	if (o->log && r->have_resume && strcmp(o->log, "-") != 0 && stat(o->log, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_size > 0) {

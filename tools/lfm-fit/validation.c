@@ -58,14 +58,20 @@ void validation_close(validation *v)
 	free(v->preds);
 }
 
-void validation_run(validation *v, fit_state *fs, int B, const char *name, double *top1, double *loss)
+void validation_run(validation *v, fit_state *fs, int B, const char *name, dist_comm *dist, double *top1,
+		    double *loss)
 {
-	int C = fs->classes;
+	int C = fs->classes, rank = dist ? dist->rank : 0, world = dist ? dist->world : 1;
 	size_t right = 0;
 	double sum = 0;
 	for (size_t first = 0; first < v->smp.n; first += (size_t)B) {
-		int count = v->smp.n - first < (size_t)B ? (int)(v->smp.n - first) : B;
-		batch_desc d = {count, (const uint64_t *)v->smp.index + first, NULL, NULL, NULL, NULL};
+		size_t global = v->smp.n - first < (size_t)B ? v->smp.n - first : (size_t)B, lo, hi;
+		dist_slice(global, rank, world, &lo, &hi);
+		int count = (int)(hi - lo);
+		if (count == 0)
+			continue;
+		size_t at = first + lo;
+		batch_desc d = {count, (const uint64_t *)v->smp.index + at, NULL, NULL, NULL, NULL};
 		int code = LFM_EXIT_DATA;
 		char err[600];
 		if (v->raw) {
@@ -81,12 +87,14 @@ void validation_run(validation *v, fit_state *fs, int B, const char *name, doubl
 		memset(v->targets, 0, (size_t)count * C * sizeof(float));
 		eval_argmax(v->logits, count, C, v->preds, NULL);
 		for (int b = 0; b < count; b++) {
-			int y = v->smp.label[first + (size_t)b];
+			int y = v->smp.label[at + (size_t)b];
 			v->targets[(size_t)b * C + y] = 1;
 			right += v->preds[b] == y;
 		}
 		sum += loss_forward_backward(&fs->loss, v->logits, v->targets, count, NULL) * count;
 	}
-	*top1 = v->smp.n ? (double)right / (double)v->smp.n : 0;
-	*loss = v->smp.n ? sum / (double)v->smp.n : 0;
+	double totals[2] = {(double)right, sum};
+	dist_sum_f64(dist, totals, 2, "the validation counts");
+	*top1 = v->smp.n ? totals[0] / (double)v->smp.n : 0;
+	*loss = v->smp.n ? totals[1] / (double)v->smp.n : 0;
 }

@@ -27,7 +27,10 @@ typedef struct validation {
 void validation_open(validation *v, const fit_options *o, dataset *train_ds, const char *train_split,
 		     thread_pool *pool, int R, int raw_w, int raw_h);
 void validation_close(validation *v);
-/* Top-1 accuracy and mean loss over the validation samples, in batches of B; name is for messages. */
-void validation_run(validation *v, fit_state *fs, int B, const char *name, double *top1, double *loss);
+/* Top-1 accuracy and mean loss over the validation samples, in batches of B; name is for messages. With
+ * several ranks (dist), each evaluates its slice of every batch and the counts are summed: every rank
+ * gets the totals. */
+void validation_run(validation *v, fit_state *fs, int B, const char *name, dist_comm *dist, double *top1,
+		    double *loss);
 
 #endif
