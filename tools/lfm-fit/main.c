@@ -265,11 +265,18 @@ int main(int argc, char **argv)
 		int interrupted = strcmp(stop_why, "--max-steps") != 0;
 		if (run_writes(&r)) {
 			char *hint = resume_hint(&r);
-			fprintf(stderr, "%s: %s at step %ld of %ld (epoch %llu); wrote %s and %s\n%s: continue with: %s%s\n",
+			char how[96] = "";
+			if (r.dist->world > 1)
+				snprintf(how, sizeof how, " (%d ranks, started as this run was, by %s)", r.dist->world,
+					 dist_launcher_name(r.dist->launcher));
+			fprintf(stderr, "%s: %s at step %ld of %ld (epoch %llu); wrote %s and %s\n%s: continue with%s: %s\n",
 				lfm_progname(), interrupted ? "interrupted" : "stopped", r.fs.step, total_steps,
-				(unsigned long long)(r.records / r.per_epoch), o->output, r.resume_path, lfm_progname(),
-				r.dist->world > 1 ? "(the launcher) " : "", hint);
+				(unsigned long long)(r.records / r.per_epoch), o->output, r.resume_path, lfm_progname(), how,
+				hint);
 			free(hint);
+		} else {
+			warn("%s at step %ld with the other ranks (rank 0 saved the state)",
+			     interrupted ? "interrupted" : "stopped", r.fs.step);
 		}
 		exit_code = interrupted ? LFM_EXIT_INTERRUPTED : LFM_EXIT_OK;
 	} else {

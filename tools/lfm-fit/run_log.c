@@ -57,7 +57,7 @@ void run_log_header(run *r)
 {
 	metrics_log *log = &r->log;
 	msgpack_packer *pk = metrics_begin(log);
-	int n = 13 + (r->o.resume != NULL);
+	int n = 14 + (r->o.resume != NULL);
 	msgpack_pack_map(pk, (size_t)n);
 	mp_pack_kv_str(pk, "format", "lfm.metrics/1");
 	mp_pack_kv_str(pk, "command", r->command);
@@ -67,6 +67,7 @@ void run_log_header(run *r)
 	mp_pack_kv_int(pk, "steps_per_epoch", (int64_t)r->steps_per_epoch);
 	mp_pack_kv_int(pk, "records_per_epoch", (int64_t)r->per_epoch);
 	mp_pack_kv_int(pk, "batch", r->o.batch);
+	mp_pack_kv_int(pk, "ranks", r->dist->world);
 	mp_pack_kv_str(pk, "loss", loss_kind_name(r->o.loss));
 	mp_pack_kv_f64(pk, "lr", r->o.lr);
 	mp_pack_kv_f64(pk, "min_lr", r->o.min_lr);
