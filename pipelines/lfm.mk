@@ -15,6 +15,10 @@
 #   OUT       where results go
 #   SEED      the seed of every random choice (default 0; stage 2's plan uses SEED + 1)
 #   THREADS   threads of lfm-fit / lfm-eval (default 0: all CPUs)
+#   LAUNCH    a launcher put in front of every lfm-fit (default none: one process). The paper's ImageNet-LT
+#             and Places-LT runs on three GPUs, 32 images each (BATCH is the global batch, 96 there):
+#               make -f pipelines/imagenet-lt.mk LAUNCH="mpirun -np 3" ...
+#             or LAUNCH="srun" inside an allocation; see lfm-fit(1), SEVERAL GPUS AND MACHINES.
 #   METHODS   which experiments: ce lfm-ce lfm-mms mixup remix remix-official (see the table below)
 # Per dataset: TRAIN_SOURCE/TEST_SOURCE (+ LIST options), TRAIN_DATA/TEST_DATA, BATCH,
 # S1_EPOCHS/S1_LR/S1_MIN_LR, S2_EPOCHS/S2_LR/S2_MIN_LR, ALPHA (S2_ALPHA), TAU, METHODS, IMBALANCES.
@@ -122,12 +126,12 @@ $(OUT)/g$(1)/$(2)/s2.plan: $(OUT)/g$(1)/train.samples $(OUT)/text.npy
 	$(call TOOL,lfm-pairs) $(PAIRS_$(2)) --epochs $(S2_EPOCHS) --seed $$$$(($(SEED) + 1)) $$< | \
 	  $(call TOOL,lfm-mix) $(MIX_$(2)) --alpha $(S2_ALPHA) --seed $$$$(($(SEED) + 1)) -o $$@
 $(OUT)/g$(1)/$(2)/stage1.safetensors: $(OUT)/g$(1)/$(2)/s1.plan $(OUT)/text.npy
-	$(call TOOL,lfm-fit) --stage 1 --model $(WEIGHTS) --text $(OUT)/text.npy --data $(TRAIN_DATA) \
+	$(LAUNCH) $(call TOOL,lfm-fit) --stage 1 --model $(WEIGHTS) --text $(OUT)/text.npy --data $(TRAIN_DATA) \
 	  --epochs $(S1_EPOCHS) --lr $(S1_LR) --min-lr $(S1_MIN_LR) --batch $(BATCH) \
 	  --loss $(LOSS_$(2)) --seed $(SEED) --threads $(THREADS) \
 	  --log $(OUT)/g$(1)/$(2)/stage1.metrics -o $$@ $$<
 $(OUT)/g$(1)/$(2)/stage2.safetensors: $(OUT)/g$(1)/$(2)/s2.plan $(OUT)/g$(1)/$(2)/stage1.safetensors
-	$(call TOOL,lfm-fit) --stage 2 --model $(OUT)/g$(1)/$(2)/stage1.safetensors --text $(OUT)/text.npy \
+	$(LAUNCH) $(call TOOL,lfm-fit) --stage 2 --model $(OUT)/g$(1)/$(2)/stage1.safetensors --text $(OUT)/text.npy \
 	  --data $(TRAIN_DATA) --epochs $(S2_EPOCHS) --lr $(S2_LR) --min-lr $(S2_MIN_LR) --batch $(BATCH) \
 	  --loss $(LOSS_$(2)) --seed $(SEED) --threads $(THREADS) \
 	  --log $(OUT)/g$(1)/$(2)/stage2.metrics -o $$@ $$<
