@@ -41,7 +41,7 @@ ifeq ($(filter clean uninstall help,$(MAKECMDGOALS)),)
 endif
 ifeq ($(MPI),1)
   ifeq ($(shell pkg-config --exists ompi-c && echo yes),yes)
-    MPI_CFLAGS := -DLFM_HAVE_MPI $(shell pkg-config --cflags ompi-c)
+    MPI_CFLAGS := -DLFM_HAVE_MPI -DOMPI_SKIP_MPICXX $(shell pkg-config --cflags ompi-c)
     MPI_LIBS   := $(shell pkg-config --libs ompi-c)
   endif
 endif
@@ -95,7 +95,7 @@ DEVICE_TOOLS := lfm-fit lfm-eval clip-embed-text
 # The host emulation (tests/cuda-host/): cuda/*.cu compiled again by the C++ compiler, for make check.
 CXX        ?= g++
 EMU_CXXFLAGS := -std=c++17 -O1 -g $(WARN) -DLFM_CUDA_EMULATION -include tests/cuda-host/cuda_host.h \
-                -Itests/cuda-host/include -Ilibcommon -Icuda -pthread
+                -Itests/cuda-host/include -Ilibcommon -Icuda -pthread -DLFM_HAVE_NCCL $(MPI_CFLAGS)
 EMU_LIB    := $(BUILD)/emu/liblfm_cuda_emu.a
 EMU_OBJS   := $(CU_SRCS:%.cu=$(BUILD)/emu/%.o) $(patsubst %.cc,$(BUILD)/emu/%.o,$(sort $(wildcard tests/cuda-host/*.cc)))
 EMU_TESTS  := $(CUDA_TEST_SRCS:tests/cuda/%.c=$(BUILD)/emu/tests/%) \
@@ -119,6 +119,11 @@ ifneq ($(NVCC),)
                    $(if $(wildcard $(CUDA_HOME)/$(d)/libcublas.so),$(CUDA_HOME)/$(d))))
   ifneq ($(and $(CUDA_LIBDIR),$(wildcard $(CUDA_LIBDIR)/libcudnn.so)),)
     CUDA_LIBS  := -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublasLt -lcudart -lstdc++
+    # NCCL for data-parallel runs on several GPUs, when the toolkit has it
+    ifneq ($(wildcard $(CUDA_LIBDIR)/libnccl.so),)
+      NCCL_FLAGS := -DLFM_HAVE_NCCL
+      CUDA_LIBS  += -lnccl
+    endif
     CUDA_TESTS := $(CUDA_TEST_SRCS:tests/cuda/%.c=$(BUILD)/tests/%)
     TOOL_CUDA_LIB := $(CUDA_LIB)
     TOOL_CUDA_LIBS := $(CUDA_LIBS)
@@ -139,7 +144,7 @@ summary: $(LIB) $(TOOL_BINS)
 	@printf 'lfm-tools %s: %d tools in bin/ (%s)\n' '$(VERSION)' $(words $(TOOLS)) '$(TOOLS)'
 	@printf '  libraries: %s\n' '$(PKGS)'
 	@printf '  MPI: %s\n' '$(if $(MPI_LIBS),Open MPI ($(MPI_LIBS)),off (not found or MPI=0): a CPU run on several ranks is refused)'
-	@printf '  CUDA: %s\n' '$(if $(NVCC),$(NVCC) for sm_90 ($(words $(CU_SRCS)) .cu files; toolkit $(CUDA_HOME)$(if $(CUDA_LIBS_MISSING),; cuBLAS/cuDNN libraries not found: CUDA tests not linked,; libraries $(CUDA_LIBDIR))),off (nvcc not found or CUDA=0))'
+	@printf '  CUDA: %s\n' '$(if $(NVCC),$(NVCC) for sm_90 ($(words $(CU_SRCS)) .cu files; toolkit $(CUDA_HOME)$(if $(CUDA_LIBS_MISSING),; cuBLAS/cuDNN libraries not found: CUDA tests not linked,; libraries $(CUDA_LIBDIR)$(if $(NCCL_FLAGS),; NCCL,; no NCCL: one GPU a run))),off (nvcc not found or CUDA=0))'
 	@printf '  fuzzing: %s\n' '$(if $(shell command -v clang 2>/dev/null),clang found (make fuzz),clang not found (make fuzz unavailable; seed corpora still replayed))'
 
 # Header dependencies are written by the compilers themselves (-MMD -MP: BUILD/x.d beside BUILD/x.o) and
@@ -195,7 +200,7 @@ bench: $(BENCH_BINS) $(TOOL_BINS) $(if $(NVCC),$(GPU_BENCH_BINS))
 
 $(BUILD)/cuda/%.o: cuda/%.cu | $(BUILD)/.dirs
 	@mkdir -p $(dir $@)
-	$(NVCC) $(CUDA_GENCODE) $(NVCCFLAGS) $(NVCC_WARN) -Ilibcommon -Icuda $(DEPFLAGS) -c $< -o $@
+	$(NVCC) $(CUDA_GENCODE) $(NVCCFLAGS) $(NVCC_WARN) -Ilibcommon -Icuda $(NCCL_FLAGS) $(DEPFLAGS) -c $< -o $@
 $(BUILD)/tests/cuda_%: tests/cuda/cuda_%.c $(CUDA_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Icuda -I$(CUDA_HOME)/include $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CUDA_LIBS) $(LDLIBS_ALL)

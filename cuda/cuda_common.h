@@ -43,6 +43,10 @@ struct lfm_cuda_context {
 	const uint16_t *bf16_shadow;
 	size_t bf16_shadow_n;
 	struct lfm_gemm_plans *gemm_plans; // matmul.cu: descriptors and the algorithm chosen, per product shape
+	void *nccl_comm;        // dist_nccl.cu: the ranks' NCCL communicator (an ncclComm_t), NULL with one process
+	struct dist_comm *dist; // ... and the ranks it was made for (borrowed), whose host collectives it may lend
+	void *nccl_scratch;     // ... a device buffer for the lent host collectives
+	size_t nccl_scratch_bytes;
 	size_t bytes_allocated; // by lfm_dev_alloc, for the messages and --log's peak
 	size_t peak_bytes;
 	char description[640];
@@ -55,6 +59,10 @@ extern "C" {
 #endif
 // A failed CUDA call: "FILE:LINE: EXPR: cudaErrorString", exit 3 (LFM_EXIT_IO). Never returns.
 void lfm_cuda_fail(const char *what, const char *detail, const char *file, int line);
+// dist_nccl.cu: destroy the NCCL communicator and take back what it lent (lfm_cuda_close)
+void lfm_cuda_dist_detach(lfm_cuda_context *ctx);
+// dist_nccl.cu: sum n floats at dev over the ranks, in place, on the context's stream (dies on failure)
+void lfm_cuda_allreduce_sum(lfm_cuda_context *ctx, float *dev, size_t n);
 // matmul.cu: release the context's cached product plans (lfm_cuda_close)
 void lfm_gemm_plans_free(lfm_cuda_context *ctx);
 #ifdef __cplusplus

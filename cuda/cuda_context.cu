@@ -79,6 +79,7 @@ extern "C" void lfm_cuda_close(lfm_cuda_context *ctx)
 		return;
 	if (ctx->stream)
 		cudaStreamSynchronize(ctx->stream);
+	lfm_cuda_dist_detach(ctx);
 	lfm_gemm_plans_free(ctx);
 	if (ctx->cast_buffer)
 		cudaFree(ctx->cast_buffer);

@@ -35,6 +35,10 @@ size_t lfm_cuda_peak_bytes(const lfm_cuda_context *ctx);
  * spelling dies with exit 2 naming the option; a GPU asked for but missing (no driver, no such device,
  * built without CUDA) dies with exit 3 and says what is missing. */
 lfm_cuda_context *lfm_device_open(const char *spec);
+/* The same for rank `local_rank` of a data-parallel run of `world` ranks: world 1, "cpu" or "cuda:N" as
+ * lfm_device_open; "cuda" or NULL: the GPU numbered by the local rank, or GPU 0 when the process sees
+ * exactly one (CUDA_VISIBLE_DEVICES per task); a local rank beyond the GPUs dies with exit 3. */
+lfm_cuda_context *lfm_device_open_rank(const char *spec, int local_rank, int world);
 
 #ifdef __cplusplus
 }

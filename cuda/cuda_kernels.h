@@ -164,6 +164,9 @@ void cuda_loss_forward_backward(lfm_cuda_context *ctx, const cuda_loss *L, doubl
  * head_loss.cu. */
 void cuda_loss_mean(lfm_cuda_context *ctx, double *loss, const double *row_loss, const int *row_bad, int B, int C,
 		    float *dlogits);
+/* ... divided by divisor (>= B) instead of B */
+void cuda_loss_mean_part(lfm_cuda_context *ctx, double *loss, const double *row_loss, const int *row_bad, int B,
+			 int divisor, int C, float *dlogits);
 
 /* ---- head_loss.cu: the cosine head, the loss and its gradient fused ------------------------------- */
 
@@ -175,6 +178,12 @@ size_t cuda_head_loss_scratch_floats(int B, int C, int D);
 void cuda_head_loss_forward_backward(lfm_cuda_context *ctx, const cuda_loss *L, double *loss, float *logits,
 				     float *dlogits, float *fn, float *norm, float *dfeat, const float *feat,
 				     const float *text, const float *targets, int B, int D, float *scratch);
+/* The same with the loss and its gradient divided by `divisor` (>= B) instead of B: one rank's part of a
+ * data-parallel batch of divisor rows (train/fit_step.h); divisor = B gives the function above's bits. */
+void cuda_head_loss_forward_backward_part(lfm_cuda_context *ctx, const cuda_loss *L, double *loss, float *logits,
+					  float *dlogits, float *fn, float *norm, float *dfeat, const float *feat,
+					  const float *text, const float *targets, int B, int divisor, int D,
+					  float *scratch);
 
 /* ---- adam.cu ------------------------------------------------------------------------------------ */
 

@@ -47,3 +47,23 @@ lfm_cuda_context *lfm_device_open(const char *spec)
 	fprintf(stderr, "%s: device: cuda:%d (%s)\n", lfm_progname(), want, lfm_cuda_describe(ctx));
 	return ctx;
 }
+
+lfm_cuda_context *lfm_device_open_rank(const char *spec, int local_rank, int world)
+{
+	if (world <= 1 || (spec && strcmp(spec, "cuda") != 0))
+		return lfm_device_open(spec); /* one process, "cpu", or "cuda:N" as given */
+	int n = lfm_cuda_device_count();
+	if (n == 0) {
+		if (spec)
+			die(LFM_EXIT_IO, "--device cuda: no CUDA device: %s", lfm_cuda_unavailable_reason());
+		return lfm_device_open(NULL); /* the CPU, named on stderr */
+	}
+	int want = n == 1 ? 0 : local_rank;
+	if (want >= n)
+		die(LFM_EXIT_IO, "--device cuda: local rank %d, but this process sees %d CUDA device%s: one rank a GPU "
+				 "(fewer ranks a node, or --device cuda:N)",
+		    local_rank, n, n == 1 ? "" : "s");
+	char spec_n[32];
+	snprintf(spec_n, sizeof spec_n, "cuda:%d", want);
+	return lfm_device_open(spec_n);
+}

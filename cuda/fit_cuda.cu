@@ -23,6 +23,7 @@
 
 #include "cuda_blocks.h"
 #include "cuda_common.h"
+#include "cuda_dist.h"
 #include "cuda_fit.h"
 #include "cuda_kernels.h"
 #include "cuda_memory.h"
@@ -81,6 +82,8 @@ struct cuda_fit {
 	cuda_adam_scalars *pin_adam, *adam_dev;
 	bool use_graphs;
 	int full_steps, full_logits; // eager runs at max_batch so far (the first warms up, the second captures)
+	int loss_batch;              // the divisor of this step's loss (fit_state.loss_batch: B, or the global batch)
+	int graph_loss_batch;        // ... the one the step graphs were captured with (0: none yet)
 	cudaGraphExec_t graph_step, graph_update, graph_logits;
 	unsigned cast_generation; // the context's cast buffer when the graphs were captured
 	// raw batches (fit_raw_batch): the images' size, its plan, and the buffers, made at the first one
@@ -356,8 +359,8 @@ void step_body(cuda_fit *f, int B)
 	}
 	double *loss_dev = (double *)f->loss_value;
 	float *dfeat = f->stage == 1 ? f->dfeat : f->dh;
-	cuda_head_loss_forward_backward(ctx, &f->loss, loss_dev, f->logits, f->dlogits, f->fn, f->norm, dfeat, feat,
-					f->text, f->targets, B, D, f->loss_scratch);
+	cuda_head_loss_forward_backward_part(ctx, &f->loss, loss_dev, f->logits, f->dlogits, f->fn, f->norm, dfeat, feat,
+					     f->text, f->targets, B, f->loss_batch, D, f->loss_scratch);
 	lfm_dev_download_async(ctx, f->pin_loss, loss_dev, sizeof(double));
 	lfm_dev_download_async(ctx, f->pin_logits, f->logits, (size_t)B * C * sizeof(float));
 	if (f->stage == 1) {
@@ -474,11 +477,35 @@ void preprocess_body(cuda_fit *f, int B)
 			     (size_t)3 * f->R * f->R);
 }
 
+// The divisor of the loss for this step, and whether the step graphs (captured at one divisor, which
+// they hold) may run it: a full slice of a data-parallel batch whose global size differs runs eagerly.
+bool set_loss_batch(fit_state *s, cuda_fit *f, int B)
+{
+	f->loss_batch = s->loss_batch >= B && s->loss_batch > 0 ? s->loss_batch : B;
+	if (B != f->max_batch)
+		return false;
+	if (!f->graph_loss_batch)
+		f->graph_loss_batch = f->loss_batch;
+	return f->graph_loss_batch == f->loss_batch;
+}
+
+// An empty slice of a small last batch (data parallel): no gradient, loss 0; the sums still count it.
+double empty_step(cuda_fit *f)
+{
+	if (f->stage == 1)
+		lfm_dev_zero(f->ctx, f->grads, f->num_params * sizeof(float));
+	else
+		lfm_dev_zero(f->ctx, f->fc_grad, (size_t)f->D * f->D * sizeof(float));
+	CUDA_CHECK(cudaStreamSynchronize(f->ctx->stream));
+	return 0;
+}
+
 double forward_backward_raw(fit_state *s, const fit_raw_batch *b, const float *targets)
 {
 	cuda_fit *f = of(s);
 	int B = b->count;
 	size_t ntgt = (size_t)B * f->C;
+	bool graphed = set_loss_batch(s, f, B);
 	stage_raw(f, b);
 	memcpy(f->pin_targets, targets, ntgt * sizeof(float));
 	lfm_dev_upload_async(f->ctx, f->targets, f->pin_targets, ntgt * sizeof(float));
@@ -486,7 +513,7 @@ double forward_backward_raw(fit_state *s, const fit_raw_batch *b, const float *t
 		preprocess_body(f, B);
 		step_body(f, B);
 	};
-	if (B == f->max_batch)
+	if (graphed)
 		run_graphed(f, &f->graph_step_raw, &f->full_steps_raw, body);
 	else
 		body();
@@ -512,17 +539,31 @@ void logits_raw(fit_state *s, const fit_raw_batch *b, float *out)
 	memcpy(out, f->pin_logits, (size_t)B * f->C * sizeof(float));
 }
 
+// Data parallel: the gradients summed over the ranks (NCCL, on the stream, before the update reads them).
+void reduce_grads(fit_state *s)
+{
+	cuda_fit *f = of(s);
+	if (f->stage == 1)
+		lfm_cuda_allreduce_sum(f->ctx, f->grads, f->num_params);
+	else
+		lfm_cuda_allreduce_sum(f->ctx, f->fc_grad, (size_t)f->D * f->D);
+	CUDA_CHECK(cudaStreamSynchronize(f->ctx->stream)); // the watchdog brackets this call: wait inside it
+}
+
 double forward_backward(fit_state *s, const float *pixels, const float *targets, int B)
 {
 	cuda_fit *f = of(s);
 	lfm_cuda_context *ctx = f->ctx;
+	if (B == 0)
+		return empty_step(f);
+	bool graphed = set_loss_batch(s, f, B);
 	size_t npix = (size_t)B * 3 * f->R * f->R, ntgt = (size_t)B * f->C;
 	// the page-locked buffers are free: the previous step's copies were waited for
 	memcpy(f->pin_pixels, pixels, npix * sizeof(float));
 	memcpy(f->pin_targets, targets, ntgt * sizeof(float));
 	lfm_dev_upload_async(ctx, f->pixels, f->pin_pixels, npix * sizeof(float));
 	lfm_dev_upload_async(ctx, f->targets, f->pin_targets, ntgt * sizeof(float));
-	if (B == f->max_batch)
+	if (graphed)
 		run_graphed(f, &f->graph_step, &f->full_steps, [&] { step_body(f, B); });
 	else
 		step_body(f, B);
@@ -620,4 +661,4 @@ int params_finite(fit_state *s)
 extern "C" const fit_device_ops lfm_cuda_fit_ops = {"cuda",       create,       destroy,     forward_backward,
 						    update,       logits,       sync_host,   host_changed,
 						    host_grads,   host_moment,  params_finite, forward_backward_raw,
-						    logits_raw,   NULL};
+						    logits_raw,   reduce_grads};

@@ -19,7 +19,7 @@ static double *row_losses(float *scratch) { return (double *)(((uintptr_t)scratc
 
 __global__ static void head_loss_kernel(loss_row_params L, double *row_loss, int *row_bad, float *logits,
 					float *dlogits, float *fn, float *norm, float *dfn_all, float *dfeat,
-					const float *feat, const float *text, const float *targets, int B, int D)
+					const float *feat, const float *text, const float *targets, int divisor, int D)
 {
 	int b = blockIdx.x, C = L.classes;
 	float *fn_b = fn + (size_t)b * D, *z = logits + (size_t)b * C, *dz = dlogits + (size_t)b * C;
@@ -44,7 +44,7 @@ __global__ static void head_loss_kernel(loss_row_params L, double *row_loss, int
 		for (int k = 0; k < C; k++)
 			bad |= !isfinite(z[k]) || !isfinite(y[k]);
 		row_bad[b] = bad;
-		row_loss[b] = bad ? 0.0 : loss_row(&L, z, y, 1.0 / B, dz);
+		row_loss[b] = bad ? 0.0 : loss_row(&L, z, y, 1.0 / divisor, dz);
 		if (bad) // loss.cu's mean makes every dlogit NaN; the row's own are not written by loss_row
 			for (int k = 0; k < C; k++)
 				dz[k] = NAN;
@@ -78,13 +78,22 @@ extern "C" void cuda_head_loss_forward_backward(lfm_cuda_context *ctx, const cud
 						float *dlogits, float *fn, float *norm, float *dfeat, const float *feat,
 						const float *text, const float *targets, int B, int D, float *scratch)
 {
+	cuda_head_loss_forward_backward_part(ctx, L, loss, logits, dlogits, fn, norm, dfeat, feat, text, targets, B, B, D,
+					     scratch);
+}
+
+extern "C" void cuda_head_loss_forward_backward_part(lfm_cuda_context *ctx, const cuda_loss *L, double *loss,
+						     float *logits, float *dlogits, float *fn, float *norm, float *dfeat,
+						     const float *feat, const float *text, const float *targets, int B,
+						     int divisor, int D, float *scratch)
+{
 	LFM_CUDA_REQUIRE(L && loss && logits && dlogits && fn && norm && feat && text && targets && scratch);
-	LFM_CUDA_REQUIRE(B >= 1 && D >= 1 && L->classes > 0 && L->kind >= 0 && L->kind <= 4);
+	LFM_CUDA_REQUIRE(B >= 1 && divisor >= B && D >= 1 && L->classes > 0 && L->kind >= 0 && L->kind <= 4);
 	loss_row_params p = {L->kind, L->classes, L->class_shift, L->margins, L->offsets, L->gamma, L->scale, L->temperature};
 	double *row_loss = row_losses(scratch);
 	int *row_bad = (int *)(row_loss + B);
 	float *dfn = scratch + cuda_loss_scratch_floats(B, L->classes);
 	LFM_LAUNCH(head_loss_kernel, (unsigned)B, HEAD_THREADS, 0, ctx->stream, p, row_loss, row_bad, logits, dlogits, fn,
-		   norm, dfn, dfeat, feat, text, targets, B, D);
-	cuda_loss_mean(ctx, loss, row_loss, row_bad, B, L->classes, dlogits);
+		   norm, dfn, dfeat, feat, text, targets, divisor, D);
+	cuda_loss_mean_part(ctx, loss, row_loss, row_bad, B, divisor, L->classes, dlogits);
 }

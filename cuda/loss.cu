@@ -23,8 +23,8 @@ __global__ static void loss_rows_kernel(loss_row_params L, double *row_loss, int
 	row_loss[b] = bad ? 0.0 : loss_row(&L, z, y, 1.0 / B, dlogits ? dlogits + (size_t)b * C : NULL);
 }
 
-__global__ static void loss_mean_kernel(double *loss, const double *row_loss, const int *row_bad, int B, int C,
-					float *dlogits)
+__global__ static void loss_mean_kernel(double *loss, const double *row_loss, const int *row_bad, int B, int divisor,
+					int C, float *dlogits)
 {
 	if (blockIdx.x != 0 || threadIdx.x != 0)
 		return;
@@ -37,7 +37,7 @@ __global__ static void loss_mean_kernel(double *loss, const double *row_loss, co
 	if (bad && dlogits)
 		for (size_t i = 0; i < (size_t)B * C; i++)
 			dlogits[i] = NAN;
-	*loss = bad ? NAN : total * (1.0 / B);
+	*loss = bad ? NAN : total * (1.0 / divisor);
 }
 
 // scratch: B doubles of row losses, then B ints of flags (as floats' room)
@@ -59,6 +59,12 @@ extern "C" void cuda_loss_forward_backward(lfm_cuda_context *ctx, const cuda_los
 extern "C" void cuda_loss_mean(lfm_cuda_context *ctx, double *loss, const double *row_loss, const int *row_bad, int B,
 			       int C, float *dlogits)
 {
-	LFM_CUDA_REQUIRE(loss && row_loss && row_bad && B >= 1 && C >= 1);
-	LFM_LAUNCH(loss_mean_kernel, 1, 32, 0, ctx->stream, loss, row_loss, row_bad, B, C, dlogits);
+	cuda_loss_mean_part(ctx, loss, row_loss, row_bad, B, B, C, dlogits);
+}
+
+extern "C" void cuda_loss_mean_part(lfm_cuda_context *ctx, double *loss, const double *row_loss, const int *row_bad,
+				    int B, int divisor, int C, float *dlogits)
+{
+	LFM_CUDA_REQUIRE(loss && row_loss && row_bad && B >= 1 && divisor >= B && C >= 1);
+	LFM_LAUNCH(loss_mean_kernel, 1, 32, 0, ctx->stream, loss, row_loss, row_bad, B, divisor, C, dlogits);
 }

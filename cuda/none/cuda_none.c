@@ -4,6 +4,7 @@
 
 #include "base/errors.h"
 #include "cuda_context.h"
+#include "cuda_dist.h"
 #include "cuda_fit.h"
 #include "cuda_text.h"
 
@@ -36,5 +37,12 @@ int lfm_cuda_encode_text(lfm_cuda_context *ctx, lfm_precision prec, const clip_t
 {
 	(void)ctx, (void)prec, (void)t, (void)tokens, (void)n, (void)stride, (void)out;
 	snprintf(err, errsz, "%s", lfm_cuda_unavailable_reason());
+	return -1;
+}
+
+int lfm_cuda_dist_attach(lfm_cuda_context *ctx, dist_comm *d, char *err, size_t errsz)
+{
+	(void)ctx;
+	snprintf(err, errsz, "rank %d: built without CUDA", d ? d->rank : 0);
 	return -1;
 }

@@ -7,7 +7,8 @@
 # state, and resuming with 2 ranks gives the uninterrupted 2-rank run bit for bit, with 1 rank the same
 # within 1e-6 (and a warning); another --batch at a resume is refused; a rank that dies, or hangs, ends
 # the run with a message within bounded time (mpirun, or lfm-fit's --dist-timeout watchdog); the
-# launcher's variables are checked (a table). Skipped without mpirun or an lfm-fit built with MPI.
+# launcher's variables are checked (a table); the CUDA runner (the host emulation, with its NCCL over MPI)
+# on 2 ranks = one process within 1e-6, and bit-identical twice. Skipped without mpirun or an lfm-fit built with MPI.
 # Run from the repository root with bin/ built; prints "ok - ", "not ok - " and "skip - " lines.
 set -u
 B=bin
@@ -146,6 +147,41 @@ if [ -s "$T/val.mp" ]; then
 	else
 		nok "validation: 2 ranks' top-1 and loss = one process's" "${w:-no validation records}"
 	fi
+fi
+
+# ---- the CUDA runner on 2 ranks: the host emulation (tests/cuda-host), its NCCL over MPI ------------------
+E=build/emu/bin/lfm-fit
+if [ -x "$E" ]; then
+	FIT_CPU=$FIT
+	FIT="$E --device cuda --precision fp32 --text $T/text.npy --data $T/mini.tar --threads 1 --log-format json"
+	if $MPIRUN -np 2 $FIT --model "$T/tiny.st" --batch 6 --max-steps 1 -o "$T/probe.st" "$T/plan.mp" 2>"$T/err"; then
+		compare_one_two "CUDA (emulated) NCCL, stage 1, batch 6 (graphs)" --model "$T/tiny.st" --batch 6 --lr 1e-5 \
+			"$T/plan.mp"
+		compare_one_two "CUDA (emulated) NCCL, a last batch of 1 (rank 1 empty)" --model "$T/tiny.st" --batch 19 \
+			--lr 1e-5 "$T/plan.mp"
+		compare_one_two "CUDA (emulated) NCCL, stage 2" --stage 2 --model "$T/stage 1, batch 6 (3 + 3)-one.st" \
+			--batch 7 --lr 1e-4 "$T/plan.mp"
+		R2="--model $T/tiny.st --batch 6 --lr 1e-5 $T/plan.mp"
+		if $MPIRUN -np 2 $FIT $R2 --log "$T/ed1.jsonl" -o "$T/ed1.st" 2>"$T/err" &&
+			$MPIRUN -np 2 $FIT $R2 --log "$T/ed2.jsonl" -o "$T/ed2.st" 2>>"$T/err"; then
+			steps "$T/ed1.jsonl" >"$T/s1"
+			steps "$T/ed2.jsonl" >"$T/s2"
+			if cmp -s "$T/s1" "$T/s2" && same_tensors "$T/ed1.st" "$T/ed2.st"; then
+				ok "CUDA (emulated) NCCL: two 2-rank runs are bit-identical"
+			else
+				nok "CUDA (emulated) NCCL: two 2-rank runs are bit-identical" "$(diff "$T/s1" "$T/s2" | head -3)"
+			fi
+		else
+			nok "CUDA (emulated) NCCL: two 2-rank runs" "$(tail -n 3 "$T/err")"
+		fi
+	elif grep -q "built without NCCL\|cannot train on several ranks" "$T/err"; then
+		echo "skip - CUDA (emulated) on 2 ranks: $E was built without the emulated NCCL"
+	else
+		nok "CUDA (emulated) on 2 ranks" "$(tail -n 3 "$T/err")"
+	fi
+	FIT=$FIT_CPU
+else
+	echo "skip - CUDA (emulated) on 2 ranks: $E not built (make emu)"
 fi
 
 # ---- determinism: two 2-rank runs ----------------------------------------------------------------------

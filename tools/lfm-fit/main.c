@@ -16,6 +16,7 @@
 #include "base/errors.h"
 #include "base/options.h"
 #include "dist/dist.h"
+#include "cuda_dist.h"
 #include "base/thread_pool.h"
 #include "data/batch_loader.h"
 #include "io/npy.h"
@@ -211,10 +212,15 @@ static void check_ranks(run *r)
 	if (o->samples && strcmp(o->samples, "-") == 0)
 		opt_usage_error("--samples -: %d ranks each read the samples stream whole: give it as a file",
 				r->dist->world);
-	if (run_writes(r))
+}
+
+/* Several ranks: said once, by rank 0, when the transport is known. */
+static void announce_ranks(const run *r)
+{
+	if (r->dist->world > 1 && run_writes(r))
 		fprintf(stderr, "%s: %d ranks (%s; gradients summed through %s), batch %d over all of them\n",
-			lfm_progname(), r->dist->world, dist_launcher_name(r->dist->launcher),
-			strcmp(r->dist->transport, "none") ? r->dist->transport : "NCCL", o->batch);
+			lfm_progname(), r->dist->world, dist_launcher_name(r->dist->launcher), r->cuda ? "NCCL" : "MPI",
+			r->o.batch);
 }
 
 int main(int argc, char **argv)
@@ -234,7 +240,13 @@ int main(int argc, char **argv)
 	r.command = fit_command_line(argc, argv);
 	r.last_saved_step = -1;
 
-	r.cuda = lfm_device_open(o->device);
+	r.cuda = lfm_device_open_rank(o->device, r.dist->local_rank, r.dist->world);
+	if (r.cuda && r.dist->world > 1) {
+		char err[1024];
+		if (lfm_cuda_dist_attach(r.cuda, r.dist, err, sizeof err))
+			die(LFM_EXIT_IO, "%s", err);
+	}
+	announce_ranks(&r);
 	if (r.dist->world > 1 && !r.cuda && !r.dist->allreduce_f32)
 		opt_usage_error("%d ranks on the CPU need MPI to sum their gradients (launched by %s%s): start them "
 				"with mpirun or srun --mpi=pmix, or train on GPUs (--device cuda: NCCL)",
