@@ -21,6 +21,8 @@
 #include "nccl.h"
 
 #ifdef LFM_HAVE_MPI
+#define OMPI_SKIP_MPICXX 1 // the C API only (its C++ bindings warn)
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 #endif
 
@@ -79,17 +81,14 @@ static bool mpi_type(ncclDataType_t t, MPI_Datatype *m)
 }
 #endif
 
+#ifdef LFM_HAVE_MPI
 // a collective that failed while running: the communicator's asynchronous error from then on
 static void fail_async(ncclComm_t comm, const char *fn, int mpi_rc)
 {
-#ifdef LFM_HAVE_MPI
 	char msg[MPI_MAX_ERROR_STRING] = "";
 	int len = 0;
 	MPI_Error_string(mpi_rc, msg, &len);
 	fprintf(stderr, "cuda-host: %s (rank %d of %d): MPI failed: %s\n", fn, comm->rank, comm->nranks, msg);
-#else
-	fprintf(stderr, "cuda-host: %s (rank %d of %d): failed (%d)\n", fn, comm->rank, comm->nranks, mpi_rc);
-#endif
 	if (comm->async_error == ncclSuccess)
 		comm->async_error = ncclRemoteError;
 }
@@ -104,6 +103,7 @@ static void divide(void *buf, size_t count, ncclDataType_t t, int n)
 		for (size_t i = 0; i < count; i++)
 			((double *)buf)[i] /= (double)n;
 }
+#endif
 
 extern "C" {
 
