@@ -29,10 +29,9 @@ static int init_common(fit_state *s, const fit_context *ctx, clip_vision_weights
 		return -1;
 	}
 	if (ctx->dist && ctx->dist->world > 1 && ctx->backend == FIT_BACKEND_CPU && !ctx->dist->allreduce_f32) {
-		snprintf(err, errsz, "%d ranks on the CPU need MPI to sum their gradients (launched by %s, %s): start "
-				     "them with mpirun, or srun --mpi=pmix, or train on GPUs (--device cuda, NCCL)",
-			 ctx->dist->world, dist_launcher_name(ctx->dist->launcher),
-			 dist_have_mpi() ? "not an MPI launcher" : "and lfm-fit was built without MPI");
+		/* a tool says why, and what to do, before it gets here (lfm-fit: main.c) */
+		snprintf(err, errsz, "%d ranks on the CPU without a transport to sum their gradients (MPI)",
+			 ctx->dist->world);
 		return -1;
 	}
 	s->stage = stage;

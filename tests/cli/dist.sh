@@ -128,6 +128,33 @@ compare_one_two() {
 	fi
 }
 
+# two 2-rank runs of the same command: $1 name, $2 a prefix for the run files, then the options; the losses
+# and the tensors must be bit-identical (leaves the step listing in $T/s1)
+twice_identical() {
+	name=$1 p=$2
+	shift 2
+	if $MPIRUN -np 2 $FIT "$@" --log "$T/${p}1.jsonl" -o "$T/${p}1.st" 2>"$T/err" &&
+		$MPIRUN -np 2 $FIT "$@" --log "$T/${p}2.jsonl" -o "$T/${p}2.st" 2>>"$T/err"; then
+		steps "$T/${p}1.jsonl" >"$T/s1"
+		steps "$T/${p}2.jsonl" >"$T/s2"
+		if cmp -s "$T/s1" "$T/s2" && same_tensors "$T/${p}1.st" "$T/${p}2.st"; then
+			ok "$name are bit-identical (losses and tensors)"
+		else
+			nok "$name are bit-identical" "$(diff "$T/s1" "$T/s2" | head -3)"
+		fi
+	else
+		nok "$name" "$(tail -n 3 "$T/err")"
+	fi
+}
+# the step at which rank 0 (rank "0") or rank 1 said it was interrupted, from a run's stderr $1
+stopped_at() {
+	if [ "$2" = 0 ]; then
+		sed -n 's/^lfm-fit: interrupted at step \([0-9]*\) .*/\1/p' "$1"
+	else
+		sed -n "s/^lfm-fit\\[rank $2\\]: interrupted at step \\([0-9]*\\) .*/\\1/p" "$1"
+	fi
+}
+
 # ---- one process = 2 ranks ---------------------------------------------------------------------------
 compare_one_two "stage 1, batch 6 (3 + 3)" --model "$T/tiny.st" --batch 6 --lr 1e-5 "$T/plan.mp"
 compare_one_two "stage 1, batch 7 (4 + 3; last batch 6)" --model "$T/tiny.st" --batch 7 --lr 1e-5 "$T/plan.mp"
@@ -164,19 +191,7 @@ if [ -x "$E" ]; then
 			--lr 1e-5 "$T/plan.mp"
 		compare_one_two "CUDA (emulated) NCCL, stage 2" --stage 2 --model "$T/stage 1, batch 6 (3 + 3)-one.st" \
 			--batch 7 --lr 1e-4 "$T/plan.mp"
-		R2="--model $T/tiny.st --batch 6 --lr 1e-5 $T/plan.mp"
-		if $MPIRUN -np 2 $FIT $R2 --log "$T/ed1.jsonl" -o "$T/ed1.st" 2>"$T/err" &&
-			$MPIRUN -np 2 $FIT $R2 --log "$T/ed2.jsonl" -o "$T/ed2.st" 2>>"$T/err"; then
-			steps "$T/ed1.jsonl" >"$T/s1"
-			steps "$T/ed2.jsonl" >"$T/s2"
-			if cmp -s "$T/s1" "$T/s2" && same_tensors "$T/ed1.st" "$T/ed2.st"; then
-				ok "CUDA (emulated) NCCL: two 2-rank runs are bit-identical"
-			else
-				nok "CUDA (emulated) NCCL: two 2-rank runs are bit-identical" "$(diff "$T/s1" "$T/s2" | head -3)"
-			fi
-		else
-			nok "CUDA (emulated) NCCL: two 2-rank runs" "$(tail -n 3 "$T/err")"
-		fi
+		twice_identical "CUDA (emulated) NCCL: two 2-rank runs" ed --model "$T/tiny.st" --batch 6 --lr 1e-5 "$T/plan.mp"
 	elif grep -q "built without NCCL\|cannot train on several ranks" "$T/err"; then
 		echo "skip - CUDA (emulated) on 2 ranks: $E was built without the emulated NCCL"
 	else
@@ -189,19 +204,8 @@ fi
 
 # ---- determinism: two 2-rank runs ----------------------------------------------------------------------
 R="--model $T/tiny.st --batch 7 --lr 1e-5 $T/plan.mp"
-if $MPIRUN -np 2 $FIT $R --log "$T/d1.jsonl" -o "$T/d1.st" 2>"$T/err" &&
-	$MPIRUN -np 2 $FIT $R --log "$T/d2.jsonl" -o "$T/d2.st" 2>>"$T/err"; then
-	steps "$T/d1.jsonl" >"$T/s1"
-	steps "$T/d2.jsonl" >"$T/s2"
-	if cmp -s "$T/s1" "$T/s2" && same_tensors "$T/d1.st" "$T/d2.st"; then
-		ok "two 2-rank runs are bit-identical (losses and tensors)"
-	else
-		nok "two 2-rank runs are bit-identical" "$(diff "$T/s1" "$T/s2" | head -3)"
-	fi
-else
-	nok "two 2-rank runs" "$(tail -n 3 "$T/err")"
-fi
-# rank 1 writes nothing: its messages are tagged, and only rank 0 wrote the checkpoint and the log
+twice_identical "two 2-rank runs" d $R
+# rank 1 writes nothing: one log, with one record per step, and no temporary file left beside -o
 if $MPIRUN -np 2 $FIT $R --log "$T/w.jsonl" -o "$T/w.st" 2>"$T/err"; then
 	if [ "$(grep -c '"kind":"step"' "$T/w.jsonl")" -eq "$(wc -l <"$T/s1")" ] && ! ls "$T" | grep -q 'w\.st\.tmp'; then
 		ok "one log and one checkpoint (rank 0 writes)"
@@ -226,8 +230,8 @@ if $MPIRUN -np 2 $FIT $L --log "$T/u.jsonl" -o "$T/u.st" 2>"$T/err"; then
 			break
 		fi
 	done
-	s0=$(sed -n 's/^lfm-fit: interrupted at step \([0-9]*\) .*/\1/p' "$T/sig.err")
-	s1=$(sed -n 's/^lfm-fit\[rank 1\]: interrupted at step \([0-9]*\) .*/\1/p' "$T/sig.err")
+	s0=$(stopped_at "$T/sig.err" 0)
+	s1=$(stopped_at "$T/sig.err" 1)
 	if [ -n "$stopped" ] && [ -n "$s0" ] && [ "$s0" = "$s1" ]; then
 		ok "SIGTERM to mpirun: both ranks stop at step $s0, rank 0 saves"
 		cp "$T/sig.st" "$T/sig1.st"
@@ -325,11 +329,11 @@ for attempt in 1 2 3 4 5 6; do
 	[ -n "$victim" ] || break
 	kill -TERM "$victim"
 	wait_bounded "$pid" 60 "$S/one-sig.st"
-	s0=$(sed -n 's/^lfm-fit: interrupted at step \([0-9]*\) .*/\1/p' "$T/one-sig.err")
+	s0=$(stopped_at "$T/one-sig.err" 0)
 	[ "$rc" != hung ] && [ -n "$s0" ] && [ $((s0 % 20)) -eq 0 ] || break
 done
 if [ -n "$victim" ]; then
-	s1=$(sed -n 's/^lfm-fit\[rank 1\]: interrupted at step \([0-9]*\) .*/\1/p' "$T/one-sig.err")
+	s1=$(stopped_at "$T/one-sig.err" 1)
 	if [ "$rc" != hung ] && [ -n "$s0" ] && [ "$s0" = "$s1" ] && [ $((s0 % 20)) -ne 0 ] &&
 		[ -f "$S/one-sig.st.resume.safetensors" ]; then
 		ok "SIGTERM to one rank: both stop at step $s0 (mid-epoch), rank 0 saves"

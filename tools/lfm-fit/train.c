@@ -50,13 +50,25 @@ static int max_steps_reached(const run *r)
 
 /* The ranks' signals, summed: the signal number of the lowest-numbered one that any rank received (each
  * rank adds one flag per signal kind), 0 for none. One process: its own. */
+/* This rank's signal as two flags (SIGINT, SIGTERM) to be summed with the others', and the signal the
+ * sums say (SIGINT first). */
+static void signal_flags(double v[2])
+{
+	int sig = signals_stop_requested();
+	v[0] = sig == SIGINT;
+	v[1] = sig == SIGTERM;
+}
+
+static int signal_of_sums(const double v[2]) { return v[0] > 0 ? SIGINT : v[1] > 0 ? SIGTERM : 0; }
+
 static int stop_agreed(run *r, const char *what)
 {
 	if (r->dist->world == 1)
 		return signals_stop_requested();
-	double v[2] = {signals_stop_requested() == SIGINT, signals_stop_requested() == SIGTERM};
+	double v[2];
+	signal_flags(v);
 	dist_sum_f64(r->dist, v, 2, what);
-	return v[0] > 0 ? SIGINT : v[1] > 0 ? SIGTERM : 0;
+	return signal_of_sums(v);
 }
 
 static const char *stop_reason(int sig)
@@ -79,11 +91,11 @@ static double train_step(run *r, const fit_batch *b, double lr, int *stop)
 	double loss = part;
 	*stop = 0;
 	if (r->dist->world > 1) {
-		int sig = signals_stop_requested();
-		double v[3] = {part, sig == SIGINT, sig == SIGTERM};
+		double v[3] = {part};
+		signal_flags(v + 1);
 		dist_sum_f64(r->dist, v, 3, what);
 		loss = v[0];
-		*stop = v[1] > 0 ? SIGINT : v[2] > 0 ? SIGTERM : 0;
+		*stop = signal_of_sums(v + 1);
 	} else {
 		*stop = signals_stop_requested();
 	}
