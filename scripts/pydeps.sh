@@ -13,7 +13,7 @@ env_dir="${LFM_PYENV:-${HOME:-/root}/.cache/lfm/pyenv}"
 
 # Pinned to what the comparisons were written against; ftfy's version matters most (the tokenizer's
 # text cleaning is compared with it string by string).
-PKGS="torch torchvision transformers open_clip_torch ftfy==6.3.1 tensorboard safetensors numpy pillow"
+PKGS="torch torchvision transformers open_clip_torch ftfy==6.3.1 tensorboard safetensors numpy pillow matplotlib scikit-learn"
 stamp="$env_dir/.lfm-pydeps"
 if [ -x "$env_dir/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$PKGS" ]; then
   echo "$env_dir/bin/python"; exit 0

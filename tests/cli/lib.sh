@@ -31,7 +31,7 @@ check_row() {
 }
 
 # interop_python: prints the python of the interop test environment (scripts/pydeps.sh: PyPI's torch,
-# transformers, open_clip, ftfy, tensorboard, safetensors) — $LFM_PYTHON when set, else the venv
+# transformers, open_clip, ftfy, tensorboard, safetensors; matplotlib and scikit-learn for the figures recipe) — $LFM_PYTHON when set, else the venv
 # scripts/pydeps.sh makes — or nothing and returns 1 when there is none, so a test can say
 #   PY=$(interop_python) || { echo "skip - NAME: $INTEROP_MISSING"; exit 0; }
 # MODULES (optional arguments) are imported to check they are there.
