@@ -55,7 +55,11 @@ RESUME="$B/lfm-fit --text $T/text.npy --data $T/lt.tar --threads 2 --val $T/val.
 TAGS=train/loss,train/lr,train/images_per_s,epoch/loss,epoch/images_per_s,val/top1,val/loss,val/top1_many,val/top1_medium,val/top1_few
 
 PY=$(interop_python tensorboard) || PY=""
-read_events() { [ -n "$PY" ] && "$PY" tests/interop/read_tfevents.py "$@" 2>"$T/py.err" || { cat "$T/py.err"; return 1; }; }
+# read_tfevents.py's lines; a failure of the script itself (a traceback) is a "not ok" line too
+read_events() {
+	"$PY" tests/interop/read_tfevents.py "$@" 2>"$T/py.err" ||
+		echo "not ok - read_tfevents.py $1: exit $?: $(tail -n 3 "$T/py.err" | tr '\n' ' ')"
+}
 
 # ---- one run: the folder made (with its parents), one event file, the log's scalars ---------------------
 if $FIT --log "$T/full.jsonl" --tensorboard "$T/tb/new/run" -o "$T/full.st" "$T/plan.mp" 2>"$T/err"; then
@@ -73,6 +77,17 @@ if [ -n "$PY" ]; then
 	read_events corrupt "$T"/tb/new/run/events.out.tfevents.* | sed 's/^\(not \)\{0,1\}ok - /&CRC: /'
 else
 	echo "skip - tensorboard: reading the event files back: $INTEROP_MISSING"
+fi
+
+# ---- --log-every epoch thins the log only: the event file still has every step (the same losses, bit
+# for bit, as the run above: compared with its log, the timings' steps only)
+if $FIT --log "$T/ep.jsonl" --log-every epoch --tensorboard "$T/tbe" -o "$T/ep.st" "$T/plan.mp" 2>"$T/err"; then
+	if [ -n "$PY" ]; then
+		read_events check "$T/tbe" "$T/full.jsonl" --files 1 --tags "$TAGS" \
+			--steps-only train/images_per_s,epoch/images_per_s | sed 's/^\(not \)\{0,1\}ok - /&--log-every epoch: /'
+	fi
+else
+	nok "lfm-fit --log-every epoch --tensorboard" "$(cat "$T/err")"
 fi
 
 # ---- stopped and resumed, the last piece from an older checkpoint: the stale events purged -------------

@@ -2,12 +2,13 @@
 """tests/interop/read_tfevents.py — lfm-fit --tensorboard's event files read by the `tensorboard` package
 (its EventAccumulator, which TensorBoard's own loading is built on), for tests/cli/tensorboard.sh.
 
-  read_tfevents.py check DIR LOG.jsonl [--files N] [--tags T1,T2,...]
+  read_tfevents.py check DIR LOG.jsonl [--files N] [--tags T1,T2,...] [--steps-only T1,T2,...]
       DIR's scalars, as TensorBoard shows them (stale events of a resumed run purged), equal the metrics
       log's records: the same tags, the same steps, and values equal to float32 precision (the event's
       simple_value is the log's double rounded to float32). Also: DIR holds N event files, each starting
       with the file_version "brain.Event:2" Event, and every record is protobuf's canonical serialisation
       of the Event it parses to (our encoder writes what protobuf would). --tags: the exact tag set.
+      --steps-only: tags whose steps are compared but not their values (timings, against another run's log).
   read_tfevents.py corrupt FILE
       the CRC is what makes a record valid: a byte of a record's data changed makes tensorboard's record
       reader fail its "event crc32 check" (and EventAccumulator stop before that record); the same change
@@ -75,7 +76,7 @@ def load(directory):
     return acc
 
 
-def check(directory, log, files, tags):
+def check(directory, log, files, tags, steps_only):
     paths = sorted(glob.glob(os.path.join(directory, "events.out.tfevents.*")))
     if files is not None:
         ok("%s: %d event files" % (directory, files), len(paths) == files, "found %d" % len(paths))
@@ -102,7 +103,7 @@ def check(directory, log, files, tags):
         g, w = got.get(t, []), want[t]
         if [s for s, _ in g] != [s for s, _ in w]:
             diffs.append("%s steps %s, log %s" % (t, [s for s, _ in g], [s for s, _ in w]))
-        elif g != w:
+        elif g != w and t not in steps_only:
             diffs.append("%s values %s, log %s" % (t, g[:4], w[:4]))
     n = sum(len(v) for v in want.values())
     ok("%d scalars: the log's steps and values (float32)" % n, not diffs and n > 0, "; ".join(diffs[:3]))
@@ -169,16 +170,19 @@ def corrupt(path):
 def main(argv):
     if len(argv) >= 3 and argv[0] == "check":
         files = tags = None
+        steps_only = []
         rest = argv[3:]
         while rest:
             if rest[0] == "--files":
                 files = int(rest[1])
             elif rest[0] == "--tags":
                 tags = rest[1].split(",")
+            elif rest[0] == "--steps-only":
+                steps_only = rest[1].split(",")
             else:
                 sys.exit("unknown argument " + rest[0])
             rest = rest[2:]
-        check(argv[1], argv[2], files, tags)
+        check(argv[1], argv[2], files, tags, steps_only)
     elif len(argv) == 2 and argv[0] == "corrupt":
         corrupt(argv[1])
     else:
