@@ -252,8 +252,11 @@ int tfevents_open(tfevents_writer *w, const char *dir, char *err, size_t errsz)
 		if (*c == '/')
 			*c = '_';
 	double wall = wall_now();
+	int dir_len = (int)strlen(dir); /* "runs/" names the file runs/events..., not runs//events... */
+	while (dir_len > 1 && dir[dir_len - 1] == '/')
+		dir_len--;
 	for (int n = 0;; n++) {
-		char *path = xasprintf("%s/events.out.tfevents.%lld.%s.%ld.%d", dir, (long long)wall, host,
+		char *path = xasprintf("%.*s/events.out.tfevents.%lld.%s.%ld.%d", dir_len, dir, (long long)wall, host,
 				       (long)getpid(), n);
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0666);
 		if (fd >= 0) {
