@@ -140,3 +140,12 @@ done <<TABLE
 --tensorboard under a file       | 3 | $T/afile/x | --tensorboard: $T/afile/x: cannot use it as the event files' folder
 --tensorboard empty              | 3 |            | --tensorboard: an empty folder name
 TABLE
+# a folder that cannot be made even as root (sysfs refuses mkdir): "not writable", said with the path
+if [ -d /sys/kernel ] && ! mkdir /sys/lfm-tb-probe 2>/dev/null; then
+	rm -f "$T/bad.st"
+	check_row "--tensorboard where no folder can be made" 3 - "--tensorboard: /sys/lfm-tb-test: cannot create the folder" \
+		"$FIT --tensorboard /sys/lfm-tb-test -o $T/bad.st $T/plan.mp"
+	[ -e "$T/bad.st" ] && nok "--tensorboard where no folder can be made: no training" "a checkpoint was written"
+else
+	echo "skip - --tensorboard where no folder can be made: no sysfs that refuses mkdir here"
+fi
