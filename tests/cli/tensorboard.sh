@@ -134,7 +134,7 @@ while IFS='|' read -r name want dir err_re; do
 	name=$(trim "$name") want=$(trim "$want") dir=$(trim "$dir") err_re=$(trim "$err_re")
 	rm -f "$T/bad.st"
 	check_row "$name" "$want" - "$err_re" "$FIT --tensorboard '$dir' -o $T/bad.st $T/plan.mp"
-	[ -e "$T/bad.st" ] && nok "$name: no training" "a checkpoint was written"
+	if [ -e "$T/bad.st" ]; then nok "$name: no training" "a checkpoint was written"; fi
 done <<TABLE
 --tensorboard names a file       | 3 | $T/afile   | --tensorboard: $T/afile: not a folder
 --tensorboard under a file       | 3 | $T/afile/x | --tensorboard: $T/afile/x: cannot use it as the event files' folder
@@ -145,7 +145,8 @@ if [ -d /sys/kernel ] && ! mkdir /sys/lfm-tb-probe 2>/dev/null; then
 	rm -f "$T/bad.st"
 	check_row "--tensorboard where no folder can be made" 3 - "--tensorboard: /sys/lfm-tb-test: cannot create the folder" \
 		"$FIT --tensorboard /sys/lfm-tb-test -o $T/bad.st $T/plan.mp"
-	[ -e "$T/bad.st" ] && nok "--tensorboard where no folder can be made: no training" "a checkpoint was written"
+	if [ -e "$T/bad.st" ]; then nok "--tensorboard where no folder can be made: no training" "a checkpoint was written"; fi
 else
 	echo "skip - --tensorboard where no folder can be made: no sysfs that refuses mkdir here"
 fi
+exit 0 # the lines above report; tests/run.sh counts an exit status as a failure of its own
