@@ -61,6 +61,10 @@ static const char usage[] =
     "      --log FILE        metrics: one record per step and per epoch (lfm.metrics/1)\n"
     "      --log-format F    msgpack (default) or json (JSON lines; the default for *.jsonl)\n"
     "      --log-every E     step (default: step and epoch records) or epoch (epoch records only)\n"
+    "      --tensorboard DIR\n"
+    "                        TensorBoard event files in DIR (made when missing): per step train/loss,\n"
+    "                        train/lr, train/images_per_s; per epoch epoch/loss, epoch/images_per_s and,\n"
+    "                        with --val, val/top1, val/loss, val/top1_many|medium|few (lfm-tensorboard(5))\n"
     "  -o, --output CKPT     the checkpoint (safetensors), rewritten after every epoch; its resume file\n"
     "                        CKPT.resume.safetensors is removed when the run completes\n"
     "  -h, --help            this help;  -V, --version  the version\n"
@@ -75,7 +79,7 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 {
 	enum { O_SPLIT = 256, O_STAGE, O_LR, O_MIN_LR, O_GAMMA, O_MMS_MARGIN, O_MMS_TEMP, O_WD, O_SAMPLES, O_VAL,
 	       O_VAL_DATA, O_RESUME, O_MAX_STEPS, O_LOG, O_LOG_FORMAT, O_LOG_EVERY, O_ROOT, O_FORCE, O_DEVICE,
-	       O_PRECISION, O_RECOMPUTE, O_PREPROCESS, O_DIST_TIMEOUT, O_DIST_PORT };
+	       O_PRECISION, O_RECOMPUTE, O_PREPROCESS, O_DIST_TIMEOUT, O_DIST_PORT, O_TENSORBOARD };
 	static const struct option longopts[] = {
 	    {"model", required_argument, 0, 'm'},       {"text", required_argument, 0, 't'},
 	    {"data", required_argument, 0, 'd'},        {"split", required_argument, 0, O_SPLIT},
@@ -96,6 +100,7 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 	    {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PRECISION},
 	    {"recompute", no_argument, 0, O_RECOMPUTE}, {"preprocess", required_argument, 0, O_PREPROCESS},
 	    {"dist-timeout", required_argument, 0, O_DIST_TIMEOUT}, {"dist-port", required_argument, 0, O_DIST_PORT},
+	    {"tensorboard", required_argument, 0, O_TENSORBOARD},
 	    {"version", no_argument, 0, 'V'},           {0, 0, 0, 0}};
 	static const char *const stages[] = {"1", "2", NULL};
 	static const char *const formats[] = {"msgpack", "json", NULL};
@@ -147,6 +152,7 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 		case O_LOG: o->log = optarg; break;
 		case O_LOG_FORMAT: o->log_json = opt_choice("--log-format", optarg, formats); break;
 		case O_LOG_EVERY: o->log_epochs_only = opt_choice("--log-every", optarg, everies); break;
+		case O_TENSORBOARD: o->tensorboard = optarg; break;
 		case 'o': o->output = optarg; break;
 		case 'h': opt_help(usage);
 		case 'V': opt_version();

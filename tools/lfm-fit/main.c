@@ -4,7 +4,8 @@
  *
  * The tool's files: fit_options.c (the command line and the options a run stores), resume.c (--resume's
  * checks and the saved state), batches.c (the double-buffered batches), train.c (the epoch loop),
- * validation.c (--val), run_log.c (metrics records), records.c (the examples: plan or samples stream,
+ * validation.c (--val), run_log.c (metrics records), tensorboard.c (--tensorboard's event files),
+ * records.c (the examples: plan or samples stream,
  * checked against the dataset), signals.c (SIGINT/SIGTERM); resume.c also claims -o (the same-file rule,
  * the lock, a killed run's temporary files); this file is the glue. */
 #include <stdint.h>
@@ -161,6 +162,7 @@ static char *resume_hint(const run *r)
 	ARG2("--val", o->val);
 	ARG2("--val-data", o->val_data);
 	ARG2("--log", o->log);
+	ARG2("--tensorboard", o->tensorboard);
 	if (o->log && o->log_json >= 0)
 		ARG2("--log-format", o->log_json ? "json" : "msgpack");
 	if (o->log_epochs_only)
@@ -263,9 +265,11 @@ int main(int argc, char **argv)
 	choose_preprocessing(&r);
 	r.have_val = o->val != NULL;
 	if (r.have_val)
-		validation_open(&r.val, o, r.ds, dataset_split(r.ds), loaders, r.model.cfg.image_resolution, r.raw_w,
+		validation_open(&r.val, o, r.ds, dataset_split(r.ds), r.src.header.info.header_json,
+				r.src.header.info.counts, r.C, r.src.name, loaders, r.model.cfg.image_resolution, r.raw_w,
 				r.raw_h);
 	run_log_open(&r);
+	run_tb_open(&r);
 
 	const char *stop_why = run_train(&r, loaders);
 	int exit_code = LFM_EXIT_OK;
@@ -298,6 +302,7 @@ int main(int argc, char **argv)
 			run_remove_resume_files(&r);
 	}
 	metrics_close(&r.log);
+	run_tb_close(&r);
 	if (r.have_val)
 		validation_close(&r.val);
 	fit_free(&r.fs);

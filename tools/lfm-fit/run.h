@@ -10,6 +10,7 @@
 #include "dist/dist.h"
 #include "io/metrics.h"
 #include "io/safetensors.h"
+#include "io/tfevents.h"
 #include "model/clip_weights.h"
 #include "train/fit_step.h"
 #include "cuda_context.h"
@@ -54,6 +55,7 @@ typedef struct run {
 	int have_val;
 	validation val;
 	metrics_log log;
+	tfevents_writer tb; /* --tensorboard (rank 0): tb.path NULL when there is none */
 } run;
 
 /* --resume: check the checkpoint and its resume file — the one of the two beside it (the resume file, the
@@ -79,10 +81,23 @@ void run_remove_resume_files(run *r);
  * continued (checked to be a metrics log, cut after the resumed step, appended to). */
 void run_log_open(run *r);
 /* The metrics log's header, and one record (kind "step" or "epoch"; steps < 0 and val NULL leave those
- * fields out). */
+ * fields out); step records are left out of the log under --log-every epoch. Each record also goes to
+ * --tensorboard's event file as scalars (tensorboard.c), every step's whatever --log-every says. */
 void run_log_header(run *r);
 void run_log_record(run *r, const char *kind, long epoch, long step, double loss, double lr, double ips,
-		    double elapsed, long steps, const double *val);
+		    double elapsed, long steps, const val_figures *val);
+/* An output of the run (the log, the event file) failed with the message err: the state of the steps
+ * trained since the last save is saved first (a stop as at a signal, resumable), then the run dies. */
+_Noreturn void run_output_failed(run *r, const char *err);
+
+/* --tensorboard DIR (tensorboard.c; rank 0 only, a no-op elsewhere or without the option): a new event
+ * file in DIR (created when missing) starting with a SessionLog START at the first step this run trains,
+ * so that TensorBoard drops the events a stopped piece of the run wrote after the checkpoint resumed
+ * from; dies with a message naming DIR (exit 3) when it cannot be written. Then the scalars of one
+ * record, and the close. */
+void run_tb_open(run *r);
+void run_tb_record(run *r, int is_epoch, long step, double loss, double lr, double ips, const val_figures *val);
+void run_tb_close(run *r);
 
 /* Rank 0 of the run (the one that writes), or a run of one process. */
 static inline int run_writes(const run *r) { return !r->dist || r->dist->rank == 0; }

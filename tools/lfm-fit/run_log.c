@@ -2,25 +2,30 @@
  * step and per epoch. */
 #include "run.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "base/errors.h"
 #include "io/stream.h"
 
-/* The log cannot be written (a full disk, a closed pipe): the state of the steps trained since the last
- * save is saved first (a stop as at a signal, resumable), then the run ends with the log's message. */
-static void log_end(run *r)
+void run_output_failed(run *r, const char *err)
 {
-	char err[1024];
-	if (metrics_try_end(&r->log, err, sizeof err) == 0)
-		return;
 	if (r->fs.step != r->resume_step && r->last_saved_step != r->fs.step) {
 		run_save(r);
 		die(LFM_EXIT_IO, "%s; the run stopped at step %ld, saved in %s (continue with --resume)", err, r->fs.step,
 		    r->o.output);
 	}
 	die(LFM_EXIT_IO, "%s", err);
+}
+
+/* The log cannot be written (a full disk, a closed pipe): saved, then the log's message. */
+static void log_end(run *r)
+{
+	char err[1024];
+	if (metrics_try_end(&r->log, err, sizeof err) != 0)
+		run_output_failed(r, err);
 }
 
 void run_log_open(run *r)
@@ -79,12 +84,19 @@ void run_log_header(run *r)
 }
 
 void run_log_record(run *r, const char *kind, long epoch, long step, double loss, double lr, double ips,
-		    double elapsed, long steps, const double *val)
+		    double elapsed, long steps, const val_figures *val)
 {
+	int is_epoch = strcmp(kind, "epoch") == 0;
+	run_tb_record(r, is_epoch, step, loss, lr, ips, val);
+	if (!is_epoch && r->o.log_epochs_only)
+		return;
 	metrics_log *log = &r->log;
+	int groups = 0; /* the groups with validation samples: val_top1_<group> */
+	for (int g = 0; val && g < EVAL_NUM_GROUPS; g++)
+		groups += !isnan(val->group_top1[g]);
 	msgpack_packer *pk = metrics_begin(log);
 	int on_gpu = r->cuda != NULL && steps >= 0; /* epoch records of a GPU run: its peak device memory */
-	msgpack_pack_map(pk, (size_t)(7 + (steps >= 0) + (val ? 2 : 0) + on_gpu));
+	msgpack_pack_map(pk, (size_t)(7 + (steps >= 0) + (val ? 2 + groups : 0) + on_gpu));
 	mp_pack_kv_str(pk, "kind", kind);
 	mp_pack_kv_int(pk, "epoch", epoch);
 	mp_pack_kv_int(pk, "step", step);
@@ -97,8 +109,14 @@ void run_log_record(run *r, const char *kind, long epoch, long step, double loss
 	if (on_gpu)
 		mp_pack_kv_uint(pk, "device_peak_bytes", (uint64_t)lfm_cuda_peak_bytes(r->cuda));
 	if (val) {
-		mp_pack_kv_f64(pk, "val_top1", val[0]);
-		mp_pack_kv_f64(pk, "val_loss", val[1]);
+		mp_pack_kv_f64(pk, "val_top1", val->top1);
+		mp_pack_kv_f64(pk, "val_loss", val->loss);
+		for (int g = 0; g < EVAL_NUM_GROUPS; g++)
+			if (!isnan(val->group_top1[g])) {
+				char key[32];
+				snprintf(key, sizeof key, "val_top1_%s", eval_group_name(g));
+				mp_pack_kv_f64(pk, key, val->group_top1[g]);
+			}
 	}
 	log_end(r);
 }

@@ -164,9 +164,8 @@ const char *run_train(run *r, thread_pool *loaders)
 			r->epoch_loss_sum += loss;
 			r->epoch_steps++;
 			double now = progress_now();
-			if (!o->log_epochs_only)
-				run_log_record(r, "step", (long)e, r->fs.step, loss, lr, b.global_count / (now - t_prev), now - t0,
-					       -1, NULL);
+			run_log_record(r, "step", (long)e, r->fs.step, loss, lr, b.global_count / (now - t_prev), now - t0, -1,
+				       NULL);
 			t_prev = now;
 			progress_note(&prog, "loss %.4g%s", r->epoch_loss_sum / (double)r->epoch_steps, val_note);
 			progress_update(&prog, (uint64_t)r->fs.step);
@@ -178,16 +177,17 @@ const char *run_train(run *r, thread_pool *loaders)
 		if (stop_why)
 			break;
 		/* the epoch's end */
-		double now = progress_now(), valr[2];
+		double now = progress_now();
+		val_figures valr;
 		long steps = r->fs.step - epoch_first_step;
 		if (r->have_val) {
-			validation_run(&r->val, &r->fs, o->batch, o->val, r->dist, &valr[0], &valr[1]);
-			snprintf(val_note, sizeof val_note, ", val top-1 %.1f%% (epoch %llu)", 100 * valr[0],
+			validation_run(&r->val, &r->fs, o->batch, o->val, r->dist, &valr);
+			snprintf(val_note, sizeof val_note, ", val top-1 %.1f%% (epoch %llu)", 100 * valr.top1,
 				 (unsigned long long)e);
 		}
 		run_log_record(r, "epoch", (long)e, r->fs.step, r->epoch_loss_sum / (double)r->epoch_steps, lr,
 			       steps ? (double)(r->records - epoch_first_record) / (now - t_epoch) : 0, progress_now() - t0,
-			       r->epoch_steps, r->have_val ? valr : NULL);
+			       r->epoch_steps, r->have_val ? &valr : NULL);
 		r->epoch_loss_sum = 0;
 		r->epoch_steps = 0;
 		run_save(r);

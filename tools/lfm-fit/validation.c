@@ -1,16 +1,46 @@
 /* validation.c — see validation.h. */
 #include "validation.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/json.h"
 #include "io/stream.h"
 #include "train/evaluate.h"
 #include "train/losses.h"
 
+/* The training set's groups: the header's "groups" (C names), else its counts with its "thresholds". */
+static int *training_groups(const char *header_json, const int64_t *counts, int C, const char *name)
+{
+	int *g = xmalloc_array((size_t)C, sizeof *g);
+	char err[256];
+	json_value *h = header_json ? json_parse(header_json, strlen(header_json), err, sizeof err) : NULL;
+	const json_value *names = json_get(h, "groups"), *th = json_get(h, "thresholds");
+	if (names && names->type == JSON_ARRAY && names->count == (size_t)C) {
+		for (int k = 0; k < C; k++) {
+			const json_value *n = names->items[k];
+			g[k] = n->type == JSON_STRING ? eval_group_parse(n->string) : -1;
+			if (g[k] < 0)
+				die(LFM_EXIT_DATA, "%s: header \"groups\"[%d] is not many, medium or few", name, k);
+		}
+	} else {
+		eval_thresholds t = EVAL_THRESHOLDS_DEFAULT;
+		const json_value *ma = json_get(th, "many_above"), *fm = json_get(th, "few_max");
+		if (ma && ma->type == JSON_NUMBER && ma->is_integer && fm && fm->type == JSON_NUMBER && fm->is_integer &&
+		    fm->integer >= 0 && fm->integer <= ma->integer)
+			t = (eval_thresholds){.many_above = ma->integer, .few_max = fm->integer};
+		for (int k = 0; k < C; k++)
+			g[k] = eval_group_of(counts[k], &t);
+	}
+	json_free(h);
+	return g;
+}
+
 void validation_open(validation *v, const fit_options *o, dataset *train_ds, const char *train_split,
-			    thread_pool *pool, int R, int raw_w, int raw_h)
+		     const char *train_header_json, const int64_t *train_counts, int C, const char *train_name,
+		     thread_pool *pool, int R, int raw_w, int raw_h)
 {
 	memset(v, 0, sizeof *v);
 	samples_read(o->val, 0, &v->smp);
@@ -44,6 +74,9 @@ void validation_open(validation *v, const fit_options *o, dataset *train_ds, con
 	v->logits = xmalloc_array((size_t)o->batch * v->smp.num_classes, sizeof(float));
 	v->targets = xmalloc_array((size_t)o->batch * v->smp.num_classes, sizeof(float));
 	v->preds = xmalloc_array((size_t)o->batch, sizeof *v->preds);
+	if (v->smp.num_classes != C)
+		die(LFM_EXIT_DATA, "%s has %d classes, %s %d", o->val, v->smp.num_classes, train_name, C);
+	v->group = training_groups(train_header_json, train_counts, C, train_name);
 }
 
 void validation_close(validation *v)
@@ -56,13 +89,13 @@ void validation_close(validation *v)
 	free(v->logits);
 	free(v->targets);
 	free(v->preds);
+	free(v->group);
 }
 
-void validation_run(validation *v, fit_state *fs, int B, const char *name, dist_comm *dist, double *top1,
-		    double *loss)
+void validation_run(validation *v, fit_state *fs, int B, const char *name, dist_comm *dist, val_figures *out)
 {
 	int C = fs->classes, rank = dist ? dist->rank : 0, world = dist ? dist->world : 1;
-	size_t right = 0;
+	size_t right = 0, group_n[EVAL_NUM_GROUPS] = {0}, group_right[EVAL_NUM_GROUPS] = {0};
 	double sum = 0;
 	for (size_t first = 0; first < v->smp.n; first += (size_t)B) {
 		size_t global = v->smp.n - first < (size_t)B ? v->smp.n - first : (size_t)B, lo, hi;
@@ -90,11 +123,20 @@ void validation_run(validation *v, fit_state *fs, int B, const char *name, dist_
 			int y = v->smp.label[at + (size_t)b];
 			v->targets[(size_t)b * C + y] = 1;
 			right += v->preds[b] == y;
+			group_n[v->group[y]]++;
+			group_right[v->group[y]] += v->preds[b] == y;
 		}
 		sum += loss_forward_backward(&fs->loss, v->logits, v->targets, count, NULL) * count;
 	}
-	double totals[2] = {(double)right, sum};
-	dist_sum_f64(dist, totals, 2, "the validation counts");
-	*top1 = v->smp.n ? totals[0] / (double)v->smp.n : 0;
-	*loss = v->smp.n ? totals[1] / (double)v->smp.n : 0;
+	/* counts below 2^53 sum exactly as doubles */
+	double totals[2 + 2 * EVAL_NUM_GROUPS] = {(double)right, sum};
+	for (int g = 0; g < EVAL_NUM_GROUPS; g++) {
+		totals[2 + g] = (double)group_n[g];
+		totals[2 + EVAL_NUM_GROUPS + g] = (double)group_right[g];
+	}
+	dist_sum_f64(dist, totals, 2 + 2 * EVAL_NUM_GROUPS, "the validation counts");
+	out->top1 = v->smp.n ? totals[0] / (double)v->smp.n : 0;
+	out->loss = v->smp.n ? totals[1] / (double)v->smp.n : 0;
+	for (int g = 0; g < EVAL_NUM_GROUPS; g++)
+		out->group_top1[g] = totals[2 + g] > 0 ? totals[2 + EVAL_NUM_GROUPS + g] / totals[2 + g] : NAN;
 }
