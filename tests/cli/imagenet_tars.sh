@@ -169,6 +169,10 @@ run "again with --cache-dir" bin/lt-subset --list "$T/test.txt" --root "$T/ro/va
 run "lfm-eval --cache-dir finds it too" bin/lfm-eval --model "$T/m.st" --text "$T/t.npy" --data "$T/test.txt" \
 	--root "$T/ro/val.tar" --cache-dir "$T/cache" "$T/v7.mp"
 ! grep -q indexing "$T/err" && ok "lfm-eval reuses the index in --cache-dir" || fail "lfm-eval reuses the index in --cache-dir"
+run "lfm-fit --cache-dir" bin/lfm-fit --model "$T/m.st" --text "$T/t.npy" --data "$T/test.txt" \
+	--root "$T/ro/val.tar" --cache-dir "$T/cache" --samples "$T/v7.mp" --batch 5 -o "$T/c.st"
+! grep -q indexing "$T/err" && [ -s "$T/c.st" ] && ok "lfm-fit trains on the flat tar through the index in --cache-dir" ||
+	fail "lfm-fit trains on the flat tar through the index in --cache-dir"
 echo x >"$T/afile"
 run "a --cache-dir that cannot hold files (its parent is a file)" \
 	bin/lt-subset --list "$T/test.txt" --root "$T/ro/val.tar" --classes "$T/classes.txt" --cache-dir "$T/afile/sub" \
