@@ -214,13 +214,20 @@ static int cache_append(ds_scan *s, const void *data, size_t n, const char *path
 	return 0;
 }
 
+/* "./a//b" -> "a/b", as extracting the member would name it; so "//" never occurs in a member's name and
+ * can separate the levels of a tar inside a tar (ds_scan_archive_nested). */
 static char *normalise_name(const char *name)
 {
 	while (name[0] == '.' && name[1] == '/')
 		name += 2;
 	while (name[0] == '/')
 		name++;
-	return xstrdup(name);
+	char *s = xstrdup(name), *d = s;
+	for (const char *p = s; *p; p++)
+		if (!(*p == '/' && d > s && d[-1] == '/'))
+			*d++ = *p;
+	*d = 0;
+	return s;
 }
 
 /* Read the decompressed stream to its end, for its checks: 0, or -1 with the decoder's complaint in why. */
