@@ -214,6 +214,28 @@ run "--skip-bad leaves it out" bin/lt-subset --list "$T/train.txt" --root "$T/on
 bin/lfm-show "$T/s-one.mp" | head -n 1 | grep -q '"samples":5,"skipped":5' && ok "the 5 missing samples are skipped" ||
 	fail "the 5 missing samples are skipped: $(bin/lfm-show "$T/s-one.mp" | head -c 300)"
 
+# ---- inner tars in each tar format, with names too long for a plain ustar header ----------------
+long=$(printf 'n%.0s' $(seq 1 120))
+mkdir -p "$T/fmt/outer"
+: >"$T/fmt.txt"
+for fmt in gnu pax ustar v7; do
+	nm=${fmt}_$long.JPEG
+	[ $fmt = ustar ] || [ $fmt = v7 ] && nm=${fmt}_short.JPEG
+	mkdir -p "$T/fmt/in/$fmt" "$T/fmt/ext/train/$fmt"
+	cp "$T/src/$1" "$T/fmt/in/$fmt/$nm"
+	cp "$T/src/$1" "$T/fmt/ext/train/$fmt/$nm"
+	(cd "$T/fmt/in/$fmt" && tar --format=$fmt -cf "$T/fmt/outer/$fmt.tar" "$nm")
+	echo "train/$fmt/$nm 0" >>"$T/fmt.txt"
+done
+(cd "$T/fmt/outer" && tar --format=gnu -cf "$T/fmt.tar" gnu.tar pax.tar ustar.tar v7.tar)
+printf 'one\n' >"$T/one-class.txt"
+run "inner tars in GNU, pax, ustar and V7 format (long names)" bin/lt-subset --list "$T/fmt.txt" --root "$T/fmt.tar" \
+	--classes "$T/one-class.txt" --check --pack "$T/fmt-a.tar" -o "$T/fmt-a.mp"
+run "the same from the extracted folder" bin/lt-subset --list "$T/fmt.txt" --root "$T/fmt/ext" \
+	--classes "$T/one-class.txt" --check --pack "$T/fmt-b.tar" -o "$T/fmt-b.mp"
+cmp -s "$T/fmt-a.tar" "$T/fmt-b.tar" && ok "every inner tar format gives the extracted files" ||
+	fail "every inner tar format gives the extracted files"
+
 # ---- Places365 ------------------------------------------------------------------------------------
 # places365standard_easyformat.tar: places365_standard/{train,val}/CATEGORY/...; train_256_places365standard.tar:
 # data_256/LETTER/CATEGORY[/SUB]/NNNNNNNN.jpg; val_256.tar: val_256/Places365_val_NNNNNNNN.jpg (flat).
