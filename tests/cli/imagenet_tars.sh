@@ -15,7 +15,7 @@ trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
 export LFM_PROGRESS=0
 unset LFM_INDEX_CACHE
 # records FILE: a samples stream's records (its header names the command, -o included)
-records() { bin/lfm-show "$1" | tail -n +2; }
+records() { bin/lfm-show "$1" 2>/dev/null | tail -n +2; }
 fail() { echo "not ok - $1"; sed 's/^/    /' "$T/err" 2>/dev/null | head -n 5; }
 ok() { echo "ok - $1"; }
 # run NAME CMD...: the command must succeed (its stderr in $T/err)
@@ -78,8 +78,8 @@ run "lt-subset reads the same list from the extracted folder" \
 	--pack "$T/pack-dir.tar" -o "$T/s-dir.mp"
 cmp -s "$T/pack-tar.tar" "$T/pack-dir.tar" && ok "the images read in place are the extracted files, byte for byte" ||
 	fail "the images read in place are the extracted files, byte for byte (the packs differ)"
-bin/lfm-show "$T/s-tar.mp" | tail -n +2 >"$T/rec-tar"
-bin/lfm-show "$T/s-dir.mp" | tail -n +2 >"$T/rec-dir"
+bin/lfm-show "$T/s-tar.mp" 2>/dev/null | tail -n +2 >"$T/rec-tar"
+bin/lfm-show "$T/s-dir.mp" 2>/dev/null | tail -n +2 >"$T/rec-dir"
 [ "$(wc -l <"$T/rec-tar")" -eq 10 ] && cmp -s "$T/rec-tar" "$T/rec-dir" &&
 	ok "the samples streams' records agree (10 samples)" || fail "the samples streams' records agree (10 samples)"
 bin/lfm-show "$IDX" >"$T/idx.json" 2>"$T/err"
@@ -139,8 +139,8 @@ run "lfm-eval reads the images from the nested tar" bin/lfm-eval --model "$T/m.s
 	--data "$T/train.txt" --root "$TR" -p "$T/p-tar.mp" "$T/s-first.mp"
 run "lfm-eval reads them from the folder" bin/lfm-eval --model "$T/m.st" --text "$T/t.npy" \
 	--data "$T/train.txt" --root "$T/ext" -p "$T/p-dir.mp" "$T/s-first.mp"
-bin/lfm-show "$T/p-tar.mp" | tail -n +2 >"$T/pr-tar"
-bin/lfm-show "$T/p-dir.mp" | tail -n +2 >"$T/pr-dir"
+bin/lfm-show "$T/p-tar.mp" 2>/dev/null | tail -n +2 >"$T/pr-tar"
+bin/lfm-show "$T/p-dir.mp" 2>/dev/null | tail -n +2 >"$T/pr-dir"
 [ "$(wc -l <"$T/pr-tar")" -eq 10 ] && grep -q '"score"' "$T/pr-tar" && cmp -s "$T/pr-tar" "$T/pr-dir" &&
 	ok "the predictions (scores of the decoded pixels) from the tar equal those from the folder" ||
 	fail "the predictions (scores of the decoded pixels) from the tar equal those from the folder"
