@@ -8,6 +8,9 @@
  * the folder its images are in when that is the same for all of them ("train/airfield/x.jpg" ->
  * "airfield"), else by its number. Files in a root folder are not looked at until read or checked; in a
  * root archive, a listed file that is not a member is found at open (an error, or a hole with skip_bad).
+ * A root archive may be ImageNet's or Places365's tars as downloaded: the rules that map list paths onto
+ * their members are below ("list paths onto archive members"); an uncompressed one is located through its
+ * index file (dataset_tarindex.h), tars inside it included.
  */
 #include "data/dataset_list.h"
 
