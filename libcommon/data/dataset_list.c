@@ -207,9 +207,9 @@ static char **derived_names(const split_list *l, int count)
  *      folders, [TOP/]L/CAT/FILE or [TOP/]L/CAT/SUB/FILE with L the first letter of CAT, the list
  *      writing CAT/SUB as CAT-SUB ("data_256/a/apartment_building/outdoor/00000001.jpg" for
  *      "train/apartment_building-outdoor/00000001.jpg");
- *   4. in a flat archive (no tar inside it, every member in the same folder: ImageNet's validation tar,
- *      Places365's val_256.tar), the member with the path's file name: such an archive has no class
- *      folders, the list's folders only sort its files by class.
+ *   4. in a flat archive (no tar inside it, every member in the same folder, the top one or one below it:
+ *      ImageNet's validation tar, Places365's val_256.tar), the member with the path's file name: such an
+ *      archive has no class folders, the list's folders only sort its files by class.
  * Ambiguity cannot arise in 3 and 4 for these layouts (an archive holds a name once); where an archive
  * does hold a name twice the later member is used, as tar extracts it. */
 
@@ -286,8 +286,11 @@ static void maps_build(member_maps *mm, const ds_scan *scan)
 			ds_map_put(&mm->stripped, slash + 1, m, 0, NULL);
 		if ((mm->aliases[m] = class_file_alias(mb)) != NULL)
 			ds_map_put(&mm->class_file, mm->aliases[m], m, 1, NULL);
+		/* flat: one folder, the archive's top or one below it ("val_256/"), for every member; a deeper
+		 * one is a class folder (an archive of one class), whose file names say nothing of the others' */
 		const char *d0 = scan->m[0].name, *d = mb->name;
-		if (mb->nested || dir_end(d) - d != dir_end(d0) - d0 || memcmp(d, d0, (size_t)(dir_end(d) - d)) != 0)
+		size_t dl = (size_t)(dir_end(d) - d);
+		if (mb->nested || dl != (size_t)(dir_end(d0) - d0) || memcmp(d, d0, dl) != 0 || memchr(d, '/', dl))
 			mm->flat = 0;
 	}
 	if (mm->flat) {

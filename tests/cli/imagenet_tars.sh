@@ -214,6 +214,14 @@ run "--skip-bad leaves it out" bin/lt-subset --list "$T/train.txt" --root "$T/on
 bin/lfm-show "$T/s-one.mp" | head -n 1 | grep -q '"samples":5,"skipped":5' && ok "the 5 missing samples are skipped" ||
 	fail "the 5 missing samples are skipped: $(bin/lfm-show "$T/s-one.mp" | head -c 300)"
 
+# An archive of one class folder is not flat: a file of another class with the same name is not taken.
+mkdir -p "$T/oc/train/n01440764"
+cp "$T/src/$1" "$T/oc/train/n01440764/same.JPEG"
+(cd "$T/oc" && tar cf "$T/oneclass.tar" train)
+echo "train/n01443537/same.JPEG 1" >"$T/oc.txt"
+refuse "a one-class archive's file does not stand in for another class's of the same name" 3 'is not in the archive' \
+	bin/lt-subset --list "$T/oc.txt" --root "$T/oneclass.tar" --classes "$T/classes.txt"
+
 # ---- inner tars in each tar format, with names too long for a plain ustar header ----------------
 long=$(printf 'n%.0s' $(seq 1 120))
 mkdir -p "$T/fmt/outer"
