@@ -13,6 +13,9 @@
  *     label as decimal text), samples in the order their key first appears.
  *   - Split lists ("relative/path label" a line: ImageNet-LT, Places-LT) with a root folder or archive
  *     the paths are relative to; without a root the dataset holds labels and keys only.
+ *     A root archive may be ImageNet's or Places365's as downloaded (a tar of per-class tars, a flat
+ *     tar, Places365's letter folders: the rules in dataset_list.c); an uncompressed one is read in
+ *     place through its index file, ARCHIVE.lfm-index or in cache_dir (dataset_tarindex.h).
  *
  * Sample indices are deterministic: CIFAR — the record's position in the split's batches concatenated in
  * order; image folders — class by class in label order, files sorted by name (strcmp) within a class;
@@ -73,7 +76,8 @@ typedef struct dataset_options {
 	int num_class_names;
 	int skip_bad;    /* unusable records become holes (label -1, counted) instead of failing the open */
 	int index_only;  /* keep labels and keys only; no sample bytes are cached (dataset_read refuses) */
-	const char *cache_dir; /* compressed archives: cache members in a temporary file here, not memory */
+	const char *cache_dir; /* compressed archives: cache members in a temporary file here, not memory;
+				* a split list's root archive: its index is kept here when not beside it */
 } dataset_options;
 
 /* Zero-initialised options are the defaults (train split, auto-detected kind, everything else off). */

@@ -44,6 +44,7 @@
 #include "base/errors.h"
 #include "data/dataset_index.h"
 #include "data/dataset_sha256.h"
+#include "data/dataset_tar.h"
 
 /* The bytes the format reader (tar, zip, cpio) sees: the file itself, or the file decompressed. */
 enum { SRC_GZIP, SRC_FILTER };
@@ -213,13 +214,20 @@ static int cache_append(ds_scan *s, const void *data, size_t n, const char *path
 	return 0;
 }
 
+/* "./a//b" -> "a/b", as extracting the member would name it; so "//" never occurs in a member's name and
+ * can separate the levels of a tar inside a tar (ds_scan_archive_nested). */
 static char *normalise_name(const char *name)
 {
 	while (name[0] == '.' && name[1] == '/')
 		name += 2;
 	while (name[0] == '/')
 		name++;
-	return xstrdup(name);
+	char *s = xstrdup(name), *d = s;
+	for (const char *p = s; *p; p++)
+		if (!(*p == '/' && d > s && d[-1] == '/'))
+			*d++ = *p;
+	*d = 0;
+	return s;
 }
 
 /* Read the decompressed stream to its end, for its checks: 0, or -1 with the decoder's complaint in why. */
@@ -313,8 +321,48 @@ static void append_name(char *err, size_t errsz, const char *fmt, const char *na
 	}
 }
 
+/* The members of a tar inside the tar being scanned, added to the scan as "OUTER//INNER" at their place
+ * in the file. */
+typedef struct nest_ctx {
+	ds_scan *out;
+	const char *outer; /* the inner tar's name in the outer one */
+	uint64_t base;     /* the file offset of the inner tar's first byte */
+} nest_ctx;
+
+static int add_nested(void *ctx, const char *name, uint64_t off, uint64_t size, char *err, size_t errsz)
+{
+	nest_ctx *c = ctx;
+	ds_scan *out = c->out;
+	if (out->n == out->cap) {
+		out->cap = out->cap ? out->cap * 2 : 1024;
+		out->m = xrealloc(out->m, out->cap * sizeof *out->m);
+	}
+	ds_member *m = &out->m[out->n++];
+	memset(m, 0, sizeof *m);
+	m->name = xasprintf("%s//%s", c->outer, name);
+	m->size = size;
+	m->nested = 1;
+	m->loc = (ds_loc){.off = c->base + off, .size = size, .where = DS_FD, .region = 0};
+	return 0;
+}
+
+static int scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void *ctx,
+			const char *cache_dir, int nested, ds_scan *out, char *err, size_t errsz);
+
 int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void *ctx,
 		    const char *cache_dir, ds_scan *out, char *err, size_t errsz)
+{
+	return scan_archive(path, want, stream, ctx, cache_dir, 0, out, err, errsz);
+}
+
+int ds_scan_archive_nested(const char *path, ds_want_fn want, void *ctx, const char *cache_dir, ds_scan *out,
+			   char *err, size_t errsz)
+{
+	return scan_archive(path, want, NULL, ctx, cache_dir, 1, out, err, errsz);
+}
+
+static int scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void *ctx,
+			const char *cache_dir, int nested, ds_scan *out, char *err, size_t errsz)
 {
 	memset(out, 0, sizeof *out);
 	out->fd = -1;
@@ -407,7 +455,8 @@ int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void
 			out->cap = out->cap ? out->cap * 2 : 1024;
 			out->m = xrealloc(out->m, out->cap * sizeof *out->m);
 		}
-		ds_member *m = &out->m[out->n++];
+		size_t mi = out->n++;
+		ds_member *m = &out->m[mi];
 		memset(m, 0, sizeof *m);
 		m->name = normalise_name(raw);
 		m->size = archive_entry_size_is_set(e) && archive_entry_size(e) > 0 ? (uint64_t)archive_entry_size(e) : 0;
@@ -419,8 +468,17 @@ int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void
 		/* A tar read in place has no checksum over its data: what is not streamed is skipped (by
 		 * reading it: hashed). Anything else is decompressed to its end, kept or not, so that the zip
 		 * format checks each member's CRC-32 (libarchive does so only for data read). */
-		if (out->in_place && w != DS_STREAM)
+		/* A tar inside an uncompressed tar (nested mode) is followed as its bytes pass: its members are
+		 * then read in place too, with one pread each. */
+		int nest = nested && out->in_place && m->loc.where == DS_FD && ds_has_ext(m->name, ".tar");
+		if (out->in_place && w != DS_STREAM && !nest)
 			continue;
+		tar_push inner;
+		nest_ctx nc = {out, NULL, m->loc.off};
+		if (nest) {
+			tar_push_init(&inner);
+			w = DS_SKIP;
+		}
 		/* A member kept is held whole: one over the limit is refused before its bytes are kept (they
 		 * are still read, for the checksums), as is a JPEG by name that does not start like one. */
 		int keep = w == DS_KEEP;
@@ -444,8 +502,23 @@ int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void
 			if (got < 0) {
 				/* ARCHIVE_WARN here is a zip member's CRC-32 or size that does not match: refused. */
 				rc = archive_failed(a, src, path, "damaged or truncated member", err, errsz);
-				append_name(err, errsz, " (%s)", m->name);
+				append_name(err, errsz, " (%s)", out->m[mi].name);
+				if (nest)
+					tar_push_free(&inner);
 				goto done;
+			}
+			if (nest) {
+				nc.outer = out->m[mi].name;
+				char why[512];
+				int nrc = tar_push_feed(&inner, piece, (size_t)got, add_nested, &nc, why, sizeof why);
+				m = &out->m[mi]; /* the members may have moved */
+				if (nrc) {
+					rc = err_code(err, errsz, nrc, "%s: %s, the tar inside it: %s", path, m->name, why);
+					tar_push_free(&inner);
+					goto done;
+				}
+				got_total += (uint64_t)got;
+				continue;
 			}
 			got_total += (uint64_t)got;
 			for (size_t k = 0; jpeg && head_n < 2 && k < (size_t)got; k++)
@@ -467,6 +540,18 @@ int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void
 			}
 			if (rc)
 				goto done;
+		}
+		if (nest) {
+			char why[512];
+			int nrc = tar_push_finish(&inner, why, sizeof why);
+			tar_push_free(&inner);
+			if (nrc) {
+				rc = err_code(err, errsz, nrc, "%s: %s, the tar inside it: %s", path, m->name, why);
+				goto done;
+			}
+			m->size = got_total;
+			m->loc.size = got_total;
+			continue;
 		}
 		if (w == DS_STREAM && stream && (rc = stream(ctx, m->name, NULL, 0, err, errsz)))
 			goto done;

@@ -20,6 +20,7 @@ typedef struct ds_member {
 	char *name;  /* "./" and leading "/" removed */
 	uint64_t size;
 	ds_loc loc;  /* DS_FD region 0 (in place or temp cache), DS_MEM region 0 (memory cache) or DS_NONE */
+	int nested;  /* a member of a tar inside the archive: name is "OUTER.tar//INNER" */
 } ds_member;
 
 typedef struct ds_scan {
@@ -46,6 +47,15 @@ typedef int (*ds_stream_fn)(void *ctx, const char *name, const void *data, size_
  * location instead of its bytes. */
 int ds_scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, void *ctx,
 		    const char *cache_dir, ds_scan *out, char *err, size_t errsz);
+/* The same for a split list's root (nested mode): in an uncompressed tar, every member named *.tar is
+ * itself read as a tar as its bytes pass (dataset_tar.h), and its regular members are added to the scan
+ * after it, named "OUTER//INNER" ("n01440764.tar//n01440764_10026.JPEG"; "//" never occurs in a
+ * normalised inner name), located in place at their offset in the file: ImageNet's training tar of
+ * per-class tars is then read with one pread per image. One level: a tar in a tar in a tar is a member
+ * of the inner tar like any other. A damaged or truncated inner tar fails the scan, naming it. No stream
+ * callback: members are only located. */
+int ds_scan_archive_nested(const char *path, ds_want_fn want, void *ctx, const char *cache_dir, ds_scan *out,
+			   char *err, size_t errsz);
 /* Move the scan's fd and memory cache into region 0 of ds (the members' locations refer to it). */
 void ds_adopt_scan(dataset *ds, ds_scan *scan);
 /* Read member i's bytes (kept or in place) before the scan is adopted. */

@@ -7,14 +7,16 @@
  *
  *   leaves      dataset_sha256.{h,c}   SHA-256                                  (base/ only)
  *               dataset_index.{h,c}    string arena, map, whole files, name helpers, confinement
+ *               dataset_tar.{h,c}      a tar inside a tar, followed as its bytes are pushed      (base/ only)
  *               class_names.{h,c}      the class-name list reader (also clip-embed-text's)  -> index
  *   build       dataset_build.{h,c}    struct dataset, ds_loc, add/note/classes, ds_read_loc
  *                                        -> index, class_names
- *   archive     dataset_archive.{h,c}  the one libarchive pass (ds_scan)        -> build, index, sha256
+ *   archive     dataset_archive.{h,c}  the one libarchive pass (ds_scan)        -> build, index, sha256, tar
+ *               dataset_tarindex.{h,c} a root archive's index on disk           -> archive, index, sha256, io/stream
  *   readers     dataset_cifar.{h,c}    CIFAR parser, directory, archive hooks   -> archive, build, class_names, index, sha256
  *               dataset_folder.{h,c}   image folders (directory, archive)       -> archive, build, class_names, index, sha256
  *               dataset_wds.{h,c}      WebDataset tars                          -> archive, build, class_names, index
- *               dataset_list.{h,c}     split lists                              -> archive, build, class_names, index, sha256
+ *               dataset_list.{h,c}     split lists                              -> archive, tarindex, build, class_names, index, sha256
  *   dispatch    dataset_detect.{h,c}   ds_open_source: the directory-reader table, the archive open
  *                                      that tells the layouts apart, the split-list fall-back
  *                                        -> cifar, folder, wds, list, archive, build, class_names, index
@@ -43,6 +45,8 @@
 #include "data/dataset_index.h"
 #include "data/dataset_list.h"
 #include "data/dataset_sha256.h"
+#include "data/dataset_tar.h"
+#include "data/dataset_tarindex.h"
 #include "data/dataset_wds.h"
 
 #endif

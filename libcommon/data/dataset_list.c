@@ -8,6 +8,9 @@
  * the folder its images are in when that is the same for all of them ("train/airfield/x.jpg" ->
  * "airfield"), else by its number. Files in a root folder are not looked at until read or checked; in a
  * root archive, a listed file that is not a member is found at open (an error, or a hole with skip_bad).
+ * A root archive may be ImageNet's or Places365's tars as downloaded: the rules that map list paths onto
+ * their members are below ("list paths onto archive members"); an uncompressed one is located through its
+ * index file (dataset_tarindex.h), tars inside it included.
  */
 #include "data/dataset_list.h"
 
@@ -22,6 +25,7 @@
 #include "data/dataset_archive.h"
 #include "data/dataset_index.h"
 #include "data/dataset_sha256.h"
+#include "data/dataset_tarindex.h"
 
 #define MAX_LABEL 1000000
 
@@ -191,8 +195,134 @@ static char **derived_names(const split_list *l, int count)
 	return names;
 }
 
+/* ---- list paths onto archive members --------------------------------------------------------------
+ *
+ * A list path ("train/n01440764/n01440764_10026.JPEG") names a member of the root archive, tried in this
+ * order:
+ *   1. the member of that name;
+ *   2. the member of that name under the archive's one top folder ("places365_standard/train/...");
+ *   3. for a path SPLIT/CLASS/FILE (SPLIT train, val or test), the member CLASS/FILE of a layout that
+ *      has no split folder: FILE in the tar CLASS.tar inside the archive (ImageNet's training tar of
+ *      per-class tars: "n01440764.tar//n01440764_10026.JPEG"), or FILE under Places365's letter
+ *      folders, [TOP/]L/CAT/FILE or [TOP/]L/CAT/SUB/FILE with L the first letter of CAT, the list
+ *      writing CAT/SUB as CAT-SUB ("data_256/a/apartment_building/outdoor/00000001.jpg" for
+ *      "train/apartment_building-outdoor/00000001.jpg");
+ *   4. in a flat archive (no tar inside it, every member in the same folder, the top one or one below it:
+ *      ImageNet's validation tar, Places365's val_256.tar), the member with the path's file name: such an
+ *      archive has no class folders, the list's folders only sort its files by class.
+ * Ambiguity cannot arise in 3 and 4 for these layouts (an archive holds a name once); where an archive
+ * does hold a name twice the later member is used, as tar extracts it. */
+
+/* The CLASS/FILE a member stands for without a split folder (rule 3), or NULL. */
+static char *class_file_alias(const ds_member *m)
+{
+	const char *name = m->name;
+	if (m->nested) {
+		const char *sep = strstr(name, "//");
+		const char *outer = name, *slash;
+		while ((slash = memchr(outer, '/', (size_t)(sep - outer))) != NULL)
+			outer = slash + 1;
+		size_t stem = (size_t)(sep - outer) - 4; /* without ".tar" */
+		const char *inner = sep + 2;
+		return xasprintf("%.*s/%s", (int)stem, outer, inner);
+	}
+	const char *c[6];
+	size_t len[6];
+	int n = 0;
+	for (const char *p = name; n < 6;) {
+		const char *e = strchr(p, '/');
+		c[n] = p;
+		len[n++] = e ? (size_t)(e - p) : strlen(p);
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	if (n > 5 || strchr(c[n - 1] + len[n - 1], '/'))
+		return NULL;
+	for (int i = 0; i <= 1; i++) {
+		int rest = n - i - 1; /* components after the letter: CAT/FILE or CAT/SUB/FILE */
+		if (rest < 2 || rest > 3 || len[i] != 1 || c[i][0] < 'a' || c[i][0] > 'z' || len[i + 1] == 0 ||
+		    c[i + 1][0] != c[i][0])
+			continue;
+		if (rest == 2)
+			return xasprintf("%.*s/%s", (int)len[i + 1], c[i + 1], c[i + 2]);
+		return xasprintf("%.*s-%.*s/%s", (int)len[i + 1], c[i + 1], (int)len[i + 2], c[i + 2], c[i + 3]);
+	}
+	return NULL;
+}
+
+/* The path without its split folder (rule 3), or NULL. */
+static const char *without_split(const char *path)
+{
+	const char *slash = strchr(path, '/');
+	return slash && ds_is_split_name(path, (size_t)(slash - path)) ? slash + 1 : NULL;
+}
+
+static const char *dir_end(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	return slash ? slash : name;
+}
+
+typedef struct member_maps {
+	ds_map exact, stripped, class_file, base;
+	char **aliases; /* the class_file keys (the map keeps pointers) */
+	int flat;
+} member_maps;
+
+static void maps_build(member_maps *mm, const ds_scan *scan)
+{
+	memset(mm, 0, sizeof *mm);
+	ds_map_init(&mm->exact, scan->n);
+	ds_map_init(&mm->stripped, scan->n);
+	ds_map_init(&mm->class_file, 16);
+	mm->aliases = xcalloc(scan->n ? scan->n : 1, sizeof *mm->aliases);
+	mm->flat = scan->n > 0;
+	for (size_t m = 0; m < scan->n; m++) {
+		const ds_member *mb = &scan->m[m];
+		ds_map_put(&mm->exact, mb->name, m, 1, NULL);
+		const char *slash = strchr(mb->name, '/');
+		if (slash && !mb->nested)
+			ds_map_put(&mm->stripped, slash + 1, m, 0, NULL);
+		if ((mm->aliases[m] = class_file_alias(mb)) != NULL)
+			ds_map_put(&mm->class_file, mm->aliases[m], m, 1, NULL);
+		/* flat: one folder, the archive's top or one below it ("val_256/"), for every member; a deeper
+		 * one is a class folder (an archive of one class), whose file names say nothing of the others' */
+		const char *d0 = scan->m[0].name, *d = mb->name;
+		size_t dl = (size_t)(dir_end(d) - d);
+		if (mb->nested || dl != (size_t)(dir_end(d0) - d0) || memcmp(d, d0, dl) != 0 || memchr(d, '/', dl))
+			mm->flat = 0;
+	}
+	if (mm->flat) {
+		ds_map_init(&mm->base, scan->n);
+		for (size_t m = 0; m < scan->n; m++)
+			ds_map_put(&mm->base, ds_basename(scan->m[m].name), m, 1, NULL);
+	}
+}
+
+static int maps_find(const member_maps *mm, const char *path, size_t *m)
+{
+	const char *rest = without_split(path);
+	return ds_map_get(&mm->exact, path, m) || ds_map_get(&mm->stripped, path, m) ||
+	       (rest && ds_map_get(&mm->class_file, rest, m)) || (mm->flat && ds_map_get(&mm->base, ds_basename(path), m));
+}
+
+static void maps_free(member_maps *mm, size_t n)
+{
+	ds_map_free(&mm->exact);
+	ds_map_free(&mm->stripped);
+	ds_map_free(&mm->class_file);
+	ds_map_free(&mm->base);
+	for (size_t m = 0; m < n && mm->aliases; m++)
+		free(mm->aliases[m]);
+	free(mm->aliases);
+	memset(mm, 0, sizeof *mm);
+}
+
+/* During a compressed archive's pass (members must be kept as they are decompressed, before the layout
+ * is known): keep a member any rule could match. */
 typedef struct list_want {
-	ds_map *paths;
+	ds_map *paths, *rests, *bases;
 	int index_only; /* names suffice */
 } list_want;
 
@@ -204,7 +334,15 @@ static int want_listed(void *ctx, const char *name, uint64_t size)
 	if (ds_map_get(w->paths, name, NULL))
 		return DS_KEEP;
 	const char *slash = strchr(name, '/');
-	return slash && ds_map_get(w->paths, slash + 1, NULL) ? DS_KEEP : DS_SKIP;
+	if (slash && ds_map_get(w->paths, slash + 1, NULL))
+		return DS_KEEP;
+	if (ds_map_get(w->bases, ds_basename(name), NULL))
+		return DS_KEEP;
+	ds_member m = {.name = (char *)name};
+	char *alias = class_file_alias(&m);
+	int keep = alias && ds_map_get(w->rests, alias, NULL);
+	free(alias);
+	return keep ? DS_KEEP : DS_SKIP;
 }
 
 int ds_open_split_list(dataset *ds, const char *list_path, const dataset_options *o, char *err,
@@ -261,7 +399,7 @@ int ds_open_split_list(dataset *ds, const char *list_path, const dataset_options
 
 	struct stat st;
 	ds_scan scan = {.fd = -1};
-	ds_map member = {0}, stripped = {0};
+	member_maps maps = {0};
 	int archive_root = 0;
 	if (o->root) {
 		if (stat(o->root, &st) != 0) {
@@ -277,24 +415,26 @@ int ds_open_split_list(dataset *ds, const char *list_path, const dataset_options
 			}
 		} else {
 			archive_root = 1;
-			ds_map listed = {0};
+			ds_map listed = {0}, rests = {0}, bases = {0};
 			ds_map_init(&listed, l.n);
+			ds_map_init(&rests, l.n);
+			ds_map_init(&bases, l.n);
 			for (size_t i = 0; i < l.n; i++)
-				if (l.label[i] >= 0)
-					ds_map_put(&listed, l.paths.buf + l.path_off[i], i, 0, NULL);
-			list_want w = {&listed, o->index_only};
-			rc = ds_scan_archive(o->root, want_listed, NULL, &w, o->cache_dir, &scan, err, errsz);
+				if (l.label[i] >= 0) {
+					const char *p = l.paths.buf + l.path_off[i], *rest = without_split(p);
+					ds_map_put(&listed, p, i, 0, NULL);
+					ds_map_put(&bases, ds_basename(p), i, 0, NULL);
+					if (rest)
+						ds_map_put(&rests, rest, i, 0, NULL);
+				}
+			list_want w = {&listed, &rests, &bases, o->index_only};
+			rc = ds_scan_root(o->root, want_listed, &w, o->cache_dir, &scan, NULL, err, errsz);
 			ds_map_free(&listed);
+			ds_map_free(&rests);
+			ds_map_free(&bases);
 			if (rc)
 				goto out;
-			ds_map_init(&member, scan.n);
-			ds_map_init(&stripped, scan.n);
-			for (size_t m = 0; m < scan.n; m++) {
-				ds_map_put(&member, scan.m[m].name, m, 1, NULL);
-				const char *slash = strchr(scan.m[m].name, '/');
-				if (slash)
-					ds_map_put(&stripped, slash + 1, m, 0, NULL);
-			}
+			maps_build(&maps, &scan);
 		}
 	}
 	for (size_t i = 0; i < l.n; i++) {
@@ -306,7 +446,7 @@ int ds_open_split_list(dataset *ds, const char *list_path, const dataset_options
 				loc.where = o->index_only ? DS_NONE : DS_PATH;
 			} else {
 				size_t m;
-				if (ds_map_get(&member, path, &m) || ds_map_get(&stripped, path, &m)) {
+				if (maps_find(&maps, path, &m)) {
 					if (!o->index_only)
 						loc = scan.m[m].loc;
 				} else if (!o->skip_bad) {
@@ -324,8 +464,7 @@ int ds_open_split_list(dataset *ds, const char *list_path, const dataset_options
 	if (archive_root)
 		ds_adopt_scan(ds, &scan);
 out:
-	ds_map_free(&member);
-	ds_map_free(&stripped);
+	maps_free(&maps, scan.n);
 	ds_scan_free(&scan);
 	split_list_free(&l);
 	return rc;

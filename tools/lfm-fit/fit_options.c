@@ -27,6 +27,8 @@ static const char usage[] =
     "  -d, --data DATASET    the images the plan's indices refer to (as given to lt-subset)\n"
     "      --split S         the dataset split (default: the plan's \"split\", else train)\n"
     "      --root PATH       DATA is a split list whose paths are relative to PATH (ImageNet-LT, Places-LT)\n"
+    "      --cache-dir DIR   where the root archive's index is (when not beside it), and compressed\n"
+    "                        archives are decompressed into a temporary file (default: memory)\n"
     "      --stage 1|2       1: train the visual tower (default); 2: freeze it, train W_I\n"
     "  -e, --epochs N        epochs to train (default: all of the plan's; with --samples 1)\n"
     "      --lr L            initial learning rate (default 1e-6 in stage 1, 1e-2 in stage 2)\n"
@@ -79,11 +81,12 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 {
 	enum { O_SPLIT = 256, O_STAGE, O_LR, O_MIN_LR, O_GAMMA, O_MMS_MARGIN, O_MMS_TEMP, O_WD, O_SAMPLES, O_VAL,
 	       O_VAL_DATA, O_RESUME, O_MAX_STEPS, O_LOG, O_LOG_FORMAT, O_LOG_EVERY, O_ROOT, O_FORCE, O_DEVICE,
-	       O_PRECISION, O_RECOMPUTE, O_PREPROCESS, O_DIST_TIMEOUT, O_DIST_PORT, O_TENSORBOARD };
+	       O_PRECISION, O_RECOMPUTE, O_PREPROCESS, O_DIST_TIMEOUT, O_DIST_PORT, O_TENSORBOARD, O_CACHE_DIR };
 	static const struct option longopts[] = {
 	    {"model", required_argument, 0, 'm'},       {"text", required_argument, 0, 't'},
 	    {"data", required_argument, 0, 'd'},        {"split", required_argument, 0, O_SPLIT},
 	    {"root", required_argument, 0, O_ROOT},      {"force", no_argument, 0, O_FORCE},
+	    {"cache-dir", required_argument, 0, O_CACHE_DIR},
 	    {"stage", required_argument, 0, O_STAGE},   {"epochs", required_argument, 0, 'e'},
 	    {"lr", required_argument, 0, O_LR},         {"min-lr", required_argument, 0, O_MIN_LR},
 	    {"batch", required_argument, 0, 'b'},       {"loss", required_argument, 0, 'l'},
@@ -116,6 +119,7 @@ void fit_options_parse(int argc, char **argv, fit_options *o)
 		case 'd': o->data = optarg; break;
 		case O_SPLIT: o->split = optarg; o->given |= GIVEN_SPLIT; break;
 		case O_ROOT: o->root = optarg; break;
+		case O_CACHE_DIR: o->cache_dir = optarg; break;
 		case O_FORCE: o->force = 1; break;
 		case O_STAGE: o->stage = 1 + opt_choice("--stage", optarg, stages); o->given |= GIVEN_STAGE; break;
 		case 'e': o->epochs = (int)opt_int("--epochs", optarg, 1, 1000000); o->given |= GIVEN_EPOCHS; break;

@@ -30,7 +30,7 @@ enum {
 enum { FIT_PREP_AUTO, FIT_PREP_CPU, FIT_PREP_DEVICE };
 
 typedef struct fit_options {
-	const char *model, *text, *data, *split, *root, *output, *resume, *val, *val_data, *log, *samples, *plan;
+	const char *model, *text, *data, *split, *root, *cache_dir, *output, *resume, *val, *val_data, *log, *samples, *plan;
 	const char *tensorboard; /* --tensorboard DIR (not stored: an output) */
 	int stage, epochs, batch, threads, log_json, log_epochs_only;
 	double lr, min_lr, focal_gamma, mms_margin, mms_temperature, weight_decay;

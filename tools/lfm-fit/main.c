@@ -84,7 +84,7 @@ static void open_inputs(run *r)
 		    (long long)ts[0], r->src.name, r->C);
 	const char *split = r->stored_split ? r->stored_split : o->split ? o->split : r->src.header.info.split ? r->src.header.info.split : "train";
 	r->split = xstrdup(split);
-	dataset_options dopt = {.split = r->split, .root = o->root};
+	dataset_options dopt = {.split = r->split, .root = o->root, .cache_dir = o->cache_dir};
 	r->ds = dataset_open_or_die(o->data, &dopt);
 	record_source_bind(&r->src, r->ds, o->data);
 	r->per_epoch = r->src.header.per_epoch;
@@ -159,6 +159,7 @@ static char *resume_hint(const run *r)
 	ARG2("--text", o->text);
 	ARG2("--data", o->data);
 	ARG2("--root", o->root);
+	ARG2("--cache-dir", o->cache_dir);
 	ARG2("--val", o->val);
 	ARG2("--val-data", o->val_data);
 	ARG2("--log", o->log);

@@ -50,7 +50,8 @@ void validation_open(validation *v, const fit_options *o, dataset *train_ds, con
 	if (sp && sp->type == MSGPACK_OBJECT_STR)
 		split = xasprintf("%.*s", (int)sp->via.str.size, sp->via.str.ptr);
 	if (o->val_data || (split && strcmp(split, train_split) != 0)) {
-		dataset_options dopt = {.split = split, .root = o->val_data ? NULL : o->root};
+		dataset_options dopt = {.split = split, .root = o->val_data ? NULL : o->root,
+					.cache_dir = o->cache_dir};
 		v->own_ds = dataset_open_or_die(o->val_data ? o->val_data : o->data, &dopt);
 		ds = v->own_ds;
 	}
