@@ -7,6 +7,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "text/ftfy_encoding.h"
 #include "text/html_unescape.h"
 
 /* ftfy's max_decode_length: a segment without a line break is cut at this many code points. */
@@ -288,6 +289,19 @@ static void normalize_nfc(const uint32_t *s, size_t n, cpbuf *o)
 	free(d);
 }
 
+/* ftfy's fix_encoding (ftfy_encoding.h), the mojibake repair. */
+static void fix_encoding(const uint32_t *s, size_t n, cpbuf *o)
+{
+	uint32_t *fixed;
+	size_t fn;
+	if (ftfy_fix_encoding(s, n, &fixed, &fn)) {
+		o->oom = 1;
+		return;
+	}
+	put_n(o, fixed, fn);
+	free(fixed);
+}
+
 /* ---- fix_and_explain and fix_text -------------------------------------------------------------------- */
 
 typedef void (*fixer)(const uint32_t *s, size_t n, cpbuf *o);
@@ -295,7 +309,7 @@ typedef void (*fixer)(const uint32_t *s, size_t n, cpbuf *o);
 /* One segment, every step in ftfy's order until a round changes nothing; appended to out. */
 static void fix_segment(const uint32_t *s, size_t n, int unescape, cpbuf *out)
 {
-	static const fixer steps[] = {fix_c1_controls,     fix_latin_ligatures,    fix_character_width,
+	static const fixer steps[] = {fix_encoding,        fix_c1_controls,     fix_latin_ligatures,    fix_character_width,
 				      uncurl_quotes,       fix_line_breaks,        remove_terminal_escapes,
 				      remove_control_chars, normalize_nfc};
 	cpbuf cur = {0}, next = {0};
