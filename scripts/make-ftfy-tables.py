@@ -128,3 +128,19 @@ for i in range(0, len(ranges), 4):
     w("\t" + " ".join("{0x%04X, 0x%04X}," % tuple(r) for r in ranges[i:i + 4]) + "\n")
 w("};\n")
 w("const size_t ftfy_word_ranges_count = %d;\n" % len(ranges))
+
+# NFC in clip_ftfy.c must not reorder or compose code points this Python's unicodedata does not know
+# (utf8proc may be a newer Unicode): the ranges of general category Cn, surrogates aside.
+cn = []
+for c in range(0x110000):
+    if unicodedata.category(chr(c)) == "Cn":
+        if cn and cn[-1][1] == c - 1:
+            cn[-1][1] = c
+        else:
+            cn.append([c, c])
+w("\n/* the code points this Python's unicodedata leaves unassigned (category Cn), as sorted inclusive ranges */\n")
+w("const uint32_t ftfy_unassigned_ranges[][2] = {\n")
+for i in range(0, len(cn), 4):
+    w("\t" + " ".join("{0x%04X, 0x%04X}," % tuple(x) for x in cn[i:i + 4]) + "\n")
+w("};\n")
+w("const size_t ftfy_unassigned_ranges_count = %d;\n" % len(cn))

@@ -60,5 +60,9 @@ extern const ftfy_char_class ftfy_char_classes[]; /* sorted by cp; code points i
 extern const size_t ftfy_char_classes_count;
 extern const uint32_t ftfy_word_ranges[][2]; /* Python's re \w, sorted inclusive ranges */
 extern const size_t ftfy_word_ranges_count;
+/* the code points Python's unicodedata leaves unassigned (Cn), sorted inclusive ranges: NFC must leave
+ * them where they are, as Python does, even where utf8proc knows them as combining marks */
+extern const uint32_t ftfy_unassigned_ranges[][2];
+extern const size_t ftfy_unassigned_ranges_count;
 
 #endif
