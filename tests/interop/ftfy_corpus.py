@@ -303,10 +303,13 @@ def main():
     got = run_driver(a.driver, a.mode, texts)
     t2 = time.time()
     bad = [i for i in range(len(texts)) if got[i] != want[i]]
-    changed = sum(1 for i in range(len(texts)) if want[i] != texts[i])
-    print("ftfy %s, Python %s (Unicode %s): %d strings (%d changed by ftfy), mode %s, %d mismatches "
-          "(ftfy %.1fs, ours %.1fs)" % (ftfy.__version__, sys.version.split()[0], unicodedata.unidata_version,
-                                        len(texts), changed, a.mode, len(bad), t1 - t0, t2 - t1))
+    if a.mode == "bad":
+        what = "%d is_bad" % sum(1 for w in want if w == "1")
+    else:
+        what = "%d changed by ftfy" % sum(1 for i in range(len(texts)) if want[i] != texts[i])
+    print("ftfy %s, Python %s (Unicode %s): %d strings (%s), mode %s, %d mismatches (ftfy %.1fs, ours %.1fs)"
+          % (ftfy.__version__, sys.version.split()[0], unicodedata.unidata_version, len(texts), what, a.mode,
+             len(bad), t1 - t0, t2 - t1))
     for i in bad[:a.show]:
         print("  input %s\n    ftfy %s\n    ours %s" % (ascii(texts[i][:300]), ascii(want[i][:300]), ascii(got[i][:300])))
     return 1 if bad else 0
