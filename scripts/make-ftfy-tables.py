@@ -109,6 +109,16 @@ for e in chardata.CHARMAP_ENCODINGS:
         w("\t\t" + " ".join("0x%04X," % c for c in t[i:i + 8]) + "\n")
     w("\t},\n")
 w("};\n\n")
+w("/* the inverse of each table's bytes 0x80..0xFF and 0x1A, sorted by code point, for bsearch */\n")
+w("const ftfy_charmap_byte ftfy_charmap_encode[FTFY_N_CHARMAPS][FTFY_ENCODE_SIZE] = {\n")
+for e in chardata.CHARMAP_ENCODINGS:
+    t = decoding_table(e)
+    inv = sorted((t[b], b) for b in list(range(0x80, 0x100)) + [0x1A])
+    w("\t{ /* %s */\n" % e)
+    for i in range(0, len(inv), 6):
+        w("\t\t" + " ".join("{0x%04X, 0x%02X}," % kv for kv in inv[i:i + 6]) + "\n")
+    w("\t},\n")
+w("};\n\n")
 w("/* Python's strict windows-1252 (text.encode('latin-1').decode('windows-1252')); 0xFFFFFFFF: an error */\n")
 w("const uint32_t ftfy_windows1252_strict[256] = {\n")
 t = decoding_table("windows-1252")

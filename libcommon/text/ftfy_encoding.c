@@ -75,29 +75,17 @@ static int is_sloppy(int enc)
 	return enc >= FTFY_SLOPPY_1252 && enc <= FTFY_SLOPPY_1257;
 }
 
-/* Per encoding, a sorted inverse of the upper half (and 0x1A), built on first use. */
-typedef struct inv_entry {
-	uint32_t cp;
-	uint8_t byte;
-} inv_entry;
-
-static int inv_cmp(const void *a, const void *b)
+static int byte_cmp(const void *a, const void *b)
 {
-	const inv_entry *x = a, *y = b;
+	const ftfy_charmap_byte *x = a, *y = b;
 	return x->cp < y->cp ? -1 : x->cp > y->cp;
 }
 
-/* text.encode(enc) when every character encodes; 0 when one does not (out holds garbage then). */
+/* text.encode(enc) when every character encodes (chardata.possible_encoding); 0 when one does not (out
+ * holds garbage then). Bytes below 0x80 are ASCII in every table but the sloppy codecs' 0x1A (U+FFFD). */
 static int encode_text(int enc, const uint32_t *s, size_t n, bytevec *out)
 {
-	inv_entry inv[129];
-	size_t m = 0;
 	const uint32_t *t = ftfy_charmap_decode[enc];
-	for (int b = 0x80; b < 0x100; b++)
-		inv[m++] = (inv_entry){t[b], (uint8_t)b};
-	if (t[0x1A] != 0x1A)
-		inv[m++] = (inv_entry){t[0x1A], 0x1A};
-	qsort(inv, m, sizeof *inv, inv_cmp);
 	out->n = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t c = s[i];
@@ -105,7 +93,8 @@ static int encode_text(int enc, const uint32_t *s, size_t n, bytevec *out)
 			byte_put(out, (uint8_t)c);
 			continue;
 		}
-		inv_entry key = {c, 0}, *e = bsearch(&key, inv, m, sizeof *inv, inv_cmp);
+		ftfy_charmap_byte key = {c, 0};
+		const ftfy_charmap_byte *e = bsearch(&key, ftfy_charmap_encode[enc], FTFY_ENCODE_SIZE, sizeof key, byte_cmp);
 		if (!e)
 			return 0;
 		byte_put(out, e->byte);

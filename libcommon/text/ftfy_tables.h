@@ -26,6 +26,13 @@ extern const char *const ftfy_charmap_names[FTFY_N_CHARMAPS];
 /* byte -> code point; each table is one-to-one, so encoding is its inverse, and the characters it reaches
  * are exactly those chardata.possible_encoding accepts for that encoding */
 extern const uint32_t ftfy_charmap_decode[FTFY_N_CHARMAPS][256];
+/* encoding: bytes 0x80..0xFF and 0x1A of each table, sorted by code point (the other bytes are ASCII) */
+#define FTFY_ENCODE_SIZE 129
+typedef struct ftfy_charmap_byte {
+	uint32_t cp;
+	uint8_t byte;
+} ftfy_charmap_byte;
+extern const ftfy_charmap_byte ftfy_charmap_encode[FTFY_N_CHARMAPS][FTFY_ENCODE_SIZE];
 /* Python's strict windows-1252: 0xFFFFFFFF for the five unassigned bytes */
 extern const uint32_t ftfy_windows1252_strict[256];
 

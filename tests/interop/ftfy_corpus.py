@@ -5,10 +5,11 @@ blocks, HTML entities, control characters and mojibake (UTF-8 read as Latin-1, W
 other single-byte encodings, doubled, partial, mixed with correct text, with 0xA0 lost to spaces, with
 bytes lost to U+FFFD or '?', CESU-8 and Java nulls).
 
-  python ftfy_corpus.py DRIVER [--count N] [--seed S] [--mode fix|encoding|bad] [--show K]
+  python ftfy_corpus.py DRIVER [--count N] [--seed S] [--mode bad,encoding,fix] [--show K]
 
-DRIVER is build/tests/interop/ftfy_driver. Prints the corpus size and the number of mismatches, the first
-K of them, and exits 1 when there is any mismatch. The strings are passed as length-prefixed UTF-8
+DRIVER is build/tests/interop/ftfy_driver. For each mode (ftfy's badness.is_bad, fix_encoding, fix_text:
+the heuristic and the mojibake repair alone pin a difference to its step) prints a line "MODE: ..." with
+the corpus size and the number of mismatches, then the first K mismatches; exits 1 when there is any. The strings are passed as length-prefixed UTF-8
 records (see ftfy_driver.c)."""
 import argparse
 import glob
@@ -291,28 +292,36 @@ def main():
     ap.add_argument("driver")
     ap.add_argument("--count", type=int, default=120000)
     ap.add_argument("--seed", type=int, default=15)
-    ap.add_argument("--mode", default="fix", choices=["fix", "encoding", "bad"])
+    ap.add_argument("--mode", default="bad,encoding,fix",
+                    help="comma-separated: bad (is_bad), encoding (fix_encoding), fix (fix_text)")
     ap.add_argument("--show", type=int, default=10)
     a = ap.parse_args()
-    t0 = time.time()
+    refs = {"fix": ftfy.fix_text, "encoding": ftfy.fix_encoding, "bad": lambda s: "1" if is_bad(s) else "0"}
+    modes = a.mode.split(",")
+    for m in modes:
+        if m not in refs:
+            sys.exit("ftfy_corpus: unknown mode %r" % m)
     texts = corpus(a.count, a.seed)
-    ref = {"fix": ftfy.fix_text, "encoding": ftfy.fix_encoding,
-           "bad": lambda s: "1" if is_bad(s) else "0"}[a.mode]
-    want = [ref(t) for t in texts]
-    t1 = time.time()
-    got = run_driver(a.driver, a.mode, texts)
-    t2 = time.time()
-    bad = [i for i in range(len(texts)) if got[i] != want[i]]
-    if a.mode == "bad":
-        what = "%d is_bad" % sum(1 for w in want if w == "1")
-    else:
-        what = "%d changed by ftfy" % sum(1 for i in range(len(texts)) if want[i] != texts[i])
-    print("ftfy %s, Python %s (Unicode %s): %d strings (%s), mode %s, %d mismatches (ftfy %.1fs, ours %.1fs)"
-          % (ftfy.__version__, sys.version.split()[0], unicodedata.unidata_version, len(texts), what, a.mode,
-             len(bad), t1 - t0, t2 - t1))
-    for i in bad[:a.show]:
-        print("  input %s\n    ftfy %s\n    ours %s" % (ascii(texts[i][:300]), ascii(want[i][:300]), ascii(got[i][:300])))
-    return 1 if bad else 0
+    status = 0
+    for mode in modes:
+        t0 = time.time()
+        want = [refs[mode](t) for t in texts]
+        t1 = time.time()
+        got = run_driver(a.driver, mode, texts)
+        t2 = time.time()
+        bad = [i for i in range(len(texts)) if got[i] != want[i]]
+        if mode == "bad":
+            what = "%d is_bad" % sum(1 for w in want if w == "1")
+        else:
+            what = "%d changed by ftfy" % sum(1 for i in range(len(texts)) if want[i] != texts[i])
+        print("%s: ftfy %s, Python %s (Unicode %s): %d strings (%s), %d mismatches (ftfy %.1fs, ours %.1fs)"
+              % (mode, ftfy.__version__, sys.version.split()[0], unicodedata.unidata_version, len(texts), what,
+                 len(bad), t1 - t0, t2 - t1))
+        for i in bad[:a.show]:
+            print("  input %s\n    ftfy %s\n    ours %s"
+                  % (ascii(texts[i][:300]), ascii(want[i][:300]), ascii(got[i][:300])))
+        status |= 1 if bad else 0
+    return status
 
 
 if __name__ == "__main__":
