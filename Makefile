@@ -185,6 +185,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 tests/golden-check: $(GOLDEN_SRCS:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
+# The C side of tests/interop/ftfy_corpus.py (tests/cli/ftfy_corpus.sh): fix_text over a stream of records.
+INTEROP_BINS := $(BUILD)/tests/interop/ftfy_driver
+$(BUILD)/tests/interop/ftfy_driver: $(BUILD)/tests/interop/ftfy_driver.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
 # Fuzz targets built with a plain main() that feeds each corpus file once: gcc, no libFuzzer needed.
 $(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -239,7 +244,7 @@ $(BUILD)/emu/tests/selftest_%: $(BUILD)/emu/tests/cuda-host/selftest_%.o $(EMU_L
 .PRECIOUS: $(BUILD)/emu/tests/cuda-host/%.o
 
 # ---- tests --------------------------------------------------------------------------------------
-check: all emu $(TEST_BINS) $(REPLAY_BINS)
+check: all emu $(TEST_BINS) $(REPLAY_BINS) $(INTEROP_BINS)
 	@sh tests/run.sh $(BUILD)
 
 # Unit tests and seed-corpus replays again under ASan + UBSan, in a separate build tree.

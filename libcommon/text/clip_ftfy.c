@@ -7,6 +7,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "text/ftfy_encoding.h"
+#include "text/ftfy_tables.h"
 #include "text/html_unescape.h"
 
 /* ftfy's max_decode_length: a segment without a line break is cut at this many code points. */
@@ -255,17 +257,23 @@ static void remove_control_chars(const uint32_t *s, size_t n, cpbuf *o)
 	}
 }
 
-/* NFC (utf8proc). Below U+0300 every character is its own NFC and none combines with another, so text
- * made only of those is left as it is. */
-static void normalize_nfc(const uint32_t *s, size_t n, cpbuf *o)
+/* Whether Python's unicodedata (Unicode 14 in Python 3.11) leaves c unassigned. */
+static int python_unassigned(uint32_t c)
 {
-	uint32_t top = 0;
-	for (size_t i = 0; i < n; i++)
-		top = s[i] > top ? s[i] : top;
-	if (top < 0x300) {
-		put_n(o, s, n);
-		return;
+	size_t lo = 0, hi = ftfy_unassigned_ranges_count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ftfy_unassigned_ranges[mid][1] < c)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	return lo < ftfy_unassigned_ranges_count && ftfy_unassigned_ranges[lo][0] <= c;
+}
+
+/* NFC (utf8proc) of s[0..n), appended. */
+static void nfc_run(const uint32_t *s, size_t n, cpbuf *o)
+{
 	utf8proc_uint8_t *u = malloc(4 * n + 1), *d = NULL;
 	if (!u) {
 		o->oom = 1;
@@ -288,6 +296,46 @@ static void normalize_nfc(const uint32_t *s, size_t n, cpbuf *o)
 	free(d);
 }
 
+/* NFC as Python's unicodedata.normalize does it. Below U+0300 every character is its own NFC and none
+ * combines with another, so text made only of those is left as it is. A code point Python does not know
+ * is, to Python, a starter that composes with nothing, so nothing moves across it or combines with it:
+ * the runs between such code points are normalised on their own and the code points kept — utf8proc,
+ * with a newer Unicode, might otherwise reorder a new combining mark (U+11F41 KAWI SIGN KILLER, Unicode
+ * 15) where Python does not. */
+static void normalize_nfc(const uint32_t *s, size_t n, cpbuf *o)
+{
+	uint32_t top = 0;
+	for (size_t i = 0; i < n; i++)
+		top = s[i] > top ? s[i] : top;
+	if (top < 0x300) {
+		put_n(o, s, n);
+		return;
+	}
+	size_t start = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && (s[i] < 0x300 || !python_unassigned(s[i])))
+			continue;
+		if (i > start)
+			nfc_run(s + start, i - start, o);
+		if (i < n)
+			put(o, s[i]);
+		start = i + 1;
+	}
+}
+
+/* ftfy's fix_encoding (ftfy_encoding.h), the mojibake repair. */
+static void fix_encoding(const uint32_t *s, size_t n, cpbuf *o)
+{
+	uint32_t *fixed;
+	size_t fn;
+	if (ftfy_fix_encoding(s, n, &fixed, &fn)) {
+		o->oom = 1;
+		return;
+	}
+	put_n(o, fixed, fn);
+	free(fixed);
+}
+
 /* ---- fix_and_explain and fix_text -------------------------------------------------------------------- */
 
 typedef void (*fixer)(const uint32_t *s, size_t n, cpbuf *o);
@@ -295,7 +343,7 @@ typedef void (*fixer)(const uint32_t *s, size_t n, cpbuf *o);
 /* One segment, every step in ftfy's order until a round changes nothing; appended to out. */
 static void fix_segment(const uint32_t *s, size_t n, int unescape, cpbuf *out)
 {
-	static const fixer steps[] = {fix_c1_controls,     fix_latin_ligatures,    fix_character_width,
+	static const fixer steps[] = {fix_encoding,        fix_c1_controls,     fix_latin_ligatures,    fix_character_width,
 				      uncurl_quotes,       fix_line_breaks,        remove_terminal_escapes,
 				      remove_control_chars, normalize_nfc};
 	cpbuf cur = {0}, next = {0};

@@ -2,9 +2,10 @@
  * every step follows the Python semantics, including the corners where Python, its `regex` module and
  * utf8proc disagree:
  *
- * - ftfy.fix_text (clip_ftfy.h): every step of ftfy 6.3's default configuration (HTML entities, C1
- *   controls, ligatures, character width, curly quotes, line breaks, terminal escapes, control characters,
- *   NFC) EXCEPT its mojibake repair (fix_encoding: "cafÃ©" stays as it is here, ftfy makes it "café").
+ * - ftfy.fix_text (clip_ftfy.h): every step of ftfy 6.3's default configuration (HTML entities, the
+ *   mojibake repair fix_encoding — "cafÃ©" becomes "café" —, C1 controls, ligatures, character width,
+ *   curly quotes, line breaks, terminal escapes, control characters, NFC), checked against PyPI's ftfy
+ *   6.3.1 on 120,000 strings by tests/cli/ftfy_corpus.sh.
  * - html.unescape (CPython's, applied twice; html_unescape.h). One difference: CPython (3.11+) raises
  *   ValueError for a decimal reference of more than 4,300 digits; here it is a number too large (U+FFFD).
  * - White space: str.strip() strips str.isspace() characters, which include U+001C..U+001F; the `regex`

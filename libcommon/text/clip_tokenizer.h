@@ -1,16 +1,17 @@
 /* clip_tokenizer.h — CLIP's byte-level BPE tokenizer, token for token as OpenAI's clip/simple_tokenizer.py
  * with clip.tokenize(text, truncate=True):
  *
- *   text -> html.unescape twice -> strip -> runs of white space to one ' ' -> strip -> str.lower()
+ *   text -> ftfy.fix_text -> html.unescape twice -> strip -> runs of white space to one ' ' -> strip
+ *        -> str.lower()
  *        -> split by the pattern  <|startoftext|> | <|endoftext|> | 's|'t|'re|'ve|'m|'ll|'d
  *                                 | \p{L}+ | \p{N} | [^\s\p{L}\p{N}]+   (regex module, IGNORECASE)
  *        -> each piece's UTF-8 bytes through the byte-to-unicode map -> BPE with the ranked merges of
  *           bpe_simple_vocab_16e6.txt.gz, "</w>" on the last symbol -> vocabulary ids
  *        -> SOT (49406), the ids, EOT (49407); cut to the context (77) with EOT kept as the last id.
  *
- * Not reproduced: ftfy.fix_text, the first step of OpenAI's basic_clean (see clip_tokenizer.c for what it
- * would change). The Unicode tables are utf8proc's; see clip_tokenizer.c for the details that follow
- * Python's semantics rather than utf8proc's (full lower-casing of U+0130, final sigma, white space).
+ * The first step, ftfy.fix_text, is clip_ftfy.h's (ftfy 6.3 exactly, its mojibake repair included). The
+ * Unicode tables are utf8proc's; see clip_tokenizer.c for the details that follow Python's semantics
+ * rather than utf8proc's (full lower-casing of U+0130, final sigma, white space).
  *
  * A loaded tokenizer is read-only: one may be shared by threads. Nothing here dies; errors come back as
  * messages in err (which may be NULL). */

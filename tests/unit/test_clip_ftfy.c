@@ -1,4 +1,4 @@
-/* test_clip_ftfy.c — clip_ftfy_fix_text, ftfy 6.3's fix_text without its mojibake repair: each step on
+/* test_clip_ftfy.c — clip_ftfy_fix_text, ftfy 6.3's fix_text with its mojibake repair: each step on
  * texts that exercise it (the expected outputs follow ftfy's fixes.py and chardata.py), the steps' order
  * and ftfy's repeat-until-unchanged loop, the segment rule for '<', and every all-caps HTML entity against
  * CPython's html module (tests/unit/data/ftfy_upper_entities.tsv, scripts/make-ftfy-upper-entities.py). */
@@ -72,8 +72,39 @@ static const struct {
 	{"\xe2\x81\xaa\xef\xbf\xbc" "x", 0, "x"},
 	/* NFC */
 	{"e\xcc\x81t\xc3\xa9", 0, "\xc3\xa9t\xc3\xa9"},
-	/* mojibake is NOT repaired (ftfy's fix_encoding is left out) */
-	{"caf\xc3\x83\xc2\xa9", 0, "caf\xc3\x83\xc2\xa9"},
+	/* NFC leaves a combining mark Python 3.11's Unicode 14 does not know (U+11F41, Unicode 15) in place */
+	{"\xcc\xad\xf0\x91\xbd\x81", 0, "\xcc\xad\xf0\x91\xbd\x81"},
+	/* fix_encoding, the mojibake repair (outputs from ftfy 6.3.1 itself). Latin-1 re-decoding */
+	{"caf\xc3\x83\xc2\xa9", 0, "caf\xc3\xa9"},
+	/* sloppy-windows-1252 */
+	{"CAF\xc3\x83\xe2\x80\xb0", 0, "CAF\xc3\x89"},
+	/* doubled: fix_encoding's own loop */
+	{"caf\xc3\x83\xc6\x92\xc3\x82\xc2\xa9", 0, "caf\xc3\xa9"},
+	/* restore_byte_a0: the 0xA0 that became a space */
+	{"voil\xc3\x83 le travail", 0, "voil\xc3\xa0 le travail"},
+	/* restore_byte_a0's exception for Portuguese */
+	{"\xc3\x83 s vezes", 0, "\xc3\xa0s vezes"},
+	/* replace_lossy_sequences: U+FFFD for the lost byte */
+	{"\xc3\xa2\xe2\x82\xac\xc5\x93 like this \xc3\xa2\xe2\x82\xac\xef\xbf\xbd", 0, "\" like this \xef\xbf\xbd"},
+	/* a four-byte sequence, its C1 byte kept */
+	{"\xc3\xb0\xc5\xb8\xcb\x9c\xc2\x8d", 0, "\xf0\x9f\x98\x8d"},
+	/* utf-8-variants: CESU-8 */
+	{"\xc3\xad\xc2\xa0\xc2\xbd\xc3\xad\xc2\xb8\xc2\x8d", 0, "\xf0\x9f\x98\x8d"},
+	/* utf-8-variants reads a final newline as the last byte of a CESU-8 pair, as ftfy's codec does */
+	{"\xc3\xad\xc2\xa0\xc2\xbd\xc3\xad\xc2\xb8\n", 0, "\xf0\x9f\x98\x8a"},
+	/* utf-8-variants: Java's NUL, then removed */
+	{"null\xc3\x80\xc2\x80!", 0, "null!"},
+	/* decode_inconsistent_utf8: mixed with correct text */
+	{"caf\xc3\x83\xc2\xa9 and caf\xc3\xa9", 0, "caf\xc3\xa9 and caf\xc3\xa9"},
+	/* Latin-1 read as Windows-1252 */
+	{"\xc2\x93quoted\xc2\x94", 0, "\"quoted\""},
+	/* fix_c1_controls inside fix_encoding, the undefined 0x81 kept */
+	{"\xc2\x80\xc2\x81", 0, "\xe2\x82\xac\xc2\x81"},
+	/* not bad: left alone */
+	{"\xc3\x83", 0, "\xc3\x83"},
+	/* not bad enough: left alone */
+	{"a photo of \xd0\xa0\xd1\x9a\xd0\xa0\xd1\x95\xd0\xa1\xd0\x83\xd0\xa0\xd1\x94\xd0\xa0\xd0\x86\xd0\xa0\xc2\xb0", 0,
+	 "a photo of \xd0\xa0\xd1\x9a\xd0\xa0\xd1\x95\xd0\xa1\xd0\x83\xd0\xa0\xd1\x94\xd0\xa0\xd0\x86\xd0\xa0\xc2\xb0"},
 };
 
 static void test_cases(void)

@@ -249,6 +249,45 @@ static void test_ftfy_applied(void)
 	T_ASSERT(same_tokens("\xc2\x96", "\xe2\x80\x93")); /* C1 control as Windows-1252 */
 }
 
+/* Mojibake prompts tokenize as OpenAI's tokenizer after ftfy's fix_encoding ("cafÃ©" as "café"): the ids
+ * of tests/unit/data/ftfy_mojibake_tokens.tsv, computed by scripts/make-ftfy-mojibake-tokens.py with
+ * PyPI's ftfy 6.3.1 and open_clip's copy of simple_tokenizer.py. */
+static void test_mojibake_tokens_tsv(void)
+{
+	const char *path = "tests/unit/data/ftfy_mojibake_tokens.tsv";
+	FILE *f = fopen(path, "r");
+	T_ASSERTF(f != NULL, "cannot open %s", path);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0, compared = 0, bad = 0;
+	char first_bad[512] = "";
+	while ((len = getline(&line, &cap, f)) > 0) {
+		lineno++;
+		if (line[0] == '#')
+			continue;
+		if (line[len - 1] == '\n')
+			line[--len] = 0;
+		char *tab = strrchr(line, '\t');
+		T_ASSERTF(tab != NULL, "%s:%d: no tab", path, lineno);
+		char err[256];
+		json_value *v = json_parse(line, (size_t)(tab - line), err, sizeof err);
+		T_ASSERTF(v && v->type == JSON_STRING, "%s:%d: %s", path, lineno, v ? "not a string" : err);
+		char got[8192];
+		render(v->string, v->string_len, CLIP_CONTEXT, got, sizeof got);
+		if (strcmp(got, tab + 1) != 0 && bad++ == 0)
+			snprintf(first_bad, sizeof first_bad, "line %d %.80s: got %.150s, want %.150s", lineno, line, got,
+				 tab + 1);
+		json_free(v);
+		compared++;
+	}
+	free(line);
+	fclose(f);
+	T_ASSERTF(compared >= 20, "only %d prompts in %s", compared, path);
+	T_ASSERTF(bad == 0, "%d of %d prompts differ; first: %s", bad, compared, first_bad);
+	T_ASSERT(same_tokens("a photo of a caf\xc3\x83\xc2\xa9", "a photo of a caf\xc3\xa9"));
+}
+
 static void test_lowercase(void)
 {
 	T_ASSERT(same_tokens("A PHOTO OF A CAT", "a photo of a cat"));
@@ -419,6 +458,7 @@ int main(void)
 	T_RUN(test_invalid_utf8_rejected);
 	T_RUN(test_html_unescaped_twice);
 	T_RUN(test_ftfy_applied);
+	T_RUN(test_mojibake_tokens_tsv);
 	T_RUN(test_whitespace_collapsed);
 	T_RUN(test_lowercase);
 	T_RUN(test_detokenize);
