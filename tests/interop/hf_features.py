@@ -1,8 +1,9 @@
 """tests/interop/hf_features.py — transformers' side of tests/cli/interop_hf.sh.
 
-    hf_features.py DIR PIXELS.npy TOKENS.npy OUR_IMAGE.npy OUR_TEXT.npy [OUR_FC_IMAGE.npy]
+    hf_features.py DIR PIXELS.npy TOKENS.npy|- OUR_IMAGE.npy OUR_TEXT.npy|- [OUR_FC_IMAGE.npy]
 
-Loads DIR (clip-export --to hf) with transformers.CLIPModel.from_pretrained, capturing its logging and
+Loads DIR (clip-export --to hf) with transformers.CLIPModel.from_pretrained (CLIPVisionModelWithProjection
+when config.json names it: a vision tower alone, TOKENS and OUR_TEXT then '-'), capturing its logging and
 warnings, and fails on any missing, unexpected or mismatched key or on a load warning. Then compares
 get_image_features on PIXELS and get_text_features on TOKENS (int32 [M, 77], OpenAI's 0-padded layout)
 with ours (clip_features: projected, not normalised), and, with OUR_FC_IMAGE (our W_I-applied,
@@ -33,8 +34,14 @@ def pooled(out):
 def main():
     d, pixels, tokens, our_img, our_txt = sys.argv[1:6]
     our_fc = sys.argv[6] if len(sys.argv) > 6 else None
+    import json
+
     import transformers
-    from transformers import CLIPModel
+    from transformers import CLIPModel, CLIPVisionModelWithProjection
+
+    with open(os.path.join(d, "config.json")) as f:
+        arch = json.load(f)["architectures"][0]
+    cls = {"CLIPModel": CLIPModel, "CLIPVisionModelWithProjection": CLIPVisionModelWithProjection}[arch]
 
     log = io.StringIO()
     handler = logging.StreamHandler(log)
@@ -43,7 +50,7 @@ def main():
     tlog.addHandler(handler)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model, info = CLIPModel.from_pretrained(d, output_loading_info=True)
+        model, info = cls.from_pretrained(d, output_loading_info=True)
     tlog.removeHandler(handler)
     failed = False
     for k in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs"):
@@ -56,14 +63,20 @@ def main():
             print(f"load: transformers said: {text.strip()[:600]}")
             failed = True
             break
-    print(f"load: missing {len(info.get('missing_keys', []))}, unexpected {len(info.get('unexpected_keys', []))}")
+    print(f"load: {arch}, missing {len(info.get('missing_keys', []))}, unexpected {len(info.get('unexpected_keys', []))}")
     model.eval()
     px = torch.from_numpy(np.load(pixels))
-    ids = torch.from_numpy(np.load(tokens).astype(np.int64))
     with torch.no_grad():
-        img = pooled(model.get_image_features(pixel_values=px)).numpy()
-        txt = pooled(model.get_text_features(input_ids=ids)).numpy()
-    results = [("get_image_features", rel(np.load(our_img), img)), ("get_text_features", rel(np.load(our_txt), txt))]
+        if cls is CLIPModel:
+            img = pooled(model.get_image_features(pixel_values=px)).numpy()
+        else:
+            img = model(pixel_values=px).image_embeds.numpy()
+    results = [("get_image_features" if cls is CLIPModel else "image_embeds", rel(np.load(our_img), img))]
+    if tokens != "-":
+        ids = torch.from_numpy(np.load(tokens).astype(np.int64))
+        with torch.no_grad():
+            txt = pooled(model.get_text_features(input_ids=ids)).numpy()
+        results.append(("get_text_features", rel(np.load(our_txt), txt)))
     if our_fc:
         from safetensors.torch import load_file
 
