@@ -68,9 +68,9 @@ for i, r in enumerate(rows): a[i, :len(r)] = r
 np.save(sys.argv[2], a)' "$T/tokens.txt" "$T/tokens.npy" &&
 	$B/lt-subset --imbalance 1 --max-per-class 2 --pack "$T/mini.tar" --pack-layout folder -o "$T/mini.mp" "$DEMO" &&
 	$B/lt-subset --split test --max-per-class 1 -o "$T/test.mp" data/cifar10-lt/test.tar.gz &&
-	$B/clip-embed-text --model "$MODEL" --vocab "$VOCAB" --samples "$T/mini.mp" -o "$T/text.npy" &&
+	$B/clip-embed-text --model "$MODEL" --vocab "$VOCAB" --samples "$T/mini.mp" -o "$T/text.npy" 2>"$T/err" &&
 	$B/lfm-pairs --text "$T/text.npy" --epochs 1 "$T/mini.mp" | $B/lfm-mix -o "$T/plan.mp" ||
-	{ echo "not ok - interop_hf setup: making the fixtures failed"; exit 1; }
+	{ echo "not ok - interop_hf setup: making the fixtures failed: $(cat "$T/err" 2>/dev/null)"; exit 1; }
 
 # ---- a few lfm-fit steps: stage 1 (3 steps), then stage 2 (3 steps: W_I away from the identity) ------
 FIT="$B/lfm-fit --text $T/text.npy --data $T/mini.tar --threads 2 --batch 8"
