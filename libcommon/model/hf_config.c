@@ -215,23 +215,23 @@ static void text_json(FILE *f, const clip_config *c)
 		c->context_length, c->vocab_size);
 }
 
-char *hf_config_json(const clip_config *c, int towers)
+char *hf_config_json(const clip_config *c, int towers, const char *torch_dtype)
 {
 	membuf m;
 	FILE *f = membuf_open(&m);
 	if (towers == CLIP_BOTH) {
 		fprintf(f, "{\n  \"architectures\": [\"CLIPModel\"],\n  \"model_type\": \"clip\",\n"
 			   "  \"projection_dim\": %d,\n  \"logit_scale_init_value\": 2.6592,\n"
-			   "  \"initializer_factor\": 1.0,\n  \"dtype\": \"float32\",\n  \"text_config\": {\n    ",
-			c->embed_dim);
+			   "  \"initializer_factor\": 1.0,\n  \"dtype\": \"%s\",\n  \"text_config\": {\n    ",
+			c->embed_dim, torch_dtype);
 		text_json(f, c);
 		fprintf(f, "\n  },\n  \"vision_config\": {\n    ");
 		vision_json(f, c);
 		fprintf(f, "\n  }\n}\n");
 	} else {
 		int v = towers == CLIP_VISION;
-		fprintf(f, "{\n  \"architectures\": [\"%s\"],\n  \"dtype\": \"float32\",\n  ",
-			v ? "CLIPVisionModelWithProjection" : "CLIPTextModelWithProjection");
+		fprintf(f, "{\n  \"architectures\": [\"%s\"],\n  \"dtype\": \"%s\",\n  ",
+			v ? "CLIPVisionModelWithProjection" : "CLIPTextModelWithProjection", torch_dtype);
 		/* the tower's members at the top, indented as the rest */
 		if (v)
 			vision_json(f, c);

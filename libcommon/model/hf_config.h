@@ -41,7 +41,8 @@ int hf_config_check(const hf_clip_config *h, const clip_config *c, int towers, c
 
 /* config.json for c's towers `towers` (both: CLIPModel; one: CLIPVisionModelWithProjection or
  * CLIPTextModelWithProjection), with eos_token_id 2 so that transformers pools the text at the largest token
- * id, the EOT, exactly as OpenAI's argmax does. Freshly allocated. */
-char *hf_config_json(const clip_config *c, int towers);
+ * id, the EOT, exactly as OpenAI's argmax does; torch_dtype names the weights' element type ("float32",
+ * "float16", "bfloat16": the "dtype" key, which from_pretrained(dtype="auto") follows). Freshly allocated. */
+char *hf_config_json(const clip_config *c, int towers, const char *torch_dtype);
 
 #endif

@@ -44,7 +44,7 @@ static clip_config tiny(void)
 static void test_round_trip_both_towers(void)
 {
 	clip_config c = tiny();
-	char *json = hf_config_json(&c, CLIP_BOTH);
+	char *json = hf_config_json(&c, CLIP_BOTH, "float32");
 	T_ASSERT(strstr(json, "\"architectures\": [\"CLIPModel\"]") && strstr(json, "\"eos_token_id\": 2"));
 	const char *d = dir_with("both", json);
 	hf_clip_config h;
@@ -64,8 +64,9 @@ static void test_round_trip_both_towers(void)
 static void test_one_tower(void)
 {
 	clip_config c = tiny();
-	char *json = hf_config_json(&c, CLIP_VISION);
-	T_ASSERT(strstr(json, "CLIPVisionModelWithProjection") && strstr(json, "\"model_type\": \"clip_vision_model\""));
+	char *json = hf_config_json(&c, CLIP_VISION, "bfloat16");
+	T_ASSERT(strstr(json, "CLIPVisionModelWithProjection") && strstr(json, "\"model_type\": \"clip_vision_model\"") &&
+		 strstr(json, "\"dtype\": \"bfloat16\""));
 	const char *d = dir_with("vision", json);
 	hf_clip_config h;
 	char err[512] = "";
@@ -74,7 +75,7 @@ static void test_one_tower(void)
 	T_ASSERT(hf_config_read(d, CLIP_BOTH, &h, err, sizeof err) != 0 &&
 		 strstr(err, "describes only the vision tower, and the text tower is needed"));
 	free(json);
-	json = hf_config_json(&c, CLIP_TEXT);
+	json = hf_config_json(&c, CLIP_TEXT, "float32");
 	T_ASSERT(strstr(json, "CLIPTextModelWithProjection"));
 	d = dir_with("text", json);
 	T_ASSERTF(hf_config_read(d, CLIP_TEXT, &h, err, sizeof err) == 0 && h.text_heads == 2, "%s", err);
@@ -132,7 +133,7 @@ static void test_directory_as_model(void)
 	mkdir(d, 0777);
 	char *p = xasprintf("%s/model.safetensors", d);
 	clip_model_save(&m, CLIP_BOTH, DT_F32, p, NULL);
-	char *json = hf_config_json(&c, CLIP_BOTH);
+	char *json = hf_config_json(&c, CLIP_BOTH, "float32");
 	char *cp = xasprintf("%s/config.json", d);
 	write_file(cp, json);
 	st_file f;

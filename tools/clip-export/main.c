@@ -179,7 +179,8 @@ static void export_hf(const source *s, const char *dir, dtype dt)
 	char *p = xasprintf("%s/model.safetensors", tmp);
 	write_weights(s, CLIP_NAMING_HF, dt, 0, p);
 	free(p);
-	char *cfg = hf_config_json(&s->m.cfg, s->m.towers);
+	char *cfg = hf_config_json(&s->m.cfg, s->m.towers,
+				   dt == DT_F16 ? "float16" : dt == DT_BF16 ? "bfloat16" : "float32");
 	p = xasprintf("%s/config.json", tmp);
 	write_text(p, cfg);
 	free(p);
