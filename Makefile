@@ -81,6 +81,9 @@ TOOL_BINS  := $(TOOLS:%=bin/%)
 TEST_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BINS  := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GOLDEN_SRCS:= $(sort $(wildcard tests/golden/*.c))
+# tests/interop/*.c: test-support programs of the interop tests (our features to compare with other
+# libraries'), not unit tests: built into BUILD/tests/interop/, run by tests/cli/interop_*.sh.
+INTEROP_BINS := $(patsubst tests/interop/%.c,$(BUILD)/tests/interop/%,$(sort $(wildcard tests/interop/*.c)))
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%.c=%)
 REPLAY_BINS:= $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
@@ -137,7 +140,7 @@ ifeq ($(TOOL_CUDA_LIB),)
 endif
 
 .PHONY: emu all check check-asan check-cuda check-golden-other fuzz demo install uninstall clean summary bench
-all: $(LIB) $(TOOL_BINS) tests/golden-check $(CUDA_LIB) $(CUDA_TESTS) $(if $(CUDA_TESTS),$(BUILD)/golden-check-cuda) summary
+all: $(LIB) $(TOOL_BINS) tests/golden-check $(INTEROP_BINS) $(CUDA_LIB) $(CUDA_TESTS) $(if $(CUDA_TESTS),$(BUILD)/golden-check-cuda) summary
 emu: $(EMU_LIB) $(EMU_TESTS) $(EMU_TOOLS)
 
 summary: $(LIB) $(TOOL_BINS)
@@ -185,9 +188,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 tests/golden-check: $(GOLDEN_SRCS:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-# The C side of tests/interop/ftfy_corpus.py (tests/cli/ftfy_corpus.sh): fix_text over a stream of records.
-INTEROP_BINS := $(BUILD)/tests/interop/ftfy_driver
-$(BUILD)/tests/interop/ftfy_driver: $(BUILD)/tests/interop/ftfy_driver.o $(LIB)
+# The programs of tests/interop/ (INTEROP_BINS above): each from its one .c file and the library.
+$(BUILD)/tests/interop/%: $(BUILD)/tests/interop/%.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
 # Fuzz targets built with a plain main() that feeds each corpus file once: gcc, no libFuzzer needed.

@@ -275,9 +275,32 @@ static int open_impl(const char *path, st_file *f, char *err, size_t errsz)
 		return err_set(err, errsz, "%s: cannot stat: %s", path, strerror(e)), OPEN_IO;
 	}
 	if (S_ISDIR(st.st_mode)) {
+		/* A Hugging Face model directory (save_pretrained's layout): its model.safetensors. The
+		 * directory is remembered (st_file.dir) for the reader of its config.json (model/hf_config.h). */
 		if (!from_stdin)
 			close(fd);
-		return err_set(err, errsz, "%s: is a directory", path), OPEN_IO;
+		size_t n = strlen(path);
+		char *inner = malloc(n + sizeof "/model.safetensors");
+		if (!inner)
+			return err_set(err, errsz, "%s: out of memory", path), OPEN_IO;
+		memcpy(inner, path, n);
+		strcpy(inner + n - (n > 1 && path[n - 1] == '/'), "/model.safetensors");
+		struct stat ist;
+		int found = stat(inner, &ist) == 0;
+		if (!found || S_ISDIR(ist.st_mode)) {
+			const char *msg = found ? "is a directory" : strerror(errno);
+			free(inner);
+			return err_set(err, errsz, "%s: is a directory, and not a Hugging Face model directory: "
+						   "model.safetensors: %s (a sharded model, model.safetensors.index.json, "
+						   "is not read)", path, msg), OPEN_IO;
+		}
+		int rc = open_impl(inner, f, err, errsz);
+		free(inner);
+		if (rc == OPEN_OK && !(f->dir = strdup(path))) {
+			st_close(f);
+			return err_set(err, errsz, "%s: out of memory", path), OPEN_IO;
+		}
+		return rc;
 	}
 	void *map = NULL;
 	size_t map_len = 0, len = 0;
@@ -373,6 +396,7 @@ void st_close(st_file *f)
 	if (f->map)
 		munmap(f->map, f->map_len);
 	free(f->path);
+	free(f->dir);
 	memset(f, 0, sizeof *f);
 }
 

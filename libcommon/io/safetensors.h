@@ -31,7 +31,9 @@ typedef struct st_tensor {
 } st_tensor;
 
 typedef struct st_file {
-	char *path;
+	char *path; /* the file read (DIR/model.safetensors when a directory was given) */
+	char *dir;  /* the directory given, or NULL: a Hugging Face model directory, whose config.json
+		     * model/hf_config.h reads */
 	void *map;
 	size_t map_len;
 	size_t n_tensors;
@@ -44,7 +46,8 @@ typedef struct st_file {
  * must outlive it; map stays NULL. Messages name the problem and the tensor, e.g. "tensors 'a' and 'b'
  * overlap (data_offsets [0, 8] and [4, 12])" or "tensor 'x': 24 bytes for F32 [2, 4] needs 32". */
 int st_parse(const void *buf, size_t len, st_file *f, char *err, size_t errsz);
-/* mmap (read-only) and validate; "-" or a pipe is read into an anonymous mapping instead. Returns 0, or -1
+/* mmap (read-only) and validate; a directory: its model.safetensors (Hugging Face's save_pretrained
+ * layout; not a sharded one), with f->dir set; "-" or a pipe is read into an anonymous mapping instead. Returns 0, or -1
  * with "PATH: problem" in err. The mapping is shared with the file: truncating the file while it is open
  * is not defended against (SIGBUS), as with any mmap reader. */
 int st_open(const char *path, st_file *f, char *err, size_t errsz);

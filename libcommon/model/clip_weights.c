@@ -9,6 +9,7 @@
 
 #include "base/errors.h"
 #include "base/tensor_dtype.h"
+#include "model/hf_config.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
@@ -218,6 +219,26 @@ int clip_config_from_file(const st_file *f, const clip_load_opts *o, clip_config
 	*naming = nm;
 	*present = have;
 	char exp[160];
+	/* A Hugging Face model directory: its config.json says the activation (refused unless QuickGELU) and
+	 * the head counts, which a tool's own --heads must then agree with. */
+	hf_clip_config hfc;
+	int vision_heads = o->vision_heads, text_heads = o->text_heads;
+	if (f->dir) {
+		if (hf_config_read(f->dir, o->towers & have, &hfc, err, errsz))
+			return -1;
+		if ((o->towers & CLIP_VISION) && (have & CLIP_VISION)) {
+			if (vision_heads > 0 && vision_heads != hfc.vision_heads)
+				return err_set(err, errsz, "%s/config.json: %d vision attention heads, but %d were asked for",
+					       f->dir, hfc.vision_heads, vision_heads);
+			vision_heads = hfc.vision_heads;
+		}
+		if ((o->towers & CLIP_TEXT) && (have & CLIP_TEXT)) {
+			if (text_heads > 0 && text_heads != hfc.text_heads)
+				return err_set(err, errsz, "%s/config.json: %d text attention heads, but %d were asked for",
+					       f->dir, hfc.text_heads, text_heads);
+			text_heads = hfc.text_heads;
+		}
+	}
 	if ((o->towers & CLIP_VISION) && !(have & CLIP_VISION))
 		return err_set(err, errsz, "%s: no vision tower (no tensor '%s')", file_name(f), vn->head[0]);
 	if ((o->towers & CLIP_TEXT) && !(have & CLIP_TEXT))
@@ -255,7 +276,7 @@ int clip_config_from_file(const st_file *f, const clip_load_opts *o, clip_config
 		if (c->vision_layers == 0)
 			return err_set(err, errsz, "%s: vision tower without resblocks (no tensor '%s0.%s')", file_name(f),
 				    vn->block_prefix, nm == CLIP_NAMING_HF ? block_hf[0] : block_openai[0]);
-		c->vision_heads = heads_for(W, o->vision_heads, "vision", err, errsz);
+		c->vision_heads = heads_for(W, vision_heads, "vision", err, errsz);
 		if (c->vision_heads < 0)
 			return -1;
 	}
@@ -291,13 +312,20 @@ int clip_config_from_file(const st_file *f, const clip_load_opts *o, clip_config
 		if (c->text_layers == 0)
 			return err_set(err, errsz, "%s: text tower without resblocks (no tensor '%s0.%s')", file_name(f),
 				    tn->block_prefix, nm == CLIP_NAMING_HF ? block_hf[0] : block_openai[0]);
-		c->text_heads = heads_for(W, o->text_heads, "text", err, errsz);
+		c->text_heads = heads_for(W, text_heads, "text", err, errsz);
 		if (c->text_heads < 0)
 			return -1;
 	}
 	char why[256];
 	if (clip_config_check(c, o->towers, why, sizeof why))
 		return err_set(err, errsz, "%s: %s", file_name(f), why);
+	if (f->dir) {
+		char *path = xasprintf("%s/config.json", f->dir);
+		int rc = hf_config_check(&hfc, c, o->towers, path, err, errsz);
+		free(path);
+		if (rc)
+			return -1;
+	}
 	return 0;
 }
 

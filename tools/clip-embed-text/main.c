@@ -34,7 +34,7 @@ static const char usage[] =
     "with --samples.\n"
     "\n"
     "  -m, --model FILE          CLIP weights, safetensors (OpenAI or Hugging Face names; only the text\n"
-    "                            tower is needed)\n"
+    "                            tower is needed), or a Hugging Face model directory\n"
     "  -t, --template T          a prompt template with one '{}' (repeatable; default 'a photo of a {}')\n"
     "  -c, --classes FILE        the same as the CLASSES argument\n"
     "      --samples FILE        take the class names from this samples stream's header\n"
