@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include "base/errors.h"
+#include "base/json.h"
 #include "base/tensor_dtype.h"
 #include "model/hf_config.h"
 
@@ -203,6 +204,28 @@ static int heads_for(int width, int given, const char *tower, char *err, size_t 
 	return width / 64;
 }
 
+/* The head counts a file's "config" metadata records (our checkpoints and clip-init's files:
+ * "vision_heads", "transformer_heads"), as defaults where the tool was given none: a model trained from a
+ * Hugging Face directory with heads other than width / 64 keeps them in its checkpoint, which has no
+ * config.json. An explicit count still wins (clip-embed-text --heads is an override). Metadata that is
+ * absent or not such JSON leaves the OpenAI rule (width / 64) in force. */
+static void heads_from_metadata(const st_file *f, int *vision_heads, int *text_heads)
+{
+	const char *cfg = st_meta(f, "config");
+	if (!cfg)
+		return;
+	char jerr[64];
+	json_value *j = json_parse(cfg, strlen(cfg), jerr, sizeof jerr);
+	if (!j)
+		return;
+	const json_value *v = json_get(j, "vision_heads"), *t = json_get(j, "transformer_heads");
+	if (*vision_heads <= 0 && v && v->type == JSON_NUMBER && v->is_integer && v->integer > 0 && v->integer <= 65536)
+		*vision_heads = (int)v->integer;
+	if (*text_heads <= 0 && t && t->type == JSON_NUMBER && t->is_integer && t->integer > 0 && t->integer <= 65536)
+		*text_heads = (int)t->integer;
+	json_free(j);
+}
+
 int clip_config_from_file(const st_file *f, const clip_load_opts *o, clip_config *c, clip_naming *naming,
 			  int *present, char *err, size_t errsz)
 {
@@ -239,6 +262,8 @@ int clip_config_from_file(const st_file *f, const clip_load_opts *o, clip_config
 			text_heads = hfc.text_heads;
 		}
 	}
+	else
+		heads_from_metadata(f, &vision_heads, &text_heads);
 	if ((o->towers & CLIP_VISION) && !(have & CLIP_VISION))
 		return err_set(err, errsz, "%s: no vision tower (no tensor '%s')", file_name(f), vn->head[0]);
 	if ((o->towers & CLIP_TEXT) && !(have & CLIP_TEXT))

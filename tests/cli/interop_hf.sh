@@ -158,6 +158,14 @@ if $FEAT "$T/heads" "$PIX" "$T/h4.npy" 2>"$T/err" &&
 else
 	nok "the head count comes from config.json" "features unchanged with num_attention_heads 4; $(cat "$T/err")"
 fi
+# ... and a single file made from that directory keeps them (its "config" metadata records 4 heads, which
+# the loader takes where no config.json is: the same features, not width / 64's)
+if $B/clip-export --to openai -o "$T/h4.st" "$T/heads" 2>"$T/err" && $FEAT "$T/h4.st" "$PIX" "$T/h4b.npy" 2>>"$T/err" &&
+	cmp -s "$T/h4.npy" "$T/h4b.npy"; then
+	ok "a file exported from a 4-head directory keeps its head count"
+else
+	nok "a file exported from a 4-head directory keeps its head count" "features differ; $(cat "$T/err")"
+fi
 check_row "config.json heads against --vision-heads" 1 - "2 vision attention heads, but 3 were asked for" \
 	"$B/clip-export --to openai --vision-heads 3 -o $T/x.st $T/hf"
 check_row "config.json that describes another model" 1 - "size/config.json: image_size is 64, but the tensors .* give 32" \
