@@ -11,7 +11,12 @@ import math
 import os
 import sys
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    sys.stderr.write("%s: numpy is needed (pip install numpy matplotlib scikit-learn), with %s\n"
+                     % (os.path.basename(sys.argv[0]), sys.executable))
+    sys.exit(1)
 
 GROUPS = ("many", "medium", "few")
 
@@ -30,6 +35,9 @@ def read_jsonl(path):
     except OSError as e:
         sys.stderr.write("%s: %s: %s\n" % (os.path.basename(sys.argv[0]), path, e.strerror))
         sys.exit(3)
+    except UnicodeDecodeError:
+        fail("%s: not JSON lines (lfm-show's output): not UTF-8 text; a msgpack stream goes through "
+             "lfm-show first" % path)
     if not lines:
         fail("%s: empty: expected the JSON lines of lfm-show (a header, then records)" % path)
     try:
@@ -45,7 +53,7 @@ def read_predictions(path):
     """An lfm.predictions/1 stream's JSON lines: (header, labels, preds) as int arrays."""
     header, recs = read_jsonl(path)
     if not str(header["format"]).startswith("lfm.predictions/"):
-        fail("%s: a %s stream, not lfm.predictions (lfm-eval --predictions)" % (path, header["format"]))
+        fail("%s: an %s stream, not lfm.predictions (lfm-eval --predictions)" % (path, header["format"]))
     if header.get("samples", len(recs)) != len(recs):
         fail("%s: the header says %d samples, %d records follow" % (path, header["samples"], len(recs)))
     labels = np.array([r["label"] for r in recs], dtype=np.int64)
@@ -61,7 +69,7 @@ class Training:
     def __init__(self, path, many_above=None, few_max=None):
         header, _ = read_jsonl(path)
         if not str(header["format"]).startswith("lfm.samples/"):
-            fail("%s: a %s stream, not a samples stream (lt-subset's training subset)" % (path, header["format"]))
+            fail("%s: an %s stream, not a samples stream (lt-subset's training subset)" % (path, header["format"]))
         self.classes = list(header["classes"])
         self.counts = np.array(header["counts"], dtype=np.int64)
         if len(self.counts) != len(self.classes):
@@ -95,17 +103,26 @@ def load_npy(path, ndim, what):
 
 def pyplot():
     """matplotlib's pyplot on the file-only backend (no display needed)."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        fail("matplotlib is needed (pip install matplotlib), with %s" % sys.executable)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
 
 
-def save(fig, path):
-    """PNG, PDF or SVG by the extension, written aside and renamed as the tools write their outputs."""
-    ext = os.path.splitext(path)[1].lower().lstrip(".") or "png"
+def output_format(path):
+    """The figure's format from its extension (checked before any work, so a bad name writes nothing)."""
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
     if ext not in ("png", "pdf", "svg"):
         fail("%s: the extension picks the format: .png, .pdf or .svg" % path)
+    return ext
+
+
+def save(fig, path):
+    """PNG, PDF or SVG by the extension, written aside and renamed as the tools write their outputs."""
+    ext = output_format(path)
     tmp = "%s.tmp%d.%s" % (path, os.getpid(), ext)
     try:
         fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")

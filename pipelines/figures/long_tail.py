@@ -14,11 +14,9 @@ plotted order: rank, class_id, name, train_count, group, then per series test_co
 Needs numpy and matplotlib (pipelines/figures/README.md).
 """
 import argparse
-import math
 
+import lfmfig  # first: it says so when numpy is missing
 import numpy as np
-
-import lfmfig
 
 
 def main():
@@ -36,6 +34,7 @@ def main():
     ap.add_argument("-o", "--output", required=True, help="the figure: .png, .pdf or .svg")
     ap.add_argument("--csv", help="the numbers drawn (default: OUTPUT with .csv)")
     a = ap.parse_args()
+    lfmfig.output_format(a.output)
 
     tr = lfmfig.Training(a.train, a.many_above, a.few_max)
     C = len(tr.classes)

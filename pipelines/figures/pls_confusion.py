@@ -17,9 +17,8 @@ Needs numpy and matplotlib (pipelines/figures/README.md).
 import argparse
 import math
 
+import lfmfig  # first: it says so when numpy is missing
 import numpy as np
-
-import lfmfig
 
 
 def main():
@@ -34,6 +33,7 @@ def main():
     ap.add_argument("-o", "--output", required=True, help="the figure: .png, .pdf or .svg")
     ap.add_argument("--csv", help="the numbers drawn (default: OUTPUT with .csv)")
     a = ap.parse_args()
+    lfmfig.output_format(a.output)
 
     pls = lfmfig.load_npy(a.pls, 2, "p_ls")
     conf = lfmfig.load_npy(a.confusion, 2, "the confusion matrix")

@@ -13,10 +13,10 @@ The CSV holds the points drawn: panel, row, index, label, group, x, y.
 Needs numpy, matplotlib and scikit-learn (pipelines/figures/README.md).
 """
 import argparse
+import sys
 
+import lfmfig  # first: it says so when numpy is missing
 import numpy as np
-
-import lfmfig
 
 MARKERS = {"many": "o", "medium": "s", "few": "^"}
 
@@ -35,10 +35,11 @@ def main():
     ap.add_argument("-o", "--output", required=True, help="the figure: .png, .pdf or .svg")
     ap.add_argument("--csv", help="the points drawn (default: OUTPUT with .csv)")
     a = ap.parse_args()
+    lfmfig.output_format(a.output)
     try:
         from sklearn.manifold import TSNE
     except ImportError:
-        lfmfig.fail("scikit-learn is needed for t-SNE (pip install scikit-learn)")
+        lfmfig.fail("scikit-learn is needed for t-SNE (pip install scikit-learn), with %s" % sys.executable)
 
     tr = lfmfig.Training(a.train)
     C = len(tr.classes)
