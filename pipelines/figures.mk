@@ -38,7 +38,9 @@ FIG_ALL := $(FIG_DIR)/long-tail.$(FIG_FORMAT) $(FIG_DIR)/pls-confusion.$(FIG_FOR
 
 # ---- what the figures are drawn from --------------------------------------------------------------
 # An evaluation for pictures: predictions, confusion and features of the test set in one lfm-eval run
-# (the experiment's eval.json keeps its own); the zero-shot run also writes its per-class file.
+# (the experiment's eval.json keeps its own); the zero-shot run also writes its per-class file. The
+# features file, written last, stands for all of them in the rules (predictions.mp and confusion.npy
+# beside it are a little older, so they are never targets of their own).
 FIG_EVAL = $(call TOOL,lfm-eval) --model $(1) --text $(OUT)/text.npy --data $(TEST_DATA) \
   --groups-from $(OUT)/g$(FIG_IMBALANCE)/train.samples --threads $(THREADS) \
   --predictions $(@D)/predictions.mp --confusion $(@D)/confusion.npy --features $@ $(2) \
@@ -48,8 +50,6 @@ $(FIG_EXP)/features.npy: $(FIG_EXP)/stage2.safetensors $(OUT)/test.samples $(OUT
 $(FIG_ZS)/features.npy: $(OUT)/test.samples $(OUT)/text.npy $(OUT)/g$(FIG_IMBALANCE)/train.samples
 	@mkdir -p $(@D)
 	$(call FIG_EVAL,$(WEIGHTS),--per-class $(@D)/per-class.tsv)
-$(FIG_EXP)/predictions.mp $(FIG_EXP)/confusion.npy: $(FIG_EXP)/features.npy ;
-$(FIG_ZS)/predictions.mp $(FIG_ZS)/confusion.npy $(FIG_ZS)/per-class.tsv: $(FIG_ZS)/features.npy ;
 
 # p_ls of the training subset's classes at TAU, as lfm-pairs samples partners with it
 $(OUT)/g$(FIG_IMBALANCE)/pls.npy: $(OUT)/g$(FIG_IMBALANCE)/train.samples $(OUT)/text.npy
@@ -59,18 +59,18 @@ $(OUT)/g$(FIG_IMBALANCE)/pls.npy: $(OUT)/g$(FIG_IMBALANCE)/train.samples $(OUT)/
 $(FIG_DIR)/train.json: $(OUT)/g$(FIG_IMBALANCE)/train.samples
 	@mkdir -p $(@D)
 	$(call TOOL,lfm-show) --head 0 $< > $@
-$(FIG_DIR)/predictions.jsonl: $(FIG_EXP)/predictions.mp
+$(FIG_DIR)/predictions.jsonl: $(FIG_EXP)/features.npy
 	@mkdir -p $(@D)
-	$(call TOOL,lfm-show) $< > $@
-$(FIG_DIR)/zero-shot-predictions.jsonl: $(FIG_ZS)/predictions.mp
+	$(call TOOL,lfm-show) $(<D)/predictions.mp > $@
+$(FIG_DIR)/zero-shot-predictions.jsonl: $(FIG_ZS)/features.npy
 	@mkdir -p $(@D)
-	$(call TOOL,lfm-show) $< > $@
+	$(call TOOL,lfm-show) $(<D)/predictions.mp > $@
 
 # ---- the figures ----------------------------------------------------------------------------------
 $(FIG_DIR)/long-tail.$(FIG_FORMAT): $(FIG_DIR)/train.json $(FIG_DIR)/predictions.jsonl $(FIG_DIR)/zero-shot-predictions.jsonl
 	$(PYTHON) $(FIG_SCRIPTS)/long_tail.py --train $< --series $(FIG_METHOD) $(FIG_DIR)/predictions.jsonl \
 	  --series zero-shot $(FIG_DIR)/zero-shot-predictions.jsonl --csv $(@:.$(FIG_FORMAT)=.csv) -o $@
-$(FIG_DIR)/pls-confusion.$(FIG_FORMAT): $(OUT)/g$(FIG_IMBALANCE)/pls.npy $(FIG_ZS)/confusion.npy $(FIG_DIR)/train.json
+$(FIG_DIR)/pls-confusion.$(FIG_FORMAT): $(OUT)/g$(FIG_IMBALANCE)/pls.npy $(FIG_ZS)/features.npy $(FIG_DIR)/train.json
 	$(PYTHON) $(FIG_SCRIPTS)/pls_confusion.py --train $(FIG_DIR)/train.json --pls $< --confusion $(FIG_ZS)/confusion.npy \
 	  --csv $(@:.$(FIG_FORMAT)=.csv) -o $@
 $(FIG_DIR)/tsne.$(FIG_FORMAT): $(FIG_DIR)/train.json $(FIG_ZS)/features.npy $(FIG_EXP)/features.npy \
