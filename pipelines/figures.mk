@@ -29,6 +29,8 @@ FIG_METHOD      ?= $(firstword $(filter lfm-mms,$(METHODS)) $(filter lfm-ce,$(ME
 FIG_FORMAT      ?= png
 FIG_TSNE_POINTS ?= 5000
 PYTHON          ?= python3
+# no __pycache__ of lfmfig.py beside the scripts (the source tree, or a read-only install)
+FIG_PY           = PYTHONDONTWRITEBYTECODE=1 $(PYTHON)
 FIG_SCRIPTS     := $(LFM_PIPELINES)/figures
 
 FIG_EXP := $(OUT)/g$(FIG_IMBALANCE)/$(FIG_METHOD)
@@ -68,14 +70,14 @@ $(FIG_DIR)/zero-shot-predictions.jsonl: $(FIG_ZS)/features.npy
 
 # ---- the figures ----------------------------------------------------------------------------------
 $(FIG_DIR)/long-tail.$(FIG_FORMAT): $(FIG_DIR)/train.json $(FIG_DIR)/predictions.jsonl $(FIG_DIR)/zero-shot-predictions.jsonl
-	$(PYTHON) $(FIG_SCRIPTS)/long_tail.py --train $< --series $(FIG_METHOD) $(FIG_DIR)/predictions.jsonl \
+	$(FIG_PY) $(FIG_SCRIPTS)/long_tail.py --train $< --series $(FIG_METHOD) $(FIG_DIR)/predictions.jsonl \
 	  --series zero-shot $(FIG_DIR)/zero-shot-predictions.jsonl --csv $(@:.$(FIG_FORMAT)=.csv) -o $@
 $(FIG_DIR)/pls-confusion.$(FIG_FORMAT): $(OUT)/g$(FIG_IMBALANCE)/pls.npy $(FIG_ZS)/features.npy $(FIG_DIR)/train.json
-	$(PYTHON) $(FIG_SCRIPTS)/pls_confusion.py --train $(FIG_DIR)/train.json --pls $< --confusion $(FIG_ZS)/confusion.npy \
+	$(FIG_PY) $(FIG_SCRIPTS)/pls_confusion.py --train $(FIG_DIR)/train.json --pls $< --confusion $(FIG_ZS)/confusion.npy \
 	  --csv $(@:.$(FIG_FORMAT)=.csv) -o $@
 $(FIG_DIR)/tsne.$(FIG_FORMAT): $(FIG_DIR)/train.json $(FIG_ZS)/features.npy $(FIG_EXP)/features.npy \
   $(FIG_DIR)/predictions.jsonl $(FIG_DIR)/zero-shot-predictions.jsonl
-	$(PYTHON) $(FIG_SCRIPTS)/tsne.py --train $< --panel zero-shot $(FIG_ZS)/features.npy $(FIG_DIR)/zero-shot-predictions.jsonl \
+	$(FIG_PY) $(FIG_SCRIPTS)/tsne.py --train $< --panel zero-shot $(FIG_ZS)/features.npy $(FIG_DIR)/zero-shot-predictions.jsonl \
 	  --panel $(FIG_METHOD) $(FIG_EXP)/features.npy $(FIG_DIR)/predictions.jsonl \
 	  --max-points $(FIG_TSNE_POINTS) --seed $(SEED) --csv $(@:.$(FIG_FORMAT)=.csv) -o $@
 

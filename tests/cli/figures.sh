@@ -11,7 +11,7 @@
 # image per panel, labelled as the test stream. Then the scripts' messages for bad inputs.
 # Run from the repository root with bin/ built; prints "ok - ", "not ok - " and "skip - " lines.
 set -u
-export LC_ALL=C LFM_PROGRESS=0
+export LC_ALL=C LFM_PROGRESS=0 PYTHONDONTWRITEBYTECODE=1
 ROOT=$(pwd)
 SHOW=$ROOT/bin/lfm-show
 D=$ROOT/data/cifar10-lt
