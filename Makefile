@@ -294,6 +294,7 @@ MANPAGES := $(wildcard man/*.[1-9])
 DATAFILES:= $(wildcard data/clip/*)
 CLASSFILES:= $(wildcard data/classes/*)
 PIPELINEFILES := $(wildcard pipelines/*.mk pipelines/*.sh pipelines/*.gp)
+PIPELINEFIGS  := $(wildcard pipelines/figures/*.py)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lfm/clip $(DESTDIR)$(PREFIX)/share/lfm/classes
 	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
@@ -305,6 +306,8 @@ install: all
 	$(if $(CLASSFILES),install -m 644 $(CLASSFILES) $(DESTDIR)$(PREFIX)/share/lfm/classes/)
 	install -d $(DESTDIR)$(PREFIX)/share/lfm/pipelines
 	install -m 644 $(PIPELINEFILES) $(DESTDIR)$(PREFIX)/share/lfm/pipelines/
+	install -d $(DESTDIR)$(PREFIX)/share/lfm/pipelines/figures
+	$(if $(PIPELINEFIGS),install -m 644 $(PIPELINEFIGS) $(DESTDIR)$(PREFIX)/share/lfm/pipelines/figures/)
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)

@@ -599,6 +599,14 @@ void logits(fit_state *s, const float *pixels, int B, float *out)
 	memcpy(out, f->pin_logits, (size_t)B * f->C * sizeof(float));
 }
 
+// The normalised features of the last logits call (f->fn, written by head_forward inside the graph or
+// eagerly; logits synchronised the stream, so they are there): lfm-eval --features.
+void features(fit_state *s, int B, float *out)
+{
+	cuda_fit *f = of(s);
+	lfm_dev_download(f->ctx, out, f->fn, (size_t)B * f->D * sizeof(float));
+}
+
 void sync_host(fit_state *s)
 {
 	cuda_fit *f = of(s);
@@ -661,4 +669,4 @@ int params_finite(fit_state *s)
 extern "C" const fit_device_ops lfm_cuda_fit_ops = {"cuda",       create,       destroy,     forward_backward,
 						    update,       logits,       sync_host,   host_changed,
 						    host_grads,   host_moment,  params_finite, forward_backward_raw,
-						    logits_raw,   reduce_grads};
+						    logits_raw,   reduce_grads, features};

@@ -168,3 +168,7 @@ table: $(ALL_RESULTS) $(OUT)/zero-shot/eval.json
 plots: $(ALL_RESULTS)
 	for f in $(ALL_RESULTS:eval.json=per-class.tsv); do \
 	  $(PLOT) -e "in='$$f'; out='$${f%.tsv}.png'" $(LFM_PIPELINES)/plot-per-class.gp || exit 1; done
+
+# The paper's figures from one experiment (long-tail accuracy, p_ls beside the zero-shot confusion,
+# t-SNE of the features), drawn with the user's Python: `make ... figures`; see figures.mk.
+include $(LFM_PIPELINES)/figures.mk

@@ -470,7 +470,7 @@ float *npy_load_f32(const char *path, int ndim, int64_t shape[NPY_MAX_DIMS], siz
 
 /* ---- writing ------------------------------------------------------------------------------------ */
 
-void npy_write(void *file, const char *name, dtype t, int ndim, const int64_t *shape, const void *data)
+size_t npy_write_header(void *file, const char *name, dtype t, int ndim, const int64_t *shape)
 {
 	FILE *f = file;
 	const char *descr = dtype_descr(t);
@@ -505,7 +505,13 @@ void npy_write(void *file, const char *name, dtype t, int ndim, const int64_t *s
 	pre[9] = (unsigned char)(n >> 8);
 	xfwrite(pre, sizeof pre, f, name);
 	xfwrite(hdr, n, f, name);
-	xfwrite(data, count * esize, f, name);
+	return count * esize;
+}
+
+void npy_write(void *file, const char *name, dtype t, int ndim, const int64_t *shape, const void *data)
+{
+	size_t bytes = npy_write_header(file, name, t, ndim, shape);
+	xfwrite(data, bytes, file, name);
 }
 
 void npy_save(const char *path, dtype t, int ndim, const int64_t *shape, const void *data)

@@ -51,5 +51,8 @@ void npy_save(const char *path, dtype t, int ndim, const int64_t *shape, const v
 /* The same into an open stream (no atomic rename), for tools that compose their own output. */
 void npy_write(void *file /* FILE* */, const char *name, dtype t, int ndim, const int64_t *shape,
 	       const void *data);
+/* Only the header, for an array written in parts (lfm-eval --features: a batch of rows at a time, the
+ * shape known up front): the caller then writes exactly the returned number of bytes, C order. */
+size_t npy_write_header(void *file /* FILE* */, const char *name, dtype t, int ndim, const int64_t *shape);
 
 #endif

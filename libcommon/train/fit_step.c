@@ -269,6 +269,21 @@ void fit_logits(fit_state *s, const float *pixels, int B, float *logits)
 	cosine_head_forward(&s->head, s->cpu.acts.out, B, logits);
 }
 
+void fit_features(const fit_state *s, int B, float *features)
+{
+	if (B < 1 || B > s->max_batch)
+		die(LFM_EXIT_IO, "internal error: features of %d images with room for %d", B, s->max_batch);
+	if (on_device(s)) {
+		if (!s->ctx.device->features)
+			die(LFM_EXIT_IO, "internal error: the %s runner does not return features", s->ctx.device->name);
+		s->ctx.device->features((fit_state *)s, B, features);
+		return;
+	}
+	if (s->head.batch < B)
+		die(LFM_EXIT_IO, "internal error: features of %d images after logits of %d", B, s->head.batch);
+	memcpy(features, s->head.hn, (size_t)B * (size_t)s->dim * sizeof *features);
+}
+
 int fit_params_finite(const fit_state *s)
 {
 	if (on_device(s))

@@ -118,6 +118,8 @@ struct fit_device_ops {
 	 * slice of a small last batch is empty: its gradients are then zero, its loss 0, and it still takes
 	 * part in every collective the others make. */
 	void (*reduce_grads)(fit_state *s);
+	/* optional (NULL: fit_features refuses): the normalised features [B, D] of the last logits call */
+	void (*features)(fit_state *s, int B, float *features);
 };
 
 #define FIT_EVAL 0 /* the stage of an evaluation state */
@@ -183,6 +185,10 @@ void fit_logits_raw(fit_state *s, const fit_raw_batch *b, float *logits);
 
 /* Logits [B, C] of the current model for B <= max_batch images, without training (validation). */
 void fit_logits(fit_state *s, const float *pixels, int B, float *logits);
+/* The features those logits were computed from, for the B images of the last fit_logits or
+ * fit_logits_raw: normalize(f) (stage 1, or an evaluation without W) or normalize(W·f), [B, D], so that
+ * logits = features · normalize(T)^T. A zero feature row stays zero (cosine_head.h). lfm-eval --features. */
+void fit_features(const fit_state *s, int B, float *features);
 
 /* What the stage trains, as flat arrays of *n floats (stage 1: the tower's parameter block — the
  * weights' own; stage 2: W): parameters, their gradients, Adam's moments (which: 1 m, 2 v). The runner's

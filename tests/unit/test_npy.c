@@ -350,6 +350,32 @@ static void test_write_to_stream(void)
 	free(buf);
 }
 
+/* An array written in parts (npy_write_header, then the rows a batch at a time, as lfm-eval --features)
+ * is the file npy_write makes of the whole array, byte for byte. */
+static void test_write_in_parts(void)
+{
+	enum { N = 5, D = 3 };
+	float v[N * D];
+	for (int i = 0; i < N * D; i++)
+		v[i] = (float)i / 7.0f - 1.0f;
+	const int64_t shape[2] = {N, D};
+	char *whole = NULL, *parts = NULL;
+	size_t wlen = 0, plen = 0;
+	FILE *f = open_memstream(&whole, &wlen);
+	npy_write(f, "whole", DT_F32, 2, shape, v);
+	fclose(f);
+	f = open_memstream(&parts, &plen);
+	size_t bytes = npy_write_header(f, "parts", DT_F32, 2, shape);
+	T_ASSERT(bytes == sizeof v);
+	fwrite(v, sizeof(float), 2 * D, f);       /* rows 0..1 */
+	fwrite(v + 2 * D, sizeof(float), 3 * D, f); /* rows 2..4 */
+	fclose(f);
+	T_ASSERT(wlen == plen && memcmp(whole, parts, wlen) == 0);
+	T_ASSERT((wlen - sizeof v) % 64 == 0);
+	free(whole);
+	free(parts);
+}
+
 static void test_load_f32_converts(void)
 {
 	const int64_t shape[2] = {2, 3};
@@ -517,6 +543,7 @@ int main(int argc, char **argv)
 	T_RUN(test_refusals_of_the_frame);
 	T_RUN(test_save_load_round_trip_every_dtype);
 	T_RUN(test_write_to_stream);
+	T_RUN(test_write_in_parts);
 	T_RUN(test_load_f32_converts);
 	if (t_golden_dir())
 		T_RUN(test_golden_pixels);

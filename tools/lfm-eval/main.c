@@ -56,6 +56,8 @@ static const char usage[] =
     "  -p, --predictions FILE  per-sample predictions as an lfm.predictions/1 stream\n"
     "      --per-class FILE    class_id, name, train_count, test_count, accuracy: one TSV line a class\n"
     "      --confusion FILE    the confusion matrix, int64 [C, C] .npy (row: true class, column: predicted)\n"
+    "      --features FILE     the L2-normalised image features the logits come from (after W_I), float32\n"
+    "                          [N, d] .npy, row i for record i of SAMPLES (t-SNE and other pictures)\n"
     "  -o, --output FILE       write the table (or JSON) to FILE instead of stdout\n"
     "  -h, --help              this help;  -V, --version  the version\n"
     "\n"
@@ -64,7 +66,7 @@ static const char usage[] =
 
 typedef struct options {
 	const char *model, *text, *data, *split, *root, *cache_dir, *groups_from, *samples;
-	const char *predictions, *per_class, *confusion, *output;
+	const char *predictions, *per_class, *confusion, *features, *output;
 	eval_thresholds th;
 	int many_given, few_given;
 	int no_fc, heads, batch, threads, json;
@@ -77,7 +79,7 @@ static int is_stdout(const char *path) { return path && strcmp(path, "-") == 0; 
 static void parse_options(int argc, char **argv, options *o)
 {
 	enum { OPT_SPLIT = 256, OPT_ROOT, OPT_CACHE, OPT_MANY, OPT_FEW, OPT_NO_FC, OPT_HEADS, OPT_JSON, OPT_PERCLASS,
-	       OPT_CONFUSION, OPT_DEVICE, OPT_PRECISION };
+	       OPT_CONFUSION, OPT_FEATURES, OPT_DEVICE, OPT_PRECISION };
 	static const struct option longopts[] = {
 	    {"model", required_argument, 0, 'm'},        {"text", required_argument, 0, 't'},
 	    {"data", required_argument, 0, 'd'},         {"split", required_argument, 0, OPT_SPLIT},
@@ -88,6 +90,7 @@ static void parse_options(int argc, char **argv, options *o)
 	    {"threads", required_argument, 0, 'j'},      {"json", no_argument, 0, OPT_JSON},
 	    {"predictions", required_argument, 0, 'p'},  {"per-class", required_argument, 0, OPT_PERCLASS},
 	    {"confusion", required_argument, 0, OPT_CONFUSION}, {"output", required_argument, 0, 'o'},
+	    {"features", required_argument, 0, OPT_FEATURES},
 	    {"device", required_argument, 0, OPT_DEVICE}, {"precision", required_argument, 0, OPT_PRECISION},
 	    {"help", no_argument, 0, 'h'},               {"version", no_argument, 0, 'V'},
 	    {0, 0, 0, 0}};
@@ -121,6 +124,7 @@ static void parse_options(int argc, char **argv, options *o)
 		case 'p': o->predictions = optarg; break;
 		case OPT_PERCLASS: o->per_class = optarg; break;
 		case OPT_CONFUSION: o->confusion = optarg; break;
+		case OPT_FEATURES: o->features = optarg; break;
 		case 'o': o->output = optarg; break;
 		case 'h': opt_help(usage);
 		case 'V': opt_version();
@@ -146,14 +150,15 @@ static void parse_options(int argc, char **argv, options *o)
 		opt_usage_error("no samples stream: give SAMPLES or pipe one in (lt-subset --split test ...)");
 	if (o->groups_from && strcmp(o->groups_from, o->samples) == 0 && is_stdout(o->samples))
 		opt_usage_error("--groups-from and SAMPLES cannot both be stdin");
-	int to_stdout = is_stdout(o->predictions) + is_stdout(o->per_class) + is_stdout(o->confusion);
+	int to_stdout = is_stdout(o->predictions) + is_stdout(o->per_class) + is_stdout(o->confusion) +
+			is_stdout(o->features);
 	if (to_stdout > 1)
-		opt_usage_error("only one of --predictions, --per-class and --confusion can be '-' (stdout)");
+		opt_usage_error("only one of --predictions, --per-class, --confusion and --features can be '-' (stdout)");
 	if (to_stdout && o->output && !is_stdout(o->output))
 		opt_usage_error("--output goes to a file and another output to stdout: give one of them a file");
 	if (to_stdout && is_stdout(o->output))
 		opt_usage_error("--output - and another output on stdout: give one of them a file");
-	if ((is_stdout(o->predictions) || is_stdout(o->confusion)) && isatty(STDOUT_FILENO))
+	if ((is_stdout(o->predictions) || is_stdout(o->confusion) || is_stdout(o->features)) && isatty(STDOUT_FILENO))
 		opt_usage_error("refusing to write binary output to a terminal: give a file or a redirection");
 }
 
@@ -394,6 +399,7 @@ int main(int argc, char **argv)
 	lfm_output("--predictions", o.predictions);
 	lfm_output("--per-class", o.per_class);
 	lfm_output("--confusion", o.confusion);
+	lfm_output("--features", o.features);
 	lfm_output("-o", o.output);
 
 	samples_set s;
@@ -420,7 +426,8 @@ int main(int argc, char **argv)
 	dataset *ds = open_dataset(&o, &s);
 
 	/* outputs opened before the work, so an unwritable path fails at once */
-	int report_to_stderr = is_stdout(o.predictions) || is_stdout(o.per_class) || is_stdout(o.confusion);
+	int report_to_stderr = is_stdout(o.predictions) || is_stdout(o.per_class) || is_stdout(o.confusion) ||
+			       is_stdout(o.features);
 	outfile pred_out = {0};
 	stream_writer *pw = NULL;
 	if (o.predictions) {
@@ -433,6 +440,16 @@ int main(int argc, char **argv)
 		outfile_open(&report, o.output, "w");
 	if (o.per_class)
 		outfile_open(&per_class, o.per_class, "w");
+	/* the features go out a batch at a time: the header's shape is known now, and N x d floats (200 MB
+	 * for ImageNet-LT's test set at d = 1024) never sit in memory at once */
+	outfile feat_out = {0};
+	const char *feat_name = NULL;
+	int D = cfg->embed_dim;
+	if (o.features) {
+		outfile_open(&feat_out, o.features, "wb");
+		feat_name = feat_out.path ? feat_out.path : "stdout";
+		npy_write_header(feat_out.f, feat_name, DT_F32, 2, (int64_t[]){(int64_t)s.n, D});
+	}
 
 	/* decoding on one pool while the tower runs image-parallel on the other (faster than OpenBLAS's threads
 	 * alone); the features and logits as training computes them, W applied when the checkpoint has one */
@@ -455,6 +472,7 @@ int main(int argc, char **argv)
 	float *logits = xmalloc_array((size_t)B, (size_t)C * sizeof *logits);
 	float *scores = xmalloc_array((size_t)B, sizeof *scores);
 	int32_t *preds = xmalloc_array(s.n ? s.n : 1, sizeof *preds);
+	float *feats = o.features ? xmalloc_array((size_t)B, (size_t)D * sizeof *feats) : NULL;
 	/* the next batch is decoded and preprocessed on the pool while the model runs on this one */
 	batch_loader *bl = batch_loader_new(ds, R, pool, B);
 
@@ -479,6 +497,10 @@ int main(int argc, char **argv)
 				    sname, rec + 1, (unsigned long long)s.index[rec], o.model);
 			}
 		eval_argmax(logits, b, C, preds + first, scores);
+		if (feats) {
+			fit_features(&fs, b, feats);
+			xfwrite(feats, (size_t)b * (size_t)D * sizeof *feats, feat_out.f, feat_name);
+		}
 		if (pw)
 			for (int j = 0; j < b; j++)
 				predictions_write_record(sw_packer(pw),
@@ -506,6 +528,8 @@ int main(int argc, char **argv)
 		int64_t shape[2] = {C, C};
 		npy_save(o.confusion, DT_I64, 2, shape, r.confusion);
 	}
+	if (o.features)
+		outfile_commit(&feat_out);
 	FILE *rf = report_to_stderr ? stderr : report.f;
 	if (o.json)
 		eval_write_json(rf, &r, &meta);
@@ -516,6 +540,7 @@ int main(int argc, char **argv)
 
 	eval_result_free(&r);
 	free(preds);
+	free(feats);
 	free(scores);
 	free(logits);
 	fit_free(&fs);
