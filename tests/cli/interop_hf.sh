@@ -111,6 +111,16 @@ if $FIT --model "$T/hf" --lr 1e-3 --max-steps 1 -o "$T/fromhf.st" "$T/plan.mp" 2
 else
 	nok "lfm-fit and lfm-eval take --model DIR" "$(cat "$T/err")"
 fi
+# lfm-eval on the export directory applies W_I from fc.safetensors: its features and predictions are the
+# checkpoint's own (and --no-fc, zero-shot, differs from them)
+if $B/lfm-eval --model "$CK" --text "$T/text.npy" --data data/cifar10-lt/test.tar.gz --features "$T/ev_ck.npy" "$T/test.mp" >/dev/null 2>"$T/err" &&
+	$B/lfm-eval --model "$T/hf" --text "$T/text.npy" --data data/cifar10-lt/test.tar.gz --features "$T/ev_hf.npy" "$T/test.mp" >/dev/null 2>>"$T/err" &&
+	$B/lfm-eval --model "$T/hf" --no-fc --text "$T/text.npy" --data data/cifar10-lt/test.tar.gz --features "$T/ev_zs.npy" "$T/test.mp" >/dev/null 2>>"$T/err" &&
+	cmp -s "$T/ev_ck.npy" "$T/ev_hf.npy" && ! cmp -s "$T/ev_zs.npy" "$T/ev_hf.npy"; then
+	ok "lfm-eval --model DIR applies W_I from fc.safetensors (features equal the checkpoint's)"
+else
+	nok "lfm-eval --model DIR applies W_I from fc.safetensors" "features differ from the checkpoint's; $(cat "$T/err")"
+fi
 $B/clip-export --to openai -o "$T/back.st" "$T/hf" 2>"$T/err" && $B/clip-export --to hf -o "$T/hf2" "$T/back.st" 2>>"$T/err" &&
 	$B/clip-export --to hf -o "$T/hf3" "$T/hf" 2>>"$T/err" || nok "clip-export from the HF directory" "$(cat "$T/err")"
 $FEAT "$T/back.st" "$PIX" "$T/img3.npy" "$T/fcimg3.npy" "$T/tokens.npy" "$T/txt3.npy" 2>"$T/err" || nok "clip_features on the re-exported file" "$(cat "$T/err")"

@@ -22,6 +22,7 @@
 #include "io/samples.h"
 #include "io/stream.h"
 #include "model/clip_weights.h"
+#include "model/fc_weight.h"
 #include "train/evaluate.h"
 #include "train/fit_step.h"
 #include "cuda_context.h"
@@ -301,19 +302,9 @@ static void load_model(const options *o, int C, model *m)
 		die(LFM_EXIT_DATA, "%s", err);
 	int D = m->clip.cfg.embed_dim;
 	m->fc = NULL;
-	const st_tensor *t = st_find(&f, "fc.weight");
-	if (t && !o->no_fc) {
-		if (t->ndim != 2 || t->shape[0] != D || t->shape[1] != D)
-			die(LFM_EXIT_DATA, "%s: tensor 'fc.weight' has %d dimensions [%lld, ...], expected [%d, %d]",
-			    o->model, t->ndim, t->ndim ? (long long)t->shape[0] : 0LL, D, D);
-		if (t->dtype != DT_F32 && t->dtype != DT_F16 && t->dtype != DT_BF16)
-			die(LFM_EXIT_DATA, "%s: tensor 'fc.weight': dtype %s, expected F32, F16 or BF16", o->model,
-			    dtype_name(t->dtype));
-		m->fc = st_to_f32(t, NULL);
-		for (size_t i = 0; i < t->count; i++)
-			if (!isfinite(m->fc[i]))
-				die(LFM_EXIT_DATA, "%s: tensor 'fc.weight': element %zu is not finite", o->model, i);
-	}
+	/* W_I: the checkpoint's fc.weight, or an export directory's fc.safetensors (fc_weight.h). */
+	if (!o->no_fc && fc_weight_load(&f, D, &m->fc, err, sizeof err))
+		die(LFM_EXIT_DATA, "%s", err);
 	st_close(&f);
 
 	int64_t shape[NPY_MAX_DIMS];
