@@ -25,12 +25,7 @@ for t in clip-init lt-subset clip-embed-text lfm-pairs lfm-mix lfm-fit lfm-eval 
 done
 command -v make >/dev/null 2>&1 || { echo "skip - figures: make not installed"; exit 0; }
 [ -f "$D/train.tar.gz" ] && [ -f "$D/test.tar.gz" ] || { echo "skip - figures: $D not found"; exit 0; }
-PY=$(interop_python) || { echo "skip - figures: $INTEROP_MISSING"; exit 0; }
-# the modules checked here, not through interop_python's arguments: its message is set in the $(...)
-# subshell and would not reach this one
-for m in numpy matplotlib sklearn; do
-	"$PY" -c "import $m" >/dev/null 2>&1 || { echo "skip - figures: $PY cannot import $m (pip install numpy matplotlib scikit-learn)"; exit 0; }
-done
+PY=$(interop_python numpy matplotlib sklearn) || { echo "skip - figures: $PY"; exit 0; }
 
 ok() { echo "ok - $1"; }
 nok() { echo "not ok - $1: $2"; }

@@ -8,7 +8,7 @@
 set -u
 . tests/cli/lib.sh
 DRIVER=${BUILD:-build}/tests/interop/ftfy_driver
-PY=$(interop_python ftfy) || { echo "skip - ftfy_corpus: $INTEROP_MISSING"; exit 0; }
+PY=$(interop_python ftfy) || { echo "skip - ftfy_corpus: $PY"; exit 0; }
 if [ ! -x "$DRIVER" ]; then
 	echo "not ok - ftfy_corpus: $DRIVER is missing (run make check, or make $DRIVER)"
 	exit 1

@@ -22,7 +22,7 @@ export LFM_PROGRESS=0
 for t in $B/clip-export $B/lfm-fit $B/clip-init $B/lt-subset $B/lfm-pairs $B/lfm-mix $B/clip-embed-text $B/lfm-eval $FEAT; do
 	[ -x "$t" ] || { echo "not ok - interop_hf setup: $t is missing (run make first)"; exit 1; }
 done
-PY=$(interop_python transformers open_clip safetensors torch numpy) || { echo "skip - interop_hf: $INTEROP_MISSING"; exit 0; }
+PY=$(interop_python transformers open_clip safetensors torch numpy) || { echo "skip - interop_hf: $PY"; exit 0; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 

@@ -30,18 +30,22 @@ check_row() {
 	fi
 }
 
-# interop_python: prints the python of the interop test environment (scripts/pydeps.sh: PyPI's torch,
-# transformers, open_clip, ftfy, tensorboard, safetensors; matplotlib and scikit-learn for the figures recipe) — $LFM_PYTHON when set, else the venv
-# scripts/pydeps.sh makes — or nothing and returns 1 when there is none, so a test can say
-#   PY=$(interop_python) || { echo "skip - NAME: $INTEROP_MISSING"; exit 0; }
-# MODULES (optional arguments) are imported to check they are there.
-INTEROP_MISSING="no Python interop environment (run scripts/pydeps.sh, or set LFM_PYTHON)"
+# interop_python [MODULE...]: prints the python of the interop test environment (scripts/pydeps.sh: PyPI's
+# torch, transformers, open_clip, ftfy, tensorboard, safetensors; matplotlib and scikit-learn for the
+# figures recipe) — $LFM_PYTHON when set, else the venv scripts/pydeps.sh makes — after checking that it
+# imports each MODULE. Where there is none, or a module is missing, it prints the reason instead and
+# returns 1 (a message set in a variable would stay in the $(...) subshell), so a test says
+#   PY=$(interop_python transformers) || { echo "skip - NAME: $PY"; exit 0; }
 interop_python() {
 	_py=${LFM_PYTHON:-}
 	[ -n "$_py" ] || _py=$(sh scripts/pydeps.sh --path 2>/dev/null)
-	[ -n "$_py" ] && [ -x "$_py" ] || command -v "$_py" >/dev/null 2>&1 || return 1
+	if [ -z "$_py" ] || ! command -v "$_py" >/dev/null 2>&1; then
+		echo "no Python interop environment (run scripts/pydeps.sh, or set LFM_PYTHON)"
+		return 1
+	fi
 	for _m in "$@"; do
-		"$_py" -c "import $_m" >/dev/null 2>&1 || { INTEROP_MISSING="$_py cannot import $_m"; return 1; }
+		"$_py" -c "import $_m" >/dev/null 2>&1 || {
+			echo "$_py cannot import $_m (run scripts/pydeps.sh)"; return 1; }
 	done
 	printf '%s\n' "$_py"
 }

@@ -54,7 +54,7 @@ FIT="$B/lfm-fit --model $T/tiny.st --text $T/text.npy --data $T/lt.tar --threads
 RESUME="$B/lfm-fit --text $T/text.npy --data $T/lt.tar --threads 2 --val $T/val.mp --val-data $TEST"
 TAGS=train/loss,train/lr,train/images_per_s,epoch/loss,epoch/images_per_s,val/top1,val/loss,val/top1_many,val/top1_medium,val/top1_few
 
-PY=$(interop_python tensorboard) || PY=""
+PY=$(interop_python tensorboard) || { NOPY=$PY; PY=""; }
 # read_tfevents.py's lines; a failure of the script itself (a traceback) is a "not ok" line too
 read_events() {
 	"$PY" tests/interop/read_tfevents.py "$@" 2>"$T/py.err" ||
@@ -76,7 +76,7 @@ if [ -n "$PY" ]; then
 	read_events check "$T/tb/new/run" "$T/full.jsonl" --files 1 --tags "$TAGS" | sed 's/^\(not \)\{0,1\}ok - /&one run: /'
 	read_events corrupt "$T"/tb/new/run/events.out.tfevents.* | sed 's/^\(not \)\{0,1\}ok - /&CRC: /'
 else
-	echo "skip - tensorboard: reading the event files back: $INTEROP_MISSING"
+	echo "skip - tensorboard: reading the event files back: $NOPY"
 fi
 
 # ---- --log-every epoch thins the log only: the event file still has every step (the same losses, bit
