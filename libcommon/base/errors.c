@@ -20,6 +20,9 @@ static const char *progname = "lfm";
 static char message_tag[32]; /* "rank 1" in a data-parallel run: "lfm-fit[rank 1]: ..." */
 #define MAX_PENDING 64
 static char *pending_tmp[MAX_PENDING];
+/* A temporary folder an output is assembled in (lfm_temp_dir_track): removed after the files above. */
+static char *pending_dir;
+static char **pending_dir_files;
 
 static void remove_pending(void)
 {
@@ -28,15 +31,33 @@ static void remove_pending(void)
 			unlink(pending_tmp[i]);
 			pending_tmp[i] = NULL;
 		}
+	if (pending_dir) {
+		rmdir(pending_dir);
+		pending_dir = NULL;
+	}
 }
 
 static void on_fatal_signal(int sig)
 {
 	for (int i = 0; i < MAX_PENDING; i++)
 		if (pending_tmp[i])
-			unlink(pending_tmp[i]); /* async-signal-safe */
+			unlink(pending_tmp[i]); /* async-signal-safe, as rmdir is */
+	if (pending_dir)
+		rmdir(pending_dir);
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/* Don't let a catch-all signal leave a temporary behind. */
+static void catch_fatal_signals(void)
+{
+	static int handlers_set;
+	if (!handlers_set) {
+		handlers_set = 1;
+		signal(SIGINT, on_fatal_signal);
+		signal(SIGTERM, on_fatal_signal);
+		signal(SIGHUP, on_fatal_signal);
+	}
 }
 
 void lfm_init(const char *argv0)
@@ -245,6 +266,36 @@ static void pending_remove(const char *tmp)
 			pending_tmp[i] = NULL;
 }
 
+void lfm_temp_dir_track(const char *dir, const char *const *names)
+{
+	lfm_temp_dir_keep();
+	size_t n = 0;
+	while (names[n])
+		n++;
+	pending_dir_files = xcalloc(n + 1, sizeof *pending_dir_files);
+	for (size_t i = 0; i < n; i++) {
+		pending_dir_files[i] = xasprintf("%s/%s", dir, names[i]);
+		pending_add(pending_dir_files[i]);
+	}
+	catch_fatal_signals();
+	pending_dir = xstrdup(dir);
+}
+
+void lfm_temp_dir_keep(void)
+{
+	if (!pending_dir_files)
+		return;
+	char *dir = pending_dir;
+	pending_dir = NULL; /* first, so a signal now removes nothing more of a folder being put in place */
+	for (size_t i = 0; pending_dir_files[i]; i++) {
+		pending_remove(pending_dir_files[i]);
+		free(pending_dir_files[i]);
+	}
+	free(pending_dir_files);
+	pending_dir_files = NULL;
+	free(dir);
+}
+
 FILE *membuf_open(membuf *m)
 {
 	m->text = NULL;
@@ -398,13 +449,18 @@ void lfm_lock_output(const char *what, const char *lock_path)
 
 void lfm_test_step(void)
 {
-	static long at = -1, count;
+	static long at = -1, sig_at = -1, count;
 	if (at < 0) {
 		const char *e = getenv("LFM_TEST_DIE_AT_SAVE_STEP");
 		at = e && *e ? strtol(e, NULL, 10) : 0;
+		e = getenv("LFM_TEST_SIGNAL_AT_SAVE_STEP");
+		sig_at = e && *e ? strtol(e, NULL, 10) : 0;
 	}
-	if (at > 0 && ++count == at)
+	++count;
+	if (at > 0 && count == at)
 		_exit(99);
+	if (sig_at > 0 && count == sig_at)
+		raise(SIGTERM); /* as a kill(1) would: the handlers clean up, the process ends by the signal */
 }
 
 /* ---- atomic outputs ------------------------------------------------------------------------------ */
@@ -462,14 +518,7 @@ void outfile_open(outfile *o, const char *path, const char *mode)
 	int fd = mkstemp(o->tmp);
 	if (fd < 0)
 		die(LFM_EXIT_IO, "%s: cannot create temporary file:", path);
-	/* Don't let a catch-all signal leave the temporary behind. */
-	static int handlers_set;
-	if (!handlers_set) {
-		handlers_set = 1;
-		signal(SIGINT, on_fatal_signal);
-		signal(SIGTERM, on_fatal_signal);
-		signal(SIGHUP, on_fatal_signal);
-	}
+	catch_fatal_signals();
 	pending_add(o->tmp);
 	mode_t perm;
 	if (exists) {

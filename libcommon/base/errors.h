@@ -89,12 +89,19 @@ typedef struct outfile {
 void outfile_open(outfile *o, const char *path, const char *mode /* "wb" */);
 void outfile_commit(outfile *o);
 void outfile_abort(outfile *o);
+/* A temporary folder an output is assembled in and then renamed into place (clip-export's export
+ * directory): until lfm_temp_dir_keep, the files names[] (a NULL-terminated list of names inside dir) are
+ * unlinked and dir removed at exit and on SIGINT, SIGTERM and SIGHUP, as an outfile's temporary is. One
+ * folder at a time; the strings are copied. */
+void lfm_temp_dir_track(const char *dir, const char *const *names);
+void lfm_temp_dir_keep(void);
 /* rename(from, to), then the folder fsynced (the rename is on the disk); dies with LFM_EXIT_IO. */
 void xrename(const char *from, const char *to);
 /* Test hook of the commit's steps (lfm(7), ENVIRONMENT): each call counts one step of the process; when
  * LFM_TEST_DIE_AT_SAVE_STEP is N and this is the N-th, the process _exits with status 99 at once, as a
  * kill -9 would leave it (temporaries stay). outfile_commit calls it after the data is synced and after
- * the rename; lfm-fit's save calls it between its renames. */
+ * the rename; lfm-fit's save calls it between its renames. LFM_TEST_SIGNAL_AT_SAVE_STEP=N instead
+ * raises SIGTERM there, to test what a catch-all signal leaves (nothing but the committed outputs). */
 void lfm_test_step(void);
 
 /* The same-file rule (lfm(7), FILES): no output is the same file as an input or as another output, by

@@ -190,6 +190,20 @@ check_row "--to hf needs -o" 2 - "--to hf needs -o DIR" "$B/clip-export --to hf 
 check_row "--to is required" 2 - "--to is required" "$B/clip-export $CK"
 check_row "open_clip config of a vision tower alone" 1 - "only the vision tower: open_clip" \
 	"$B/clip-export --to open-clip-config $T/vis.st"
+# SIGTERM while an export is assembled (after its first file is synced; after one is committed in the
+# temporary folder and the next synced): the signal ends it (143), the earlier export stays whole, and
+# neither a temporary folder nor a temporary file is left
+cp -r "$T/hf" "$T/keep" && ls "$T/keep" >"$T/keep.ls"
+for n in 1 3; do
+	LFM_TEST_SIGNAL_AT_SAVE_STEP=$n $B/clip-export --to hf -o "$T/keep" "$CK" 2>"$T/err"
+	rc=$?
+	if [ "$rc" = 143 ] && ! ls "$T" | grep -q '^keep\.tmp\.' && ls "$T/keep" | cmp -s - "$T/keep.ls" &&
+		cmp -s "$T/keep/model.safetensors" "$T/hf/model.safetensors"; then
+		ok "SIGTERM at save step $n: no temporary left, the earlier export kept"
+	else
+		nok "SIGTERM at save step $n" "status $rc; left: $(ls "$T" | grep keep | tr "\n" " ")"
+	fi
+done
 # an export over an earlier export: exchanged in one step, the old files gone, no temporary left
 if $B/clip-export --to hf -o "$T/hf" "$T/vis.st" 2>"$T/err" && [ ! -e "$T/hf/fc.safetensors" ] &&
 	grep -q CLIPVisionModelWithProjection "$T/hf/config.json" && ! ls "$T" | grep -q '\.tmp\.'; then

@@ -82,6 +82,8 @@ const char *out_dir_begin(const char *dir, const char *const *names)
 	if (chmod(tmp_dir, 0777 & ~mask) != 0)
 		warn("%s: cannot set the permissions:", tmp_dir);
 	atexit(cleanup);
+	/* and on SIGINT/SIGTERM/SIGHUP too (errors.h), which atexit does not see */
+	lfm_temp_dir_track(tmp_dir, names);
 	return tmp_dir;
 }
 
@@ -114,6 +116,7 @@ void out_dir_commit(void)
 		if (renameat2(AT_FDCWD, tmp_dir, AT_FDCWD, final_dir, RENAME_EXCHANGE) != 0)
 			die(LFM_EXIT_IO, "cannot exchange %s with %s:", tmp_dir, final_dir);
 	}
+	lfm_temp_dir_keep(); /* the export is in place: a signal from now on must not touch it */
 	char *parent = parent_of(final_dir);
 	sync_path(parent);
 	free(parent);
