@@ -367,6 +367,78 @@ static void test_step_split_and_eval(void)
 	}
 }
 
+/* fit_features (lfm-eval --features): after fit_logits, unit rows whose products with the normalised
+ * text features are the logits; with W (stage 2) they are normalize(W x) of the zero-shot features x
+ * (the tower's output normalised first changes only the scale W is applied at), and differ from them. */
+static void test_features_are_the_logits_source(void)
+{
+	fixture a;
+	fixture_make(&a);
+	fit_state s2;
+	T_ASSERT(start(&s2, &a, 2, NULL) == 0);
+	for (int t = 0; t < 3; t++)
+		fit_step(&s2, a.pixels, a.targets, SB, 1e-2); /* W away from the identity */
+	const int D = a.m.cfg.embed_dim;
+	fit_context ctx = {.backend = FIT_BACKEND_CPU, .pool = NULL};
+	char err[256];
+	float *logits = malloc((size_t)SB * SC * sizeof(float));
+	float *f0 = malloc((size_t)SB * D * sizeof(float)), *fw = malloc((size_t)SB * D * sizeof(float));
+	float *tn = malloc((size_t)SC * D * sizeof(float));
+	for (int c = 0; c < SC; c++) {
+		double nn = 0;
+		for (int k = 0; k < D; k++)
+			nn += (double)a.text[c * D + k] * a.text[c * D + k];
+		for (int k = 0; k < D; k++)
+			tn[c * D + k] = (float)(a.text[c * D + k] / sqrt(nn));
+	}
+	for (int with_w = 0; with_w <= 1; with_w++) {
+		fit_state e;
+		T_ASSERT(fit_init_eval(&e, &ctx, &a.m.vision, a.text, SC, with_w ? s2.head.fc : NULL, SB, err, sizeof err) == 0);
+		fit_logits(&e, a.pixels, SB, logits);
+		float *f = with_w ? fw : f0;
+		fit_features(&e, SB, f);
+		double worst_norm = 0, worst_logit = 0;
+		for (int b = 0; b < SB; b++) {
+			double nn = 0;
+			for (int k = 0; k < D; k++)
+				nn += (double)f[b * D + k] * f[b * D + k];
+			worst_norm = fmax(worst_norm, fabs(sqrt(nn) - 1));
+			for (int c = 0; c < SC; c++) {
+				double dot = 0;
+				for (int k = 0; k < D; k++)
+					dot += (double)f[b * D + k] * tn[c * D + k];
+				worst_logit = fmax(worst_logit, fabs(dot - logits[b * SC + c]));
+			}
+		}
+		T_ASSERTF(worst_norm < 1e-6, "W %d: a feature row's norm is off by %g", with_w, worst_norm);
+		T_ASSERTF(worst_logit < 1e-5, "W %d: features . text^T differs from the logits by %g", with_w, worst_logit);
+		fit_free(&e);
+	}
+	double worst = 0, moved = 0;
+	for (int b = 0; b < SB; b++) {
+		double y[512], nn = 0;
+		T_ASSERT(D <= 512);
+		for (int i = 0; i < D; i++) {
+			y[i] = 0;
+			for (int k = 0; k < D; k++)
+				y[i] += (double)s2.head.fc[i * D + k] * f0[b * D + k];
+			nn += y[i] * y[i];
+		}
+		for (int i = 0; i < D; i++) {
+			worst = fmax(worst, fabs(y[i] / sqrt(nn) - fw[b * D + i]));
+			moved = fmax(moved, fabs(fw[b * D + i] - f0[b * D + i]));
+		}
+	}
+	T_ASSERTF(worst < 1e-5, "features with W differ from normalize(W x) by %g", worst);
+	T_ASSERTF(moved > 1e-4, "W left the features unchanged (%g): the check above proves nothing", moved);
+	free(logits);
+	free(f0);
+	free(fw);
+	free(tn);
+	fit_free(&s2);
+	fixture_free(&a);
+}
+
 static void test_step_nonfinite_changes_nothing(void)
 {
 	fixture f;
@@ -511,6 +583,7 @@ int main(void)
 	T_RUN(test_flip_coin);
 	T_RUN(test_step_deterministic_and_threads);
 	T_RUN(test_step_split_and_eval);
+	T_RUN(test_features_are_the_logits_source);
 	T_RUN(test_step_parts_sum_to_the_batch);
 	T_RUN(test_step_nonfinite_changes_nothing);
 	T_RUN(test_checkpoint_roundtrip);
