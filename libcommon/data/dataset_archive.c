@@ -214,22 +214,6 @@ static int cache_append(ds_scan *s, const void *data, size_t n, const char *path
 	return 0;
 }
 
-/* "./a//b" -> "a/b", as extracting the member would name it; so "//" never occurs in a member's name and
- * can separate the levels of a tar inside a tar (ds_scan_archive_nested). */
-static char *normalise_name(const char *name)
-{
-	while (name[0] == '.' && name[1] == '/')
-		name += 2;
-	while (name[0] == '/')
-		name++;
-	char *s = xstrdup(name), *d = s;
-	for (const char *p = s; *p; p++)
-		if (!(*p == '/' && d > s && d[-1] == '/'))
-			*d++ = *p;
-	*d = 0;
-	return s;
-}
-
 /* Read the decompressed stream to its end, for its checks: 0, or -1 with the decoder's complaint in why. */
 static int src_drain(scan_src *s, char *why, size_t whysz)
 {
@@ -458,7 +442,7 @@ static int scan_archive(const char *path, ds_want_fn want, ds_stream_fn stream, 
 		size_t mi = out->n++;
 		ds_member *m = &out->m[mi];
 		memset(m, 0, sizeof *m);
-		m->name = normalise_name(raw);
+		m->name = tar_member_name(raw); /* so "//" can separate the levels of a tar inside a tar */
 		m->size = archive_entry_size_is_set(e) && archive_entry_size(e) > 0 ? (uint64_t)archive_entry_size(e) : 0;
 		int w = want ? want(ctx, m->name, m->size) : DS_SKIP;
 		if (out->in_place && archive_entry_sparse_count(e) == 0) {

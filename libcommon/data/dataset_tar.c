@@ -80,9 +80,7 @@ static int checksum_ok(const uint8_t *b)
 	return u == want || (s >= 0 && (uint64_t)s == want);
 }
 
-/* "./a//b" -> "a/b": the outer tar's "//" is the nesting separator (dataset_archive.h), so an inner
- * name never contains one. */
-static char *normalise(const char *name)
+char *tar_member_name(const char *name)
 {
 	while (name[0] == '.' && name[1] == '/')
 		name += 2;
@@ -191,7 +189,7 @@ static int header(tar_push *t, uint64_t at, tar_member_fn fn, void *ctx, char *e
 	if (type == '0' || type == 0 || type == '7') {
 		char *name;
 		if (t->long_name) {
-			name = normalise(t->long_name);
+			name = tar_member_name(t->long_name);
 		} else {
 			char n[101], prefix[156];
 			memcpy(n, b, 100);
@@ -202,7 +200,7 @@ static int header(tar_push *t, uint64_t at, tar_member_fn fn, void *ctx, char *e
 				prefix[155] = 0;
 			}
 			char *joined = prefix[0] ? xasprintf("%s/%s", prefix, n) : xstrdup(n);
-			name = normalise(joined);
+			name = tar_member_name(joined);
 			free(joined);
 		}
 		snprintf(t->last, sizeof t->last, "%s", name);

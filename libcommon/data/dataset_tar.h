@@ -37,6 +37,12 @@ typedef struct tar_push {
 	char last[256];      /* the last member's name, for messages */
 } tar_push;
 
+/* A member's name as extracting it would make it, freshly allocated: "./" and leading "/" removed,
+ * repeated "/" collapsed ("./a//b" -> "a/b"). Every archive's names are normalised so (the outer tar's
+ * by dataset_archive.c too), so "//" never occurs in one and can separate the levels of a tar inside a
+ * tar (OUTER.tar//INNER, dataset_archive.h). */
+char *tar_member_name(const char *name);
+
 void tar_push_init(tar_push *t);
 /* Feed the next n bytes of the inner tar. 0, or LFM_EXIT_DATA with a message ("header at byte N: ...")
  * in err. */

@@ -7,6 +7,7 @@
 # and one for stderr (extended regular expressions; '-' = no check).
 # Run from the repository root with bin/ built; prints "ok - ", "not ok - " and "skip - " lines.
 set -u
+. "$(dirname "$0")/lib.sh"
 export LC_ALL=C LFM_PROGRESS=0
 EVAL=${LFM_EVAL:-bin/lfm-eval}
 INIT=bin/clip-init EMBED=bin/clip-embed-text LT=bin/lt-subset SHOW=bin/lfm-show
@@ -50,32 +51,6 @@ if ! "$INIT" --arch tiny -o "$T/tiny.st" 2>"$T/err" ||
 fi
 "$INIT" --arch tiny --towers text -o "$T/textonly.st"
 
-# add_fc SRC DST DIM BYTES: a copy of the safetensors file SRC with fc.weight = v * I [DIM, DIM] (float32;
-# BYTES: v's four bytes as printf octal escapes, little-endian), the way lfm-fit adds it: one more
-# header entry whose data follows the existing data.
-add_fc() {
-	n=$(od -An -t u8 -N 8 "$1" | tr -d ' ')
-	total=$(wc -c <"$1")
-	data=$((total - 8 - n))
-	hdr=$(tail -c +9 "$1" | head -c "$n" | sed 's/ *$//')
-	entry="\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[$3,$3],\"data_offsets\":[$data,$((data + $3 * $3 * 4))]}"
-	new="{$entry,${hdr#\{}"
-	while [ $(( ${#new} % 8 )) -ne 0 ]; do new="$new "; done
-	len=${#new}
-	{
-		i=0
-		while [ $i -lt 8 ]; do printf "\\$(printf '%03o' $(( (len >> (8 * i)) & 255 )))"; i=$((i + 1)); done
-		printf '%s' "$new"
-		tail -c +$((9 + n)) "$1"
-		i=0
-		while [ $i -lt "$3" ]; do
-			head -c $((4 * i)) /dev/zero
-			printf "$4"
-			head -c $((4 * ($3 - 1 - i))) /dev/zero
-			i=$((i + 1))
-		done
-	} >"$2"
-}
 add_fc "$T/tiny.st" "$T/fc-id.st" 64 '\000\000\200\077'   # 1.0f
 add_fc "$T/tiny.st" "$T/fc-two.st" 64 '\000\000\000\100'  # 2.0f
 add_fc "$T/tiny.st" "$T/fc-neg.st" 64 '\000\000\200\277'  # -1.0f
@@ -246,7 +221,6 @@ close_records "--threads 2 --batch 7, stdin = defaults" "$T/zs.mp" "$T/b7.mp"
 
 # ---- the table of command lines -------------------------------------------------------------------------
 E="$EVAL -m $T/tiny.st -t $T/text.npy -d $DATA"
-. "$(dirname "$0")/lib.sh"
 while IFS='|' read -r name want out_re err_re cmd; do
 	name=$(trim "$name"); want=$(trim "$want"); out_re=$(trim "$out_re"); err_re=$(trim "$err_re"); cmd=$(trim "$cmd")
 	case $name in '' | '#'*) continue ;; esac

@@ -8,6 +8,7 @@
 # the CPU. Then a table of command lines: exit status and a pattern for stderr.
 # Run from the repository root with bin/ built; prints "ok - ", "not ok - " and "skip - " lines.
 set -u
+. "$(dirname "$0")/lib.sh"
 export LC_ALL=C LFM_PROGRESS=0
 EVAL=${LFM_EVAL:-bin/lfm-eval}
 EMU=${LFM_EMU_BIN:-build/emu/bin}
@@ -30,31 +31,6 @@ notok() { echo "not ok - $1: $2"; }
 	{ notok "fixtures" "$(head -n 2 "$T/err")"; exit 1; }
 N=200 D=64
 
-# add_fc SRC DST DIM BYTES: SRC with fc.weight = v * I [DIM, DIM] appended (float32; BYTES: v's four
-# bytes as printf octal escapes, little-endian), as lfm-fit adds it (the same helper as lfm_eval.sh's).
-add_fc() {
-	n=$(od -An -t u8 -N 8 "$1" | tr -d ' ')
-	total=$(wc -c <"$1")
-	data=$((total - 8 - n))
-	hdr=$(tail -c +9 "$1" | head -c "$n" | sed 's/ *$//')
-	entry="\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[$3,$3],\"data_offsets\":[$data,$((data + $3 * $3 * 4))]}"
-	new="{$entry,${hdr#\{}"
-	while [ $(( ${#new} % 8 )) -ne 0 ]; do new="$new "; done
-	len=${#new}
-	{
-		i=0
-		while [ $i -lt 8 ]; do printf "\\$(printf '%03o' $(( (len >> (8 * i)) & 255 )))"; i=$((i + 1)); done
-		printf '%s' "$new"
-		tail -c +$((9 + n)) "$1"
-		i=0
-		while [ $i -lt "$3" ]; do
-			head -c $((4 * i)) /dev/zero
-			printf "$4"
-			head -c $((4 * ($3 - 1 - i))) /dev/zero
-			i=$((i + 1))
-		done
-	} >"$2"
-}
 add_fc "$T/tiny.st" "$T/fc-neg.st" 64 '\000\000\200\277' # -1.0f
 
 E="$EVAL -m $T/tiny.st -t $T/text.npy -d $DATA"
@@ -162,7 +138,6 @@ fi
   for c in airplane automobile bird cat deer dog frog horse ship truck; do printf "\\$(printf '%03o' $((160 + ${#c})))%s" "$c"; done
 } >"$T/empty.mp"
 { cat "$T/empty.mp"; printf '\202\245index\315\165\060\245label\000'; } >"$T/beyond.mp" # index 30000
-. "$(dirname "$0")/lib.sh"
 while IFS='|' read -r name want out_re err_re cmd; do
 	name=$(trim "$name"); want=$(trim "$want"); out_re=$(trim "$out_re"); err_re=$(trim "$err_re"); cmd=$(trim "$cmd")
 	case $name in '' | '#'*) continue ;; esac

@@ -49,3 +49,30 @@ interop_python() {
 	done
 	printf '%s\n' "$_py"
 }
+
+# add_fc SRC DST DIM BYTES: a copy of the safetensors file SRC with fc.weight = v * I [DIM, DIM] (float32;
+# BYTES: v's four bytes as printf octal escapes, little-endian: '\000\000\200\077' is 1.0f), the way
+# lfm-fit adds it: one more header entry whose data follows the existing data.
+add_fc() {
+	n=$(od -An -t u8 -N 8 "$1" | tr -d ' ')
+	total=$(wc -c <"$1")
+	data=$((total - 8 - n))
+	hdr=$(tail -c +9 "$1" | head -c "$n" | sed 's/ *$//')
+	entry="\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[$3,$3],\"data_offsets\":[$data,$((data + $3 * $3 * 4))]}"
+	new="{$entry,${hdr#\{}"
+	while [ $(( ${#new} % 8 )) -ne 0 ]; do new="$new "; done
+	len=${#new}
+	{
+		i=0
+		while [ $i -lt 8 ]; do printf "\\$(printf '%03o' $(( (len >> (8 * i)) & 255 )))"; i=$((i + 1)); done
+		printf '%s' "$new"
+		tail -c +$((9 + n)) "$1"
+		i=0
+		while [ $i -lt "$3" ]; do
+			head -c $((4 * i)) /dev/zero
+			printf "$4"
+			head -c $((4 * ($3 - 1 - i))) /dev/zero
+			i=$((i + 1))
+		done
+	} >"$2"
+}
