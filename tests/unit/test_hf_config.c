@@ -148,10 +148,15 @@ static void test_directory_as_model(void)
 	T_ASSERT(clip_model_load(&back, &f, &lo, err, sizeof err) != 0 &&
 		 strstr(err, "4 vision attention heads, but 2 were asked for"));
 	st_close(&f);
-	/* the same file named directly: no config.json consulted, OpenAI's width / 64 */
+	/* the same file named directly: no config.json consulted; the heads are those its own "config"
+	 * metadata records (4, not width / 64's 2), and an explicit count overrides them there */
 	T_ASSERT(st_open(p, &f, err, sizeof err) == 0 && !f.dir);
 	lo.vision_heads = 0;
+	T_ASSERT(clip_model_load(&back, &f, &lo, err, sizeof err) == 0 && back.cfg.vision_heads == 4);
+	clip_model_free(&back);
+	lo.vision_heads = 2;
 	T_ASSERT(clip_model_load(&back, &f, &lo, err, sizeof err) == 0 && back.cfg.vision_heads == 2);
+	lo.vision_heads = 0;
 	clip_model_free(&back);
 	st_close(&f);
 	const char *empty = t_tmp_path("emptydir");
