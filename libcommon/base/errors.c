@@ -226,6 +226,24 @@ void xfclose(FILE *f, const char *name)
 		die(LFM_EXIT_IO, "%s: error closing:", name);
 }
 
+int write_full(int fd, const void *p, size_t n)
+{
+	const char *b = p;
+	while (n > 0) {
+		ssize_t k = write(fd, b, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
 char *xread_file(const char *path, size_t *len)
 {
 	FILE *f = xfopen(path, "rb");

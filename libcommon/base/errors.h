@@ -52,6 +52,9 @@ void xfwrite(const void *buf, size_t n, FILE *f, const char *name);
 _Noreturn void die_write_error(FILE *f, const char *name);
 /* Flush and close, treating any pending error (full disk, closed pipe) as fatal. stdin/stdout allowed. */
 void xfclose(FILE *f, const char *name);
+/* Write all n bytes to fd (again after a short write or EINTR), without dying, for writers that report
+ * their own errors: 0, or -1 with errno set (ENOSPC for a write that wrote nothing). */
+int write_full(int fd, const void *p, size_t n);
 /* Read a whole file ("-" = stdin) into memory; *len receives its size; a NUL is appended. */
 char *xread_file(const char *path, size_t *len);
 

@@ -204,23 +204,6 @@ out:
 
 /* ---- writing ------------------------------------------------------------------------------------ */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = ENOSPC;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The index as bytes (an msgpack stream: header, then one record per member). */
 static void encode(msgpack_sbuffer *sb, const char *path, const struct ds_index_identity *id, const ds_scan *s)
 {
@@ -267,7 +250,7 @@ static int write_index(const char *dest, const msgpack_sbuffer *sb)
 		errno = e;
 		return -1;
 	}
-	int rc = write_all(fd, sb->data, sb->size);
+	int rc = write_full(fd, sb->data, sb->size);
 	if (rc == 0)
 		rc = fchmod(fd, 0644);
 	int e = errno;

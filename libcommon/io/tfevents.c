@@ -177,24 +177,6 @@ static int make_dirs(const char *dir, char *err, size_t errsz)
 	return 0;
 }
 
-/* All of n bytes in one write (repeated only after a short write or EINTR). */
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			if (k == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 typedef struct event_args {
 	double wall;
 	int64_t step;
@@ -221,7 +203,7 @@ static int put_event(tfevents_writer *w, const event_args *a, char *err, size_t 
 	unsigned char stack[512], *rec = n + 16 <= sizeof stack ? stack : xmalloc(n + 16);
 	encode(a, rec + 12, n);
 	tfrecord_frame(rec + 12, n, rec, rec + 12 + n);
-	int rc = write_all(w->fd, rec, n + 16), e = errno;
+	int rc = write_full(w->fd, rec, n + 16), e = errno;
 	if (rec != stack)
 		free(rec);
 	if (rc)

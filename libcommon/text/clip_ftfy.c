@@ -260,15 +260,7 @@ static void remove_control_chars(const uint32_t *s, size_t n, cpbuf *o)
 /* Whether Python's unicodedata (Unicode 14 in Python 3.11) leaves c unassigned. */
 static int python_unassigned(uint32_t c)
 {
-	size_t lo = 0, hi = ftfy_unassigned_ranges_count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ftfy_unassigned_ranges[mid][1] < c)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < ftfy_unassigned_ranges_count && ftfy_unassigned_ranges[lo][0] <= c;
+	return ftfy_in_ranges(ftfy_unassigned_ranges, ftfy_unassigned_ranges_count, c);
 }
 
 /* NFC (utf8proc) of s[0..n), appended. */

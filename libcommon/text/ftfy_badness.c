@@ -21,15 +21,7 @@ uint32_t ftfy_class(uint32_t c)
 
 int ftfy_is_word(uint32_t c)
 {
-	size_t lo = 0, hi = ftfy_word_ranges_count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ftfy_word_ranges[mid][1] < c)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < ftfy_word_ranges_count && ftfy_word_ranges[lo][0] <= c;
+	return ftfy_in_ranges(ftfy_word_ranges, ftfy_word_ranges_count, c);
 }
 
 /* c is one of the code points of the 0-terminated list */

@@ -72,4 +72,18 @@ extern const size_t ftfy_word_ranges_count;
 extern const uint32_t ftfy_unassigned_ranges[][2];
 extern const size_t ftfy_unassigned_ranges_count;
 
+/* Whether c lies in one of the n sorted, disjoint inclusive ranges r (the tables above): binary search. */
+static inline int ftfy_in_ranges(const uint32_t (*r)[2], size_t n, uint32_t c)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r[mid][1] < c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && r[lo][0] <= c;
+}
+
 #endif
