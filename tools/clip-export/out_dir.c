@@ -12,31 +12,21 @@
 #include "base/errors.h"
 #include "export.h"
 
-static char *tmp_dir;   /* while it is not committed: removed at exit */
+static char *tmp_dir;   /* while it is not committed: removed at exit or a signal (errors.h) */
 static char *final_dir;
 static int replace;     /* final_dir exists (an earlier export, or empty) */
+static const char *const *export_names;
 
-/* Remove the files of a directory this process made or checked, then the directory. */
-static void remove_tree(const char *dir)
+/* The old export's files, moved under the temporary name by the exchange (check_replaceable: only the
+ * names an export writes), then the folder. */
+static void remove_old_export(const char *dir, const char *const *names)
 {
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-				char *p = xasprintf("%s/%s", dir, e->d_name);
-				unlink(p);
-				free(p);
-			}
-		closedir(d);
+	for (size_t i = 0; names[i]; i++) {
+		char *p = xasprintf("%s/%s", dir, names[i]);
+		unlink(p);
+		free(p);
 	}
 	rmdir(dir);
-}
-
-static void cleanup(void)
-{
-	if (tmp_dir)
-		remove_tree(tmp_dir);
 }
 
 /* DIR's entries, when it exists: all among names (or none)? Dies (usage) otherwise. */
@@ -81,8 +71,8 @@ const char *out_dir_begin(const char *dir, const char *const *names)
 	umask(mask);
 	if (chmod(tmp_dir, 0777 & ~mask) != 0)
 		warn("%s: cannot set the permissions:", tmp_dir);
-	atexit(cleanup);
-	/* and on SIGINT/SIGTERM/SIGHUP too (errors.h), which atexit does not see */
+	/* its files and itself removed at exit and on SIGINT/SIGTERM/SIGHUP until the commit is done */
+	export_names = names;
 	lfm_temp_dir_track(tmp_dir, names);
 	return tmp_dir;
 }
@@ -116,12 +106,14 @@ void out_dir_commit(void)
 		if (renameat2(AT_FDCWD, tmp_dir, AT_FDCWD, final_dir, RENAME_EXCHANGE) != 0)
 			die(LFM_EXIT_IO, "cannot exchange %s with %s:", tmp_dir, final_dir);
 	}
-	lfm_temp_dir_keep(); /* the export is in place: a signal from now on must not touch it */
 	char *parent = parent_of(final_dir);
 	sync_path(parent);
 	free(parent);
 	if (replace)
-		remove_tree(tmp_dir); /* the old export (gone already when DIR was empty) */
+		remove_old_export(tmp_dir, export_names); /* (gone already when DIR was empty) */
+	/* Kept from here: the temporary name now holds nothing, and until this line a signal or a failed
+	 * sync above removes the old export's files under it, never the new export, which is under DIR. */
+	lfm_temp_dir_keep();
 	free(tmp_dir);
 	tmp_dir = NULL;
 }
