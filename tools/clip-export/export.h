@@ -8,8 +8,7 @@
 
 /* ---- out_dir.c: a directory output, atomically ----
  * out_dir_begin makes DIR.tmp.XXXXXX beside DIR (removed with its contents if the process exits, or is
- * stopped by SIGINT, SIGTERM or SIGHUP, before
- * out_dir_commit) and returns its path; out_dir_commit syncs it and puts it in DIR's place: renamed when
+ * stopped by SIGINT, SIGTERM or SIGHUP, before out_dir_commit) and returns its path; out_dir_commit syncs it and puts it in DIR's place: renamed when
  * DIR does not exist (or is an empty folder); exchanged with it (renameat2 RENAME_EXCHANGE) and the old
  * contents removed when DIR holds only the files an export writes (names: NULL-terminated list); any
  * other DIR is refused (exit 2) by out_dir_begin, before any work, so nothing of the user's is removed. */
